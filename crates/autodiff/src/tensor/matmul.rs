@@ -1,0 +1,380 @@
+//! Matrix multiplication: 2-D·2-D, batched 3-D·3-D, and a 3-D batch times one shared 2-D matrix,
+//! each with an optional transpose of either operand's last two axes.
+//!
+//! A transpose only swaps the strides handed to the GEMM kernel ([`Float::gemm`], which wraps
+//! `matrixmultiply`), so no operand is ever copied. The backward pass of `C = A·B` is
+//! `∂A = ∂C·Bᵀ` and `∂B = Aᵀ·∂C`, exactly the transposed products [`Tensor::matmul_t`] offers.
+
+use super::{Shape, Tensor};
+use crate::Float;
+
+/// One operand as the GEMM kernel sees it: `op(X)` is `rows × cols`, read with these strides.
+struct MatrixView {
+    /// The leading batch length of a 3-D operand.
+    batch: Option<usize>,
+    rows: usize,
+    cols: usize,
+    strides: (isize, isize),
+    /// Elements in one matrix of the batch.
+    size: usize,
+}
+
+impl MatrixView {
+    /// Views a 2-D or 3-D row-major shape as matrices, transposed or not; `None` for other ranks.
+    fn of(shape: &[usize], transpose: bool) -> Option<MatrixView> {
+        let (batch, r, c) = match *shape {
+            [r, c] => (None, r, c),
+            [b, r, c] => (Some(b), r, c),
+            _ => return None,
+        };
+        let (rows, cols, strides) = if transpose {
+            (c, r, (1, c as isize))
+        } else {
+            (r, c, (c as isize, 1))
+        };
+        Some(MatrixView {
+            batch,
+            rows,
+            cols,
+            strides,
+            size: r * c,
+        })
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// The matrix product `self · other`, like `torch.matmul` for the supported shapes:
+    /// `[m, k]·[k, n] → [m, n]`, `[b, m, k]·[b, k, n] → [b, m, n]`, and
+    /// `[b, m, k]·[k, n] → [b, m, n]` (one matrix applied to every batch element).
+    ///
+    /// # Panics
+    /// When the shapes are of another kind, the batch lengths differ, or the inner dimensions
+    /// do not match.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let b = Tensor::from_vec(vec![5.0f64, 6.0, 7.0, 8.0], &[2, 2]);
+    /// assert_eq!(a.matmul(&b).to_vec(), vec![19.0, 22.0, 43.0, 50.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
+        self.matmul_t(other, false, false)
+    }
+
+    /// The matrix product `op(self) · op(other)`, where `op` transposes the last two axes of an
+    /// operand whose flag is set (without copying it). Shapes as for [`Tensor::matmul`], after
+    /// the transposes.
+    ///
+    /// # Panics
+    /// As for [`Tensor::matmul`]; the message says which operands were transposed.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// // aᵀ·a is 3×3; a·aᵀ is 2×2.
+    /// assert_eq!(a.matmul_t(&a, true, false).shape(), &[3, 3]);
+    /// assert_eq!(a.matmul_t(&a, false, true).to_vec(), vec![14.0, 32.0, 32.0, 77.0]);
+    /// ```
+    #[track_caller]
+    pub fn matmul_t(&self, other: &Tensor<T>, transpose_a: bool, transpose_b: bool) -> Tensor<T> {
+        let shapes = || {
+            let mark = |t: bool| if t { " (transposed)" } else { "" };
+            format!(
+                "shapes {:?}{} and {:?}{}",
+                self.shape(),
+                mark(transpose_a),
+                other.shape(),
+                mark(transpose_b)
+            )
+        };
+        let views = (
+            MatrixView::of(self.shape(), transpose_a),
+            MatrixView::of(other.shape(), transpose_b),
+        );
+        let (a, b) = match views {
+            (Some(a), Some(b)) if a.batch.is_some() || b.batch.is_none() => (a, b),
+            _ => shape_panic!(
+                "matmul: {} are not supported (need 2-D·2-D, 3-D·3-D or 3-D·2-D)",
+                shapes()
+            ),
+        };
+        let batch = match (a.batch, b.batch) {
+            (Some(x), Some(y)) if x != y => {
+                shape_panic!(
+                    "matmul: {} have different batch lengths {x} and {y}",
+                    shapes()
+                )
+            }
+            (batch, _) => batch,
+        };
+        if a.cols != b.rows {
+            shape_panic!(
+                "matmul: {} do not match (inner dimensions {} and {})",
+                shapes(),
+                a.cols,
+                b.rows
+            );
+        }
+
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let count = batch.unwrap_or(1);
+        let mut out = vec![T::zero(); count * m * n];
+        let shape: Shape = match batch {
+            Some(count) => Shape::from_slice(&[count, m, n]),
+            None => Shape::from_slice(&[m, n]),
+        };
+        // An empty product is all zeros, which `out` already is.
+        if m == 0 || k == 0 || n == 0 {
+            return Tensor::from_parts(out, shape);
+        }
+        let pa = self.as_slice().as_ptr();
+        let pb = other.as_slice().as_ptr();
+        let pc = out.as_mut_ptr();
+        let c_strides = (n as isize, 1);
+        if batch.is_some() && b.batch.is_none() && !transpose_a {
+            // The batch of A is one (count·m)×k row-major matrix: a single product does it all.
+            // SAFETY: A has count·m·k elements at strides (k, 1), B has k·n at its own strides,
+            // C is a fresh count·m·n buffer at (n, 1), and C aliases neither input.
+            unsafe {
+                T::gemm(
+                    count * m,
+                    k,
+                    n,
+                    pa,
+                    a.strides,
+                    pb,
+                    b.strides,
+                    T::zero(),
+                    pc,
+                    c_strides,
+                );
+            }
+        } else {
+            for i in 0..count {
+                let a_start = if a.batch.is_some() { i * a.size } else { 0 };
+                let b_start = if b.batch.is_some() { i * b.size } else { 0 };
+                // SAFETY: matrix i of each operand starts at i·size inside its buffer and spans
+                // `size` elements at the view's strides; C's matrix i is m·n fresh elements at
+                // (n, 1) inside `out`, which aliases neither input.
+                unsafe {
+                    T::gemm(
+                        m,
+                        k,
+                        n,
+                        pa.add(a_start),
+                        a.strides,
+                        pb.add(b_start),
+                        b.strides,
+                        T::zero(),
+                        pc.add(i * m * n),
+                        c_strides,
+                    );
+                }
+            }
+        }
+        Tensor::from_parts(out, shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic, irregular values so that a transposed or misplaced element shows.
+    fn values(shape: &[usize], seed: f64) -> Tensor<f64> {
+        let n: usize = shape.iter().product();
+        let data = (0..n)
+            .map(|i| ((i as f64 + seed) * 0.7).sin() * 3.0)
+            .collect();
+        Tensor::from_vec(data, shape)
+    }
+
+    /// The textbook triple loop over one pair of matrices, with the transposes applied by index.
+    fn naive(
+        a: &[f64],
+        a_dims: (usize, usize),
+        ta: bool,
+        b: &[f64],
+        b_dims: (usize, usize),
+        tb: bool,
+    ) -> Vec<f64> {
+        let at = |i: usize, p: usize| {
+            if ta {
+                a[p * a_dims.1 + i]
+            } else {
+                a[i * a_dims.1 + p]
+            }
+        };
+        let bt = |p: usize, j: usize| {
+            if tb {
+                b[j * b_dims.1 + p]
+            } else {
+                b[p * b_dims.1 + j]
+            }
+        };
+        let (m, k) = if ta { (a_dims.1, a_dims.0) } else { a_dims };
+        let n = if tb { b_dims.0 } else { b_dims.1 };
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    out[i * n + j] += at(i, p) * bt(p, j);
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_close(actual: &[f64], expected: &[f64]) {
+        assert_eq!(actual.len(), expected.len());
+        for (x, y) in actual.iter().zip(expected) {
+            assert!((x - y).abs() < 1e-12, "{actual:?} != {expected:?}");
+        }
+    }
+
+    fn stored_dims(m: usize, k: usize, transposed: bool) -> (usize, usize) {
+        if transposed {
+            (k, m)
+        } else {
+            (m, k)
+        }
+    }
+
+    #[test]
+    fn two_by_two_by_hand() {
+        let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let b = Tensor::from_vec(vec![5.0, 6.0, 7.0, 8.0], &[2, 2]);
+        assert_eq!(a.matmul(&b).to_vec(), vec![19.0, 22.0, 43.0, 50.0]);
+        assert_eq!(
+            a.matmul_t(&b, true, false).to_vec(),
+            vec![26.0, 30.0, 38.0, 44.0]
+        );
+        assert_eq!(
+            a.matmul_t(&b, false, true).to_vec(),
+            vec![17.0, 23.0, 39.0, 53.0]
+        );
+        assert_eq!(
+            a.matmul_t(&b, true, true).to_vec(),
+            vec![23.0, 31.0, 34.0, 46.0]
+        );
+    }
+
+    #[test]
+    fn two_d_every_transpose_against_naive() {
+        let (m, k, n) = (3, 4, 5);
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let (ad, bd) = (stored_dims(m, k, ta), stored_dims(k, n, tb));
+                let a = values(&[ad.0, ad.1], 1.0);
+                let b = values(&[bd.0, bd.1], 2.0);
+                let c = a.matmul_t(&b, ta, tb);
+                assert_eq!(c.shape(), &[m, n]);
+                assert_close(
+                    c.as_slice(),
+                    &naive(a.as_slice(), ad, ta, b.as_slice(), bd, tb),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn batched_every_transpose_against_naive() {
+        let (batch, m, k, n) = (3, 2, 4, 5);
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let (ad, bd) = (stored_dims(m, k, ta), stored_dims(k, n, tb));
+                let a = values(&[batch, ad.0, ad.1], 0.5);
+                let b = values(&[batch, bd.0, bd.1], 3.0);
+                let c = a.matmul_t(&b, ta, tb);
+                assert_eq!(c.shape(), &[batch, m, n]);
+                for i in 0..batch {
+                    let ai = &a.as_slice()[i * m * k..(i + 1) * m * k];
+                    let bi = &b.as_slice()[i * k * n..(i + 1) * k * n];
+                    let expected = naive(ai, ad, ta, bi, bd, tb);
+                    assert_close(&c.as_slice()[i * m * n..(i + 1) * m * n], &expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn batch_times_shared_matrix_against_naive() {
+        let (batch, m, k, n) = (4, 3, 2, 5);
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let (ad, bd) = (stored_dims(m, k, ta), stored_dims(k, n, tb));
+                let a = values(&[batch, ad.0, ad.1], 0.25);
+                let b = values(&[bd.0, bd.1], 7.0);
+                let c = a.matmul_t(&b, ta, tb);
+                assert_eq!(c.shape(), &[batch, m, n]);
+                for i in 0..batch {
+                    let ai = &a.as_slice()[i * m * k..(i + 1) * m * k];
+                    let expected = naive(ai, ad, ta, b.as_slice(), bd, tb);
+                    assert_close(&c.as_slice()[i * m * n..(i + 1) * m * n], &expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_matches_f64() {
+        let a = values(&[4, 6], 1.5);
+        let b = values(&[6, 3], 2.5);
+        let c64 = a.matmul(&b);
+        let c32 = a.cast::<f32>().matmul(&b.cast::<f32>()).cast::<f64>();
+        for (x, y) in c64.as_slice().iter().zip(c32.as_slice()) {
+            assert!((x - y).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn zero_sized_dimensions() {
+        let a = Tensor::<f64>::zeros(&[2, 0]);
+        let b = Tensor::<f64>::zeros(&[0, 3]);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), &[2, 3]);
+        assert_eq!(c.to_vec(), vec![0.0; 6]);
+        assert_eq!(b.matmul(&Tensor::zeros(&[3, 4])).shape(), &[0, 4]);
+        let batched = Tensor::<f64>::ones(&[0, 2, 3]).matmul(&Tensor::ones(&[3, 4]));
+        assert_eq!(batched.shape(), &[0, 2, 4]);
+        let empty_k = Tensor::<f64>::ones(&[2, 3, 0]).matmul(&Tensor::ones(&[2, 0, 4]));
+        assert_eq!(empty_k.to_vec(), vec![0.0; 24]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "matmul: shapes [2, 3] and [4, 5] do not match (inner dimensions 3 and 4)"
+    )]
+    fn inner_mismatch_panics() {
+        Tensor::<f64>::zeros(&[2, 3]).matmul(&Tensor::zeros(&[4, 5]));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "matmul: shapes [2, 3] (transposed) and [4, 5] do not match (inner dimensions 2 and 4)"
+    )]
+    fn inner_mismatch_mentions_transposes() {
+        Tensor::<f64>::zeros(&[2, 3]).matmul_t(&Tensor::zeros(&[4, 5]), true, false);
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: shapes [3] and [3, 2] are not supported")]
+    fn vector_operand_panics() {
+        Tensor::<f64>::zeros(&[3]).matmul(&Tensor::zeros(&[3, 2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: shapes [2, 3] and [4, 3, 2] are not supported")]
+    fn two_d_times_three_d_panics() {
+        Tensor::<f64>::zeros(&[2, 3]).matmul(&Tensor::zeros(&[4, 3, 2]));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "matmul: shapes [2, 2, 3] and [3, 3, 2] have different batch lengths 2 and 3"
+    )]
+    fn batch_mismatch_panics() {
+        Tensor::<f64>::zeros(&[2, 2, 3]).matmul(&Tensor::zeros(&[3, 3, 2]));
+    }
+}

@@ -1,0 +1,393 @@
+//! `Tensor<T>`: an owned, row-major n-dimensional array and the math kernels on it.
+//!
+//! A tensor is pure math: it knows nothing of graphs or gradients. The graph (see [`crate::Graph`])
+//! keeps one tensor per node and calls the kernels here to compute forward values and, in the
+//! first-order backward pass, gradients.
+//!
+//! Storage is shared by reference count, so cloning a tensor — binding a parameter into a graph,
+//! handing a gradient to an optimizer — copies no elements. A tensor whose storage nobody else
+//! holds can be updated in place ([`Tensor::data_mut`]).
+//!
+//! The kernels live in one file per family: [`elementwise`](self) (with NumPy broadcasting),
+//! reductions, shape and indexing, matrix multiplication, and the numerically stable nn functions.
+
+mod elementwise;
+mod matmul;
+mod nn;
+mod reduce;
+mod shape;
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+use smallvec::SmallVec;
+
+use crate::Float;
+
+pub use elementwise::broadcast_shapes;
+pub(crate) use reduce::normalize_axis;
+
+/// A tensor's shape: the length of each axis, outermost first. Rank ≤ 4 is stored inline.
+pub type Shape = SmallVec<[usize; 4]>;
+
+/// An n-dimensional array of `f32` or `f64`, row-major, with reference-counted storage.
+///
+/// A 0-d tensor (shape `[]`) holds one number: scalars are tensors too.
+///
+/// ```
+/// use chainrule_autodiff::Tensor;
+/// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+/// assert_eq!(t.shape(), &[2, 3]);
+/// assert_eq!(t.get(&[1, 0]), 4.0);
+/// let doubled = &t * 2.0;
+/// assert_eq!(doubled.to_vec(), vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]);
+/// ```
+#[derive(Clone)]
+pub struct Tensor<T> {
+    shape: Shape,
+    data: Arc<Vec<T>>,
+}
+
+/// The error of [`Tensor::try_from_vec`]: the number of values does not fit the shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    /// How many values were given.
+    pub len: usize,
+    /// The shape they were meant to fill.
+    pub shape: Vec<usize>,
+}
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} values cannot fill shape {:?}, which holds {}",
+            self.len,
+            self.shape,
+            self.shape.iter().product::<usize>()
+        )
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+impl<T: Float> Tensor<T> {
+    /// Builds a tensor from row-major values and a shape.
+    ///
+    /// # Panics
+    /// When `data.len()` is not the product of `shape` (see [`Tensor::try_from_vec`]).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let m = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(m.get(&[0, 1]), 2.0);
+    /// ```
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
+        match Self::try_from_vec(data, shape) {
+            Ok(t) => t,
+            Err(e) => shape_panic!("Tensor::from_vec: {e}"),
+        }
+    }
+
+    /// Builds a tensor from row-major values and a shape, or says why they do not fit.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// assert!(Tensor::try_from_vec(vec![1.0f64, 2.0, 3.0], &[2, 2]).is_err());
+    /// ```
+    pub fn try_from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self, ShapeError> {
+        if data.len() != shape.iter().product::<usize>() {
+            return Err(ShapeError {
+                len: data.len(),
+                shape: shape.to_vec(),
+            });
+        }
+        Ok(Self::from_parts(data, Shape::from_slice(shape)))
+    }
+
+    /// Internal constructor: the caller guarantees `data.len() == shape.product()`.
+    pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Tensor {
+            shape,
+            data: Arc::new(data),
+        }
+    }
+
+    /// A 0-d tensor holding one number.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let s = Tensor::scalar(3.5f64);
+    /// assert_eq!(s.rank(), 0);
+    /// assert_eq!(s.item(), 3.5);
+    /// ```
+    pub fn scalar(value: T) -> Self {
+        Self::from_parts(vec![value], Shape::new())
+    }
+
+    /// A tensor of the given shape filled with `value`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// assert_eq!(Tensor::full(&[2], 7.0f32).to_vec(), vec![7.0, 7.0]);
+    /// ```
+    pub fn full(shape: &[usize], value: T) -> Self {
+        Self::from_parts(
+            vec![value; shape.iter().product()],
+            Shape::from_slice(shape),
+        )
+    }
+
+    /// A tensor of zeros.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// assert_eq!(Tensor::<f64>::zeros(&[3]).to_vec(), vec![0.0; 3]);
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// A tensor of ones.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// assert_eq!(Tensor::<f64>::ones(&[2, 2]).sum_all().item(), 4.0);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// A 1-d tensor `start, start + step, …` up to but excluding `end`, like `torch.arange`.
+    ///
+    /// # Panics
+    /// When `step` is zero or points away from `end`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// assert_eq!(Tensor::arange(0.0f64, 2.0, 0.5).to_vec(), vec![0.0, 0.5, 1.0, 1.5]);
+    /// ```
+    #[track_caller]
+    pub fn arange(start: T, end: T, step: T) -> Self {
+        shape_assert!(
+            step != T::zero() && (end - start) * step >= T::zero(),
+            "Tensor::arange: step {step} never goes from {start} to {end}"
+        );
+        let count = ((end - start) / step).ceil().to_usize().unwrap_or(0);
+        let data: Vec<T> = (0..count).map(|i| start + step * T::of(i as f64)).collect();
+        let len = data.len();
+        Self::from_parts(data, Shape::from_slice(&[len]))
+    }
+
+    /// Samples each element uniformly from `[low, high)` with the caller's seeded generator.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let t = Tensor::<f32>::rand_uniform(&[100], -1.0, 1.0, &mut rng);
+    /// assert!(t.as_slice().iter().all(|&v| (-1.0..1.0).contains(&v)));
+    /// ```
+    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
+        let dist = Uniform::new(low.to_f64_exact(), high.to_f64_exact());
+        let n = shape.iter().product();
+        let data = (0..n).map(|_| T::of(dist.sample(rng))).collect();
+        Self::from_parts(data, Shape::from_slice(shape))
+    }
+
+    /// Samples each element from a normal distribution with the caller's seeded generator.
+    ///
+    /// # Panics
+    /// When `std` is negative or not finite.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let t = Tensor::<f64>::rand_normal(&[10_000], 0.0, 1.0, &mut rng);
+    /// assert!(t.mean_all().item().abs() < 0.05);
+    /// ```
+    #[track_caller]
+    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
+        let dist = match Normal::new(mean.to_f64_exact(), std.to_f64_exact()) {
+            Ok(d) => d,
+            Err(e) => shape_panic!("Tensor::rand_normal: std {std}: {e}"),
+        };
+        let n = shape.iter().product();
+        let data = (0..n).map(|_| T::of(dist.sample(rng))).collect();
+        Self::from_parts(data, Shape::from_slice(shape))
+    }
+
+    /// The length of each axis.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of axes (0 for a scalar).
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The elements in row-major order.
+    pub fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+
+    /// A copy of the elements in row-major order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.data.as_ref().clone()
+    }
+
+    /// The elements, mutable. Copies the storage first only if another tensor shares it, so an
+    /// optimizer updating a parameter nobody else holds writes in place.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let mut w = Tensor::from_vec(vec![1.0f64, 2.0], &[2]);
+    /// w.data_mut()[0] = 5.0;
+    /// assert_eq!(w.to_vec(), vec![5.0, 2.0]);
+    /// ```
+    pub fn data_mut(&mut self) -> &mut [T] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+
+    /// Whether two tensors share one storage (cloning shares; math makes new storage).
+    pub fn shares_storage(&self, other: &Tensor<T>) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// The address of the storage, for checking that an update happened in place.
+    pub fn storage_ptr(&self) -> *const T {
+        self.data.as_ptr()
+    }
+
+    /// The value of a tensor with exactly one element (any rank).
+    ///
+    /// # Panics
+    /// When the tensor has more or fewer than one element.
+    #[track_caller]
+    pub fn item(&self) -> T {
+        shape_assert!(
+            self.data.len() == 1,
+            "Tensor::item: tensor of shape {:?} has {} elements, not 1",
+            self.shape(),
+            self.data.len()
+        );
+        self.data[0]
+    }
+
+    /// The element at a multi-index.
+    ///
+    /// # Panics
+    /// When the index has the wrong rank or is out of bounds; the message names both.
+    #[track_caller]
+    pub fn get(&self, index: &[usize]) -> T {
+        self.data[self.flat_index(index)]
+    }
+
+    /// The row-major position of a multi-index.
+    #[track_caller]
+    pub fn flat_index(&self, index: &[usize]) -> usize {
+        shape_assert!(
+            index.len() == self.rank() && index.iter().zip(self.shape()).all(|(&i, &n)| i < n),
+            "Tensor::get: index {index:?} is out of bounds for shape {:?}",
+            self.shape()
+        );
+        index
+            .iter()
+            .zip(self.shape())
+            .fold(0, |acc, (&i, &n)| acc * n + i)
+    }
+
+    /// The multi-index of a row-major position (the inverse of [`Tensor::flat_index`]).
+    pub fn unravel_index(&self, mut flat: usize) -> Vec<usize> {
+        let mut index = vec![0; self.rank()];
+        for (slot, &n) in index.iter_mut().zip(self.shape()).rev() {
+            *slot = flat % n;
+            flat /= n;
+        }
+        index
+    }
+
+    /// Converts every element to another float type.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![0.5f32], &[1]).cast::<f64>();
+    /// assert_eq!(t.item(), 0.5f64);
+    /// ```
+    pub fn cast<U: Float>(&self) -> Tensor<U> {
+        Tensor::from_parts(
+            self.data.iter().map(|v| U::of(v.to_f64_exact())).collect(),
+            self.shape.clone(),
+        )
+    }
+
+    /// Whether every element is finite (no NaN, no infinity).
+    pub fn all_finite(&self) -> bool {
+        self.data.iter().all(|v| v.is_finite())
+    }
+}
+
+impl<T: Float> fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Tensor<{}>{:?} {:?}",
+            T::NAME,
+            self.shape(),
+            self.as_slice()
+        )
+    }
+}
+
+impl<T: Float> fmt::Display for Tensor<T> {
+    /// Prints small tensors whole and large ones as their first and last few values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rank() == 0 {
+            return write!(f, "{}", self.data[0]);
+        }
+        let values = self.as_slice();
+        write!(f, "{:?} [", self.shape())?;
+        let show = |f: &mut fmt::Formatter<'_>, vals: &[T]| -> fmt::Result {
+            for (i, v) in vals.iter().enumerate() {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                write!(f, "{v:.4}")?;
+            }
+            Ok(())
+        };
+        if values.len() <= 8 {
+            show(f, values)?;
+        } else {
+            show(f, &values[..3])?;
+            write!(f, ", …, ")?;
+            show(f, &values[values.len() - 3..])?;
+        }
+        write!(f, "]")
+    }
+}
+
+impl<T: Float> PartialEq for Tensor<T> {
+    /// Equal shapes and equal elements (NaN is unequal to everything, as for floats).
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
+}
+
+impl<T: Float> From<T> for Tensor<T> {
+    /// A 0-d tensor holding the number.
+    fn from(value: T) -> Self {
+        Tensor::scalar(value)
+    }
+}

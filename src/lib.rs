@@ -1,0 +1,27 @@
+//! chainrule: reverse-mode automatic differentiation for learning, teaching and building neural
+//! networks.
+//!
+//! This root package gathers the workspace's crates under one name. Today that is the engine,
+//! [`autodiff`]: tensors, the define-by-run graph, the generic backward pass and gradient
+//! checking. Its main types are re-exported here.
+//!
+//! ```
+//! use chainrule::Graph;
+//! let g = Graph::new();
+//! let a = g.scalar(2.0);
+//! let b = g.scalar(-3.0);
+//! let c = a * b + a;
+//! let grads = c.backward();
+//! assert_eq!(grads[a].item(), -2.0);
+//! ```
+
+pub use chainrule_autodiff as autodiff;
+pub use chainrule_autodiff::{
+    gradcheck, BackwardOptions, Float, GradcheckOptions, GradcheckReport, Gradients, Graph, Tensor,
+    Var, VarGradients,
+};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
