@@ -1,0 +1,510 @@
+//! The one generic backward pass, and the operations every backward rule is written against.
+//!
+//! Each op's backward rule (in `ops/`) is written once, generic over `BackwardOps`, which both
+//! [`Tensor`] and [`Var`] implement:
+//!
+//! - run on tensors, the rules compute gradients directly: the fast first-order backward, which
+//!   records nothing;
+//! - run on vars, the rules record the gradient computation as new nodes of the same graph, so
+//!   a gradient is itself a var that can be differentiated again (Hessian-vector products,
+//!   gradient penalties).
+//!
+//! The sweep: seed ∂L/∂L = 1, walk the tape backwards, skip nodes no gradient reached, apply each
+//! node's rule, and sum the contributions of a node used more than once. Nodes that lead to no
+//! parameter are never visited: their rules are not run.
+
+use std::fmt;
+use std::ops::{Add, Div, Index, Mul, Neg, Sub};
+
+use smallvec::SmallVec;
+
+use crate::graph::{Leaf, Op};
+use crate::{ops, Float, Graph, Shape, Tensor, Var};
+
+/// The operations a backward rule may use; implemented by [`Tensor`] (compute now) and [`Var`]
+/// (record on the graph). Axes are already normalised to `0..rank`.
+pub(crate) trait BackwardOps<T: Float>:
+    Clone
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + Add<T, Output = Self>
+    + Mul<T, Output = Self>
+{
+    fn shape(&self) -> Shape;
+    fn exp(&self) -> Self;
+    fn ln(&self) -> Self;
+    fn sigmoid(&self) -> Self;
+    fn powf(&self, exponent: T) -> Self;
+    fn pow(&self, exponent: &Self) -> Self;
+    fn sum_all(&self) -> Self;
+    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self;
+    fn broadcast_to(&self, shape: &[usize]) -> Self;
+    fn sum_to(&self, shape: &[usize]) -> Self;
+    fn reshape(&self, shape: &[usize]) -> Self;
+    fn permute(&self, axes: &[usize]) -> Self;
+    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self;
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self;
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self;
+    fn index_select(&self, axis: usize, indices: &[usize]) -> Self;
+    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
+    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self;
+    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
+    fn softmax(&self, axis: usize) -> Self;
+    /// An elementwise function of the value whose result is a constant (no gradient flows
+    /// through it): the masks and signs of piecewise rules such as relu's.
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self;
+    /// A broadcasting function of two values whose result is a constant, like
+    /// [`BackwardOps::map_constant`].
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
+    /// A constant in the same place as `self` (the same graph, for a var).
+    fn constant(&self, value: Tensor<T>) -> Self;
+}
+
+impl<T: Float> BackwardOps<T> for Tensor<T> {
+    fn shape(&self) -> Shape {
+        Shape::from_slice(Tensor::shape(self))
+    }
+    fn exp(&self) -> Self {
+        Tensor::exp(self)
+    }
+    fn ln(&self) -> Self {
+        Tensor::ln(self)
+    }
+    fn sigmoid(&self) -> Self {
+        Tensor::sigmoid(self)
+    }
+    fn powf(&self, exponent: T) -> Self {
+        Tensor::powf(self, exponent)
+    }
+    fn pow(&self, exponent: &Self) -> Self {
+        Tensor::pow(self, exponent)
+    }
+    fn sum_all(&self) -> Self {
+        Tensor::sum_all(self)
+    }
+    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
+        Tensor::sum_axis(self, axis as isize, keepdim)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Self {
+        Tensor::broadcast_to(self, shape)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        Tensor::sum_to(self, shape)
+    }
+    fn reshape(&self, shape: &[usize]) -> Self {
+        Tensor::reshape(self, shape)
+    }
+    fn permute(&self, axes: &[usize]) -> Self {
+        Tensor::permute(self, axes)
+    }
+    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self {
+        Tensor::matmul_t(self, other, transpose_a, transpose_b)
+    }
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
+        Tensor::narrow(self, axis as isize, start, len)
+    }
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
+        Tensor::pad(self, axis as isize, before, after)
+    }
+    fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
+        Tensor::index_select(self, axis as isize, indices)
+    }
+    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
+        Tensor::index_add(self, axis as isize, indices, size)
+    }
+    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self {
+        Tensor::gather(self, axis as isize, indices, len)
+    }
+    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
+        Tensor::scatter_add(self, axis as isize, indices, size)
+    }
+    fn softmax(&self, axis: usize) -> Self {
+        Tensor::softmax(self, axis as isize)
+    }
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
+        self.map(f)
+    }
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        self.zip_map(other, "backward", f)
+    }
+    fn constant(&self, value: Tensor<T>) -> Self {
+        value
+    }
+}
+
+impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
+    fn shape(&self) -> Shape {
+        Var::shape(self)
+    }
+    fn exp(&self) -> Self {
+        Var::exp(*self)
+    }
+    fn ln(&self) -> Self {
+        Var::ln(*self)
+    }
+    fn sigmoid(&self) -> Self {
+        Var::sigmoid(*self)
+    }
+    fn powf(&self, exponent: T) -> Self {
+        Var::powf(*self, exponent)
+    }
+    fn pow(&self, exponent: &Self) -> Self {
+        Var::pow(*self, *exponent)
+    }
+    fn sum_all(&self) -> Self {
+        Var::sum(*self)
+    }
+    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
+        Var::sum_axis(*self, axis as isize, keepdim)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Self {
+        Var::broadcast_to(*self, shape)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        Var::sum_to(*self, shape)
+    }
+    fn reshape(&self, shape: &[usize]) -> Self {
+        Var::reshape(*self, shape)
+    }
+    fn permute(&self, axes: &[usize]) -> Self {
+        Var::permute(*self, axes)
+    }
+    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self {
+        Var::matmul_t(*self, *other, transpose_a, transpose_b)
+    }
+    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
+        Var::narrow(*self, axis as isize, start, len)
+    }
+    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
+        Var::pad(*self, axis as isize, before, after)
+    }
+    fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
+        Var::index_select(*self, axis as isize, indices)
+    }
+    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
+        Var::index_add(*self, axis as isize, indices, size)
+    }
+    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self {
+        Var::gather(*self, axis as isize, indices, len)
+    }
+    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
+        Var::scatter_add(*self, axis as isize, indices, size)
+    }
+    fn softmax(&self, axis: usize) -> Self {
+        Var::softmax(*self, axis as isize)
+    }
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
+        self.graph().constant(self.value().map(f))
+    }
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        let value = self.value().zip_map(&other.value(), "backward", f);
+        self.graph().constant(value)
+    }
+    fn constant(&self, value: Tensor<T>) -> Self {
+        self.graph().constant(value)
+    }
+}
+
+/// Options for [`Var::backward_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackwardOptions {
+    /// Keep the gradient of every node that wants one, not only of the parameters — for
+    /// inspecting intermediate values (traces, graph pictures). Costs memory.
+    pub retain_all: bool,
+}
+
+/// The gradients of one backward pass, looked up by the var they belong to.
+///
+/// Every parameter of the graph has an entry (zeros when the loss does not depend on it);
+/// with [`BackwardOptions::retain_all`], every node that wants a gradient has one.
+///
+/// ```
+/// use chainrule_autodiff::Graph;
+/// let g = Graph::new();
+/// let a = g.scalar(2.0);
+/// let b = g.scalar(-3.0);
+/// let grads = (a * b + a).backward();
+/// assert_eq!(grads[a].item(), -2.0);
+/// assert_eq!(grads.wrt(b).item(), 2.0);
+/// ```
+#[derive(Clone)]
+pub struct Gradients<T> {
+    graph: usize,
+    grads: Vec<Option<Tensor<T>>>,
+}
+
+impl<T: Float> Gradients<T> {
+    /// The gradient of the loss with respect to `var`.
+    ///
+    /// # Panics
+    /// When `var` has no gradient here: an input or constant, an intermediate node without
+    /// [`BackwardOptions::retain_all`], or a var of another graph.
+    #[track_caller]
+    pub fn wrt(&self, var: Var<'_, T>) -> &Tensor<T> {
+        match self.get(var) {
+            Some(g) => g,
+            None => shape_panic!(
+                "Gradients: node {} ({}) has no gradient: only parameters get one unless \
+                 backward_with(retain_all) is used, and inputs and constants never do",
+                var.id(),
+                var.op().name()
+            ),
+        }
+    }
+
+    /// The gradient with respect to `var`, or `None` when there is none (see [`Gradients::wrt`]).
+    #[track_caller]
+    pub fn get(&self, var: Var<'_, T>) -> Option<&Tensor<T>> {
+        shape_assert!(
+            std::ptr::eq(var.graph(), self.graph as *const Graph<T>),
+            "Gradients: var {} belongs to another graph than these gradients",
+            var.id()
+        );
+        self.grads.get(var.id()).and_then(Option::as_ref)
+    }
+
+    /// The gradient held for the node with this id, if any.
+    pub fn by_id(&self, id: usize) -> Option<&Tensor<T>> {
+        self.grads.get(id).and_then(Option::as_ref)
+    }
+}
+
+impl<T: Float> fmt::Debug for Gradients<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.grads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(id, g)| g.as_ref().map(|g| (id, g))),
+            )
+            .finish()
+    }
+}
+
+impl<T: Float> fmt::Debug for VarGradients<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.grads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(id, g)| g.as_ref().map(|g| (id, g))),
+            )
+            .finish()
+    }
+}
+
+impl<'g, T: Float> Index<Var<'g, T>> for Gradients<T> {
+    type Output = Tensor<T>;
+    #[track_caller]
+    fn index(&self, var: Var<'g, T>) -> &Tensor<T> {
+        self.wrt(var)
+    }
+}
+
+/// Gradients recorded on the graph by [`Var::backward_create_graph`]: each is a var that can be
+/// differentiated again.
+///
+/// ```
+/// use chainrule_autodiff::Graph;
+/// let g = Graph::new();
+/// let x = g.scalar(2.0f64);
+/// let dy = (x * x * x).backward_create_graph().wrt(x); // 3x² = 12
+/// assert_eq!(dy.item(), 12.0);
+/// assert_eq!(dy.backward()[x].item(), 12.0); // 6x
+/// ```
+#[derive(Clone)]
+pub struct VarGradients<'g, T> {
+    graph: &'g Graph<T>,
+    grads: Vec<Option<Var<'g, T>>>,
+}
+
+impl<'g, T: Float> VarGradients<'g, T> {
+    /// The gradient with respect to `var`, as a var of the same graph.
+    ///
+    /// # Panics
+    /// When `var` is not a parameter (or retained node) of this graph.
+    #[track_caller]
+    pub fn wrt(&self, var: Var<'g, T>) -> Var<'g, T> {
+        shape_assert!(
+            std::ptr::eq(var.graph(), self.graph),
+            "VarGradients: var {} belongs to another graph",
+            var.id()
+        );
+        match self.grads.get(var.id()).copied().flatten() {
+            Some(g) => g,
+            None => shape_panic!(
+                "VarGradients: node {} ({}) has no gradient: only parameters get one",
+                var.id(),
+                var.op().name()
+            ),
+        }
+    }
+}
+
+impl<'g, T: Float> Var<'g, T> {
+    /// Backpropagates from this one-element var: the gradient of it with respect to every
+    /// parameter of the graph, computed without recording anything.
+    ///
+    /// # Panics
+    /// When the var has more than one element, or depends on no parameter.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.param(Tensor::from_vec(vec![1.0f64, -2.0], &[2]));
+    /// let grads = x.tanh().sum().backward();
+    /// let expected = 1.0 - 1.0f64.tanh().powi(2);
+    /// assert!((grads[x].get(&[0]) - expected).abs() < 1e-12);
+    /// ```
+    #[track_caller]
+    pub fn backward(self) -> Gradients<T> {
+        self.backward_with(BackwardOptions::default())
+    }
+
+    /// [`Var::backward`] with options (keeping every intermediate gradient, say).
+    ///
+    /// ```
+    /// use chainrule_autodiff::{BackwardOptions, Graph};
+    /// let g = Graph::new();
+    /// let x = g.scalar(3.0f64);
+    /// let y = x * 2.0;
+    /// let z = y * y;
+    /// let grads = z.backward_with(BackwardOptions { retain_all: true });
+    /// assert_eq!(grads[y].item(), 12.0); // ∂z/∂y = 2y
+    /// ```
+    #[track_caller]
+    pub fn backward_with(self, options: BackwardOptions) -> Gradients<T> {
+        let graph = self.graph();
+        let nodes = graph.nodes();
+        let root = self.id();
+        self.check_root("backward");
+        let mut grads: Vec<Option<Tensor<T>>> = vec![None; nodes.len()];
+        grads[root] = Some(Tensor::ones(nodes[root].value.shape()));
+        for id in (0..=root).rev() {
+            let node = &nodes[id];
+            if matches!(node.op, Op::Leaf(_)) {
+                continue;
+            }
+            let grad = if options.retain_all {
+                grads[id].clone()
+            } else {
+                grads[id].take()
+            };
+            let Some(grad) = grad else { continue };
+            let inputs: SmallVec<[Tensor<T>; 2]> = node
+                .inputs
+                .iter()
+                .map(|&i| nodes[i].value.clone())
+                .collect();
+            let wants: SmallVec<[bool; 2]> = node
+                .inputs
+                .iter()
+                .map(|&i| nodes[i].requires_grad)
+                .collect();
+            let contributions = ops::backward(&node.op, &inputs, &node.value, grad, &wants);
+            for (&input, contribution) in node.inputs.iter().zip(contributions) {
+                if let Some(c) = contribution {
+                    accumulate(&mut grads[input], c);
+                }
+            }
+        }
+        for (id, node) in nodes.iter().enumerate() {
+            if matches!(node.op, Op::Leaf(Leaf::Parameter)) && grads[id].is_none() {
+                grads[id] = Some(Tensor::zeros(node.value.shape()));
+            }
+        }
+        Gradients {
+            graph: graph as *const Graph<T> as usize,
+            grads,
+        }
+    }
+
+    /// Backpropagates while recording the gradient computation on the graph, so each gradient
+    /// is a var that can be differentiated again (PyTorch's `create_graph=True`).
+    ///
+    /// # Panics
+    /// When the var has more than one element, or depends on no parameter.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(0.5f64);
+    /// let dtanh = x.tanh().backward_create_graph().wrt(x);
+    /// let d2 = dtanh.backward()[x].item(); // −2·tanh(x)·(1 − tanh²(x))
+    /// let t = 0.5f64.tanh();
+    /// assert!((d2 - (-2.0 * t * (1.0 - t * t))).abs() < 1e-12);
+    /// ```
+    #[track_caller]
+    pub fn backward_create_graph(self) -> VarGradients<'g, T> {
+        let graph = self.graph();
+        let root = self.id();
+        self.check_root("backward_create_graph");
+        let recorded_before = graph.len();
+        let mut grads: Vec<Option<Var<'g, T>>> = vec![None; root + 1];
+        grads[root] = Some(graph.constant(Tensor::ones(&self.shape())));
+        for id in (0..=root).rev() {
+            let Some(grad) = grads[id] else { continue };
+            let (op, input_ids, wants) = {
+                let nodes = graph.nodes();
+                let node = &nodes[id];
+                if matches!(node.op, Op::Leaf(_)) {
+                    continue;
+                }
+                let wants: SmallVec<[bool; 2]> = node
+                    .inputs
+                    .iter()
+                    .map(|&i| nodes[i].requires_grad)
+                    .collect();
+                (node.op.clone(), node.inputs.clone(), wants)
+            };
+            let inputs: SmallVec<[Var<'g, T>; 2]> =
+                input_ids.iter().map(|&i| Var::new(graph, i)).collect();
+            let output = Var::new(graph, id);
+            let contributions = ops::backward(&op, &inputs, &output, grad, &wants);
+            for (&input, contribution) in input_ids.iter().zip(contributions) {
+                if let Some(c) = contribution {
+                    grads[input] = Some(match grads[input] {
+                        Some(previous) => previous + c,
+                        None => c,
+                    });
+                }
+            }
+        }
+        grads.resize(graph.len(), None);
+        for (id, slot) in grads.iter_mut().enumerate().take(recorded_before) {
+            let var = Var::new(graph, id);
+            if slot.is_none() && var.is_leaf(Leaf::Parameter) {
+                *slot = Some(graph.constant(Tensor::zeros(&var.shape())));
+            }
+        }
+        VarGradients { graph, grads }
+    }
+
+    #[track_caller]
+    fn check_root(self, op: &str) {
+        let shape = self.shape();
+        shape_assert!(
+            shape.iter().product::<usize>() == 1,
+            "{op}: the loss has shape {:?}; backward starts from one number (sum or mean it first)",
+            shape.as_slice()
+        );
+        shape_assert!(
+            self.requires_grad(),
+            "{op}: the loss depends on no parameter, so there is nothing to differentiate"
+        );
+    }
+}
+
+/// Adds a gradient contribution into a node's running sum (a node used several times receives
+/// one contribution per use).
+fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, contribution: Tensor<T>) {
+    *slot = Some(match slot.take() {
+        Some(sum) => sum + contribution,
+        None => contribution,
+    });
+}

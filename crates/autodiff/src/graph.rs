@@ -1,0 +1,301 @@
+//! The tape: a define-by-run record of every operation, in the order the program ran them.
+//!
+//! Each op appends one [`Node`]: its value, the ids of its inputs, and the [`Op`] that made it.
+//! Because a node can only use nodes that already exist, insertion order is a topological order,
+//! and the backward sweep (see [`crate::backward`]) is a plain reverse walk — no sorting, no
+//! recursion, no depth limit.
+//!
+//! A graph lives for one step of work: build it, run backward, drop it. Parameters live outside
+//! it and are bound in as leaves without copying their storage.
+
+use std::cell::{Ref, RefCell};
+use std::fmt;
+
+use smallvec::SmallVec;
+
+use crate::ops::{BinaryOp, MatmulOp, NnOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::{Float, Tensor, Var};
+
+/// What kind of leaf a node is: where a value enters the graph from outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// A value that wants a gradient: a model's weight, or a micrograd-style scalar.
+    Parameter,
+    /// Data fed to the model; no gradient is computed for it.
+    Input,
+    /// A fixed value (including the result of [`Var::detach`]); never gets a gradient.
+    Constant,
+}
+
+/// The primitive that produced a node. The graph is inspectable data: printing, tracing and
+/// drawing all read this enum. Each family of ops lives in its own file under `ops/`, with its
+/// forward and backward rules side by side.
+#[derive(Clone, Debug)]
+pub enum Op<T> {
+    /// A leaf: the value came from outside the graph.
+    Leaf(Leaf),
+    /// An elementwise function of one input (`exp`, `tanh`, `x * 2.0`, …).
+    Unary(UnaryOp<T>),
+    /// An elementwise function of two broadcast inputs (`+`, `*`, `maximum`, …).
+    Binary(BinaryOp),
+    /// A sum, mean or max over all elements or one axis.
+    Reduce(ReduceOp),
+    /// A (batched) matrix product.
+    Matmul(MatmulOp),
+    /// A change of shape, or a selection of elements (reshape, narrow, index_select, …).
+    Shape(ShapeOp),
+    /// A numerically stable neural-network function (log_softmax, fused cross-entropy, …).
+    Nn(NnOp),
+}
+
+impl<T: Float> Op<T> {
+    /// The op's name as its method is spelled (`"tanh"`, `"matmul"`, `"parameter"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf(Leaf::Parameter) => "parameter",
+            Op::Leaf(Leaf::Input) => "input",
+            Op::Leaf(Leaf::Constant) => "constant",
+            Op::Unary(op) => op.name(),
+            Op::Binary(op) => op.name(),
+            Op::Reduce(op) => op.name(),
+            Op::Matmul(op) => op.name(),
+            Op::Shape(op) => op.name(),
+            Op::Nn(op) => op.name(),
+        }
+    }
+
+    /// The local derivative in textbook form (`tanh: ∂y/∂x = 1 − y²`), for traces and pictures.
+    pub fn formula(&self) -> &'static str {
+        match self {
+            Op::Leaf(_) => "",
+            Op::Unary(op) => op.formula(),
+            Op::Binary(op) => op.formula(),
+            Op::Reduce(op) => op.formula(),
+            Op::Matmul(op) => op.formula(),
+            Op::Shape(op) => op.formula(),
+            Op::Nn(op) => op.formula(),
+        }
+    }
+}
+
+/// One recorded operation: its value, its inputs and the op that computed it.
+#[derive(Clone)]
+pub struct Node<T> {
+    /// The forward value.
+    pub value: Tensor<T>,
+    /// What produced the value.
+    pub op: Op<T>,
+    /// The nodes the op read, in argument order.
+    pub inputs: SmallVec<[usize; 2]>,
+    /// Whether some parameter lies upstream, so the backward sweep must visit this node.
+    pub requires_grad: bool,
+}
+
+impl<T: Float> fmt::Debug for Node<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("value", &self.value)
+            .field("op", &self.op)
+            .field("inputs", &self.inputs)
+            .field("requires_grad", &self.requires_grad)
+            .finish()
+    }
+}
+
+/// A define-by-run computation graph for one element type (`f32` or `f64`).
+///
+/// Create leaves with [`Graph::param`], [`Graph::input`], [`Graph::constant`] or
+/// [`Graph::scalar`]; combine them with the methods and operators of [`Var`]; call
+/// [`Var::backward`] on a scalar result.
+///
+/// ```
+/// use chainrule_autodiff::Graph;
+/// let g = Graph::new();
+/// let a = g.scalar(2.0);
+/// let b = g.scalar(-3.0);
+/// let c = a * b + a;
+/// let grads = c.backward();
+/// assert_eq!(grads[a].item(), -2.0); // ∂c/∂a = b + 1
+/// assert_eq!(grads[b].item(), 2.0); // ∂c/∂b = a
+/// ```
+pub struct Graph<T> {
+    nodes: RefCell<Vec<Node<T>>>,
+}
+
+impl<T: Float> Default for Graph<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Float> Graph<T> {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Graph {
+            nodes: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// An empty graph with room for `nodes` nodes before it reallocates.
+    pub fn with_capacity(nodes: usize) -> Self {
+        Graph {
+            nodes: RefCell::new(Vec::with_capacity(nodes)),
+        }
+    }
+
+    /// Binds a tensor as a parameter: a leaf whose gradient [`Var::backward`] returns. The
+    /// storage is shared, not copied.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let w = g.param(Tensor::from_vec(vec![1.0, 2.0], &[2]));
+    /// let grads = (w * w).sum().backward();
+    /// assert_eq!(grads[w].to_vec(), vec![2.0, 4.0]);
+    /// ```
+    pub fn param(&self, value: Tensor<T>) -> Var<'_, T> {
+        self.leaf(value, Leaf::Parameter)
+    }
+
+    /// A 0-d parameter: the micrograd-style scalar that wants a gradient.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(3.0f64);
+    /// assert_eq!((x * x).backward()[x].item(), 6.0);
+    /// ```
+    pub fn scalar(&self, value: T) -> Var<'_, T> {
+        self.param(Tensor::scalar(value))
+    }
+
+    /// Binds data fed to the model: a leaf that gets no gradient.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.input(Tensor::from_vec(vec![1.0f32, 2.0], &[1, 2]));
+    /// assert!(!x.requires_grad());
+    /// ```
+    pub fn input(&self, value: Tensor<T>) -> Var<'_, T> {
+        self.leaf(value, Leaf::Input)
+    }
+
+    /// A fixed value that never gets a gradient.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let c = g.constant(Tensor::scalar(2.0f64));
+    /// assert_eq!(c.item(), 2.0);
+    /// ```
+    pub fn constant(&self, value: Tensor<T>) -> Var<'_, T> {
+        self.leaf(value, Leaf::Constant)
+    }
+
+    fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
+        let requires_grad = kind == Leaf::Parameter;
+        self.push(value, Op::Leaf(kind), SmallVec::new(), requires_grad)
+    }
+
+    /// Appends a node computed by `op` from `inputs`; it wants a gradient if any input does.
+    pub(crate) fn record(
+        &self,
+        value: Tensor<T>,
+        op: Op<T>,
+        inputs: SmallVec<[usize; 2]>,
+    ) -> Var<'_, T> {
+        let requires_grad = {
+            let nodes = self.nodes.borrow();
+            inputs.iter().any(|&i| nodes[i].requires_grad)
+        };
+        self.push(value, op, inputs, requires_grad)
+    }
+
+    fn push(
+        &self,
+        value: Tensor<T>,
+        op: Op<T>,
+        inputs: SmallVec<[usize; 2]>,
+        requires_grad: bool,
+    ) -> Var<'_, T> {
+        let mut nodes = self.nodes.borrow_mut();
+        let id = nodes.len();
+        nodes.push(Node {
+            value,
+            op,
+            inputs,
+            requires_grad,
+        });
+        Var::new(self, id)
+    }
+
+    /// The number of nodes recorded so far.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether nothing has been recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Read access to every node, in the order they were recorded (a topological order).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64);
+    /// let _y = x.exp();
+    /// let names: Vec<_> = g.nodes().iter().map(|n| n.op.name()).collect();
+    /// assert_eq!(names, ["parameter", "exp"]);
+    /// ```
+    pub fn nodes(&self) -> Ref<'_, Vec<Node<T>>> {
+        self.nodes.borrow()
+    }
+
+    /// The first node whose value holds a NaN or an infinity, with the op that produced it —
+    /// the place to look when a training loss turns into NaN.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(-1.0f64);
+    /// let _y = x.ln() * 2.0;
+    /// let bad = g.first_non_finite().unwrap();
+    /// assert_eq!(bad.op, "ln");
+    /// ```
+    pub fn first_non_finite(&self) -> Option<NonFinite> {
+        self.nodes
+            .borrow()
+            .iter()
+            .enumerate()
+            .find(|(_, n)| !n.value.all_finite())
+            .map(|(id, n)| NonFinite {
+                node: id,
+                op: n.op.name(),
+                shape: n.value.shape().to_vec(),
+            })
+    }
+}
+
+/// Where a NaN or infinity first appeared in a graph (see [`Graph::first_non_finite`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NonFinite {
+    /// The node's position in the tape.
+    pub node: usize,
+    /// The op that produced the non-finite value.
+    pub op: &'static str,
+    /// The shape of that value.
+    pub shape: Vec<usize>,
+}
+
+impl fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "node {} ({}, shape {:?}) is the first to hold NaN or infinity",
+            self.node, self.op, self.shape
+        )
+    }
+}
