@@ -49,7 +49,8 @@ macro_rules! shape_panic {
 /// `assert!` with [`shape_panic!`]'s message.
 macro_rules! shape_assert {
     ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
+        let holds: bool = $cond;
+        if !holds {
             shape_panic!($($arg)*)
         }
     };

@@ -368,7 +368,6 @@ impl<'g, T: Float> Var<'g, T> {
     /// ```
     #[track_caller]
     pub fn clamp(self, min: T, max: T) -> Self {
-        shape_assert!(min <= max, "clamp: min {min} is above max {max}");
         self.unary(UnaryOp::Clamp { min, max })
     }
 
