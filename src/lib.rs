@@ -17,8 +17,8 @@
 
 pub use chainrule_autodiff as autodiff;
 pub use chainrule_autodiff::{
-    gradcheck, BackwardOptions, Float, GradcheckOptions, GradcheckReport, Gradients, Graph, Tensor,
-    Var, VarGradients,
+    gradcheck, BackwardOptions, Float, GradcheckOptions, GradcheckReport, Gradients, Graph,
+    ParamId, ParamKind, ParamStore, Tensor, Var, VarGradients,
 };
 
 /// The README's examples, compiled and run as doctests so they stay true.

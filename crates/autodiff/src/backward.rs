@@ -232,7 +232,7 @@ pub struct BackwardOptions {
 /// ```
 #[derive(Clone)]
 pub struct Gradients<T> {
-    graph: usize,
+    graph: u64,
     grads: Vec<Option<Tensor<T>>>,
 }
 
@@ -259,7 +259,7 @@ impl<T: Float> Gradients<T> {
     #[track_caller]
     pub fn get(&self, var: Var<'_, T>) -> Option<&Tensor<T>> {
         shape_assert!(
-            std::ptr::eq(var.graph(), self.graph as *const Graph<T>),
+            var.graph().id() == self.graph,
             "Gradients: var {} belongs to another graph than these gradients",
             var.id()
         );
@@ -270,31 +270,31 @@ impl<T: Float> Gradients<T> {
     pub fn by_id(&self, id: usize) -> Option<&Tensor<T>> {
         self.grads.get(id).and_then(Option::as_ref)
     }
+
+    /// The [`Graph::id`] of the graph these gradients were computed on.
+    pub fn graph_id(&self) -> u64 {
+        self.graph
+    }
+}
+
+/// Lists the nodes that hold a gradient, by node id.
+fn debug_present<G: fmt::Debug>(grads: &[Option<G>], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let present = grads
+        .iter()
+        .enumerate()
+        .filter_map(|(id, g)| g.as_ref().map(|g| (id, g)));
+    f.debug_map().entries(present).finish()
 }
 
 impl<T: Float> fmt::Debug for Gradients<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(
-                self.grads
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(id, g)| g.as_ref().map(|g| (id, g))),
-            )
-            .finish()
+        debug_present(&self.grads, f)
     }
 }
 
 impl<T: Float> fmt::Debug for VarGradients<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(
-                self.grads
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(id, g)| g.as_ref().map(|g| (id, g))),
-            )
-            .finish()
+        debug_present(&self.grads, f)
     }
 }
 
@@ -419,7 +419,7 @@ impl<'g, T: Float> Var<'g, T> {
             }
         }
         Gradients {
-            graph: graph as *const Graph<T> as usize,
+            graph: graph.id(),
             grads,
         }
     }

@@ -10,6 +10,7 @@
 
 use std::cell::{Ref, RefCell};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
@@ -79,7 +80,7 @@ impl<T: Float> Op<T> {
 }
 
 /// One recorded operation: its value, its inputs and the op that computed it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Node<T> {
     /// The forward value.
     pub value: Tensor<T>,
@@ -89,17 +90,6 @@ pub struct Node<T> {
     pub inputs: SmallVec<[usize; 2]>,
     /// Whether some parameter lies upstream, so the backward sweep must visit this node.
     pub requires_grad: bool,
-}
-
-impl<T: Float> fmt::Debug for Node<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Node")
-            .field("value", &self.value)
-            .field("op", &self.op)
-            .field("inputs", &self.inputs)
-            .field("requires_grad", &self.requires_grad)
-            .finish()
-    }
 }
 
 /// A define-by-run computation graph for one element type (`f32` or `f64`).
@@ -119,8 +109,13 @@ impl<T: Float> fmt::Debug for Node<T> {
 /// assert_eq!(grads[b].item(), 2.0); // ∂c/∂b = a
 /// ```
 pub struct Graph<T> {
+    id: u64,
     nodes: RefCell<Vec<Node<T>>>,
 }
+
+/// Graph ids: unique for the life of the process, so a stale reference to a dropped graph can
+/// never be mistaken for a new graph that happens to reuse its memory.
+static NEXT_GRAPH_ID: AtomicU64 = AtomicU64::new(0);
 
 impl<T: Float> Default for Graph<T> {
     fn default() -> Self {
@@ -131,16 +126,25 @@ impl<T: Float> Default for Graph<T> {
 impl<T: Float> Graph<T> {
     /// An empty graph.
     pub fn new() -> Self {
-        Graph {
-            nodes: RefCell::new(Vec::new()),
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty graph with room for `nodes` nodes before it reallocates.
     pub fn with_capacity(nodes: usize) -> Self {
         Graph {
+            id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(Vec::with_capacity(nodes)),
         }
+    }
+
+    /// A number that identifies this graph among all graphs of the process, ever.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// assert_ne!(Graph::<f32>::new().id(), Graph::<f32>::new().id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Binds a tensor as a parameter: a leaf whose gradient [`Var::backward`] returns. The

@@ -7,6 +7,8 @@
 //! - [`Var`] — a `Copy` handle to a node, with operators (`a * b + 1.0`) and op methods.
 //! - [`Var::backward`] — the one generic backward pass; [`Var::backward_create_graph`] records
 //!   it on the graph so gradients can be differentiated again.
+//! - [`ParamStore`] — named weights and biases outside any graph, bound into each step's graph
+//!   without copying.
 //! - [`gradcheck`](fn@gradcheck) — the engine's gradients against central finite differences in `f64`.
 //!
 //! Scalars are 0-d tensors on the same engine, so micrograd's style works as written:
@@ -61,6 +63,7 @@ mod float;
 pub mod gradcheck;
 pub mod graph;
 pub mod ops;
+pub mod params;
 pub mod tensor;
 mod var;
 
@@ -68,5 +71,6 @@ pub use backward::{BackwardOptions, Gradients, VarGradients};
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement};
 pub use graph::{Graph, Leaf, Node, NonFinite, Op};
+pub use params::{ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Shape, ShapeError, Tensor};
 pub use var::Var;

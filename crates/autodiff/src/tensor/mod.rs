@@ -338,14 +338,14 @@ impl<T: Float> Tensor<T> {
     }
 }
 
-impl<T: Float> fmt::Debug for Tensor<T> {
+impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let element = std::any::type_name::<T>();
         write!(
             f,
-            "Tensor<{}>{:?} {:?}",
-            T::NAME,
-            self.shape(),
-            self.as_slice()
+            "Tensor<{element}>{:?} {:?}",
+            &self.shape[..],
+            &self.data[..]
         )
     }
 }
@@ -378,7 +378,7 @@ impl<T: Float> fmt::Display for Tensor<T> {
     }
 }
 
-impl<T: Float> PartialEq for Tensor<T> {
+impl<T: PartialEq> PartialEq for Tensor<T> {
     /// Equal shapes and equal elements (NaN is unequal to everything, as for floats).
     fn eq(&self, other: &Self) -> bool {
         self.shape == other.shape && self.data == other.data
