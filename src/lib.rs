@@ -18,8 +18,11 @@
 pub use chainrule_autodiff as autodiff;
 pub use chainrule_autodiff::{
     gradcheck, BackwardOptions, Float, GradcheckOptions, GradcheckReport, Gradients, Graph,
-    ParamId, ParamKind, ParamStore, Tensor, Var, VarGradients,
+    ParamGrads, ParamId, ParamKind, ParamStore, Tensor, Var, VarGradients,
 };
+pub use chainrule_layers as layers;
+pub use chainrule_optim as optim;
+pub use chainrule_train as train;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../README.md")]

@@ -71,6 +71,6 @@ pub use backward::{BackwardOptions, Gradients, VarGradients};
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement};
 pub use graph::{Graph, Leaf, Node, NonFinite, Op};
-pub use params::{ParamId, ParamKind, ParamStore, Parameter};
+pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Shape, ShapeError, Tensor};
 pub use var::Var;

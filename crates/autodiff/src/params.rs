@@ -8,7 +8,7 @@
 //!
 //! The store is ordered (insertion order), so saving, printing and optimizer state are stable.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 
 use indexmap::IndexMap;
@@ -237,22 +237,72 @@ impl<T: Float> ParamStore<T> {
     #[track_caller]
     pub fn bind<'g>(&self, graph: &'g Graph<T>, id: ParamId) -> Var<'g, T> {
         let value = self.value(id);
-        let mut bindings = self.bindings.borrow_mut();
-        if bindings.graph != Some(graph.id()) {
-            bindings.graph = Some(graph.id());
-            bindings.nodes.clear();
-        }
-        if bindings.nodes.len() < self.params.len() {
-            bindings.nodes.resize(self.params.len(), None);
-        }
-        match bindings.nodes[id.0] {
+        let mut nodes = self.bindings_in(graph.id());
+        match nodes[id.0] {
             Some(node) => Var::new(graph, node),
             None => {
                 let var = graph.param(value.clone());
-                bindings.nodes[id.0] = Some(var.id());
+                nodes[id.0] = Some(var.id());
                 var
             }
         }
+    }
+
+    /// Makes `var` stand for parameter `id` in `var`'s graph: later [`ParamStore::bind`] calls in
+    /// that graph return it. This is how a module is gradchecked with respect to its parameters:
+    /// [`crate::gradcheck()`] supplies one var per input tensor, and these become the module's
+    /// parameters.
+    ///
+    /// # Panics
+    /// When the parameter is already bound to another node of that graph, or the var's shape
+    /// differs from the parameter's.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{gradcheck, GradcheckOptions, ParamKind, ParamStore, Tensor};
+    /// let mut params = ParamStore::new();
+    /// let w = params.insert("w", Tensor::from_vec(vec![0.5, -0.3], &[2]), ParamKind::Weight);
+    /// let report = gradcheck(
+    ///     |g, v| {
+    ///         params.bind_var(w, v[0]);
+    ///         params.bind(g, w).tanh().sum() // what a module's forward would do
+    ///     },
+    ///     &[params.value(w).clone()],
+    ///     GradcheckOptions::default(),
+    /// );
+    /// assert!(report.passed, "{report}");
+    /// ```
+    #[track_caller]
+    pub fn bind_var(&self, id: ParamId, var: Var<'_, T>) {
+        let expected = self.value(id).shape().to_vec();
+        shape_assert!(
+            expected == var.shape().as_slice(),
+            "ParamStore::bind_var: {:?} has shape {:?}, the var {:?}",
+            self.name(id),
+            expected,
+            var.shape().as_slice()
+        );
+        let mut nodes = self.bindings_in(var.graph().id());
+        let slot = &mut nodes[id.0];
+        shape_assert!(
+            slot.is_none() || *slot == Some(var.id()),
+            "ParamStore::bind_var: {:?} is already bound to another node of this graph",
+            self.name(id)
+        );
+        *slot = Some(var.id());
+    }
+
+    /// The node slots of the graph with this id, one per parameter; a new graph starts empty.
+    fn bindings_in(&self, graph: u64) -> RefMut<'_, Vec<Option<usize>>> {
+        let mut bindings = self.bindings.borrow_mut();
+        if bindings.graph != Some(graph) {
+            bindings.graph = Some(graph);
+            bindings.nodes.clear();
+        }
+        let len = self.params.len();
+        if bindings.nodes.len() < len {
+            bindings.nodes.resize(len, None);
+        }
+        RefMut::map(bindings, |b| &mut b.nodes)
     }
 
     /// [`ParamStore::bind`] by name.
@@ -311,5 +361,113 @@ impl<T: Float> fmt::Debug for ParamStore<T> {
             );
         }
         list.finish()
+    }
+}
+
+/// Gradients keyed by parameter: at most one tensor per parameter of a store, detached from
+/// any graph. This is what optimizers consume; summing the `ParamGrads` of several batches is
+/// how gradients are accumulated.
+///
+/// ```
+/// use chainrule_autodiff::{Graph, ParamKind, ParamStore, Tensor};
+/// let mut params = ParamStore::new();
+/// let w = params.insert("w", Tensor::scalar(2.0f64), ParamKind::Weight);
+/// let mut total = params.empty_grads();
+/// for x in [1.0, 3.0] {
+///     let g = Graph::new();
+///     let loss = params.bind(&g, w) * x;
+///     total.accumulate(&params.collect_grads(&loss.backward()));
+/// }
+/// assert_eq!(total.get(w).unwrap().item(), 4.0);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamGrads<T> {
+    grads: Vec<Option<Tensor<T>>>,
+}
+
+impl<T: Float> ParamGrads<T> {
+    /// No gradient for any of `len` parameters.
+    pub fn new(len: usize) -> Self {
+        ParamGrads {
+            grads: vec![None; len],
+        }
+    }
+
+    /// The gradient of one parameter, if it has one.
+    pub fn get(&self, id: ParamId) -> Option<&Tensor<T>> {
+        self.grads.get(id.0).and_then(Option::as_ref)
+    }
+
+    /// Sets (or replaces) the gradient of one parameter.
+    pub fn set(&mut self, id: ParamId, grad: Tensor<T>) {
+        if self.grads.len() <= id.0 {
+            self.grads.resize(id.0 + 1, None);
+        }
+        self.grads[id.0] = Some(grad);
+    }
+
+    /// Every parameter that has a gradient, with it.
+    pub fn iter(&self) -> impl Iterator<Item = (ParamId, &Tensor<T>)> {
+        self.grads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.as_ref().map(|g| (ParamId(i), g)))
+    }
+
+    /// Adds another set of gradients into this one, parameter by parameter (a parameter missing
+    /// on one side takes the other side's gradient).
+    ///
+    /// # Panics
+    /// When one parameter's gradients have different shapes.
+    #[track_caller]
+    pub fn accumulate(&mut self, other: &ParamGrads<T>) {
+        for (id, grad) in other.iter() {
+            let sum = match self.get(id) {
+                Some(mine) => mine.add(grad),
+                None => grad.clone(),
+            };
+            self.set(id, sum);
+        }
+    }
+
+    /// Multiplies every gradient by `factor` (averaging accumulated gradients, say).
+    pub fn scale(&mut self, factor: T) {
+        for grad in self.grads.iter_mut().flatten() {
+            *grad = grad.mul_scalar(factor);
+        }
+    }
+
+    /// `√(Σ g²)` over every element of every gradient: the norm gradient clipping limits.
+    pub fn global_norm(&self) -> T {
+        self.grads
+            .iter()
+            .flatten()
+            .flat_map(|g| g.as_slice().iter())
+            .map(|&v| v * v)
+            .sum::<T>()
+            .sqrt()
+    }
+}
+
+impl<T: Float> ParamStore<T> {
+    /// A [`ParamGrads`] with room for every parameter and no gradient yet.
+    pub fn empty_grads(&self) -> ParamGrads<T> {
+        ParamGrads::new(self.len())
+    }
+
+    /// Each parameter's gradient from one backward pass, by parameter (sharing storage with
+    /// `grads`). Parameters not bound in that step have none.
+    ///
+    /// # Panics
+    /// As [`ParamStore::grad`].
+    #[track_caller]
+    pub fn collect_grads(&self, grads: &Gradients<T>) -> ParamGrads<T> {
+        let mut collected = self.empty_grads();
+        for id in self.ids() {
+            if let Some(grad) = self.grad(grads, id) {
+                collected.set(id, grad.clone());
+            }
+        }
+        collected
     }
 }

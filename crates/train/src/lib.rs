@@ -1,0 +1,3 @@
+//! Training: data sets, splits, mini-batches, metrics, the fit loop and weight files.
+
+#![warn(missing_docs)]
