@@ -1,0 +1,29 @@
+//! Recurrent layers: a cell maps one time step's input and the previous state to the next
+//! state; a sequence layer unrolls its cell over the time axis of `[batch, seq, features]`.
+//!
+//! Unrolling records every step on the graph — slice step `t` out with `narrow`, run the cell,
+//! collect the hidden states with `Var::stack` — so backpropagation through time is nothing but
+//! the engine's generic backward pass over that unrolled graph. The cell's parameters are bound
+//! once per graph and used at every step; the engine sums their gradients over the steps.
+//!
+//! - [`rnn`]: the simple (Elman) cell `h' = tanh(x·W_x + h·W_h + b)` and [`Rnn`].
+//! - [`lstm`]: the LSTM cell with input, forget and output gates and [`Lstm`].
+
+use chainrule_autodiff::{Float, Graph, Tensor, Var};
+
+pub mod lstm;
+pub mod rnn;
+
+pub use lstm::{Lstm, LstmCell, LstmState};
+pub use rnn::{Rnn, RnnCell};
+
+/// Step `t` of a sequence: `[batch, seq, features] → [batch, features]`.
+#[track_caller]
+fn time_step<'g, T: Float>(x: Var<'g, T>, t: usize) -> Var<'g, T> {
+    x.narrow(1, t, 1).squeeze(1)
+}
+
+/// The zero state `[batch, hidden]` sequences start from; a constant, so it gets no gradient.
+fn zeros<T: Float>(g: &Graph<T>, batch: usize, hidden: usize) -> Var<'_, T> {
+    g.constant(Tensor::zeros(&[batch, hidden]))
+}
