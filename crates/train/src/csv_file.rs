@@ -1,0 +1,362 @@
+//! Reading a CSV file with a header row, and [`DataError`], the error that names the file, line
+//! and column of bad input.
+//!
+//! Both loaders of this crate — data sets ([`crate::load_csv`]) and split assignments
+//! ([`crate::load_assignment`]) — read their files through [`CsvFile`], so every bad cell is
+//! reported the same way: `path:line:column: column "name": what is wrong`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+use thiserror::Error;
+
+/// Bad input in a data file: which file, and where possible which line and column.
+///
+/// Lines are counted from 1 with the header on line 1, as an editor shows them; columns are
+/// counted from 1 and also given by name.
+///
+/// ```
+/// use chainrule_train::{load_csv, DataError, Task};
+/// let path = std::env::temp_dir().join("chainrule-doc-data-error.csv");
+/// std::fs::write(&path, "x,y\n1,2\n3,oops\n").unwrap();
+/// let err = load_csv::<f64>(&path, "y", Task::Regression).unwrap_err();
+/// assert!(matches!(err, DataError::NotANumber { line: 3, .. }));
+/// assert!(err.to_string().ends_with(":3:2: column \"y\": \"oops\" is not a finite number"));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file holds nothing, not even a header row.
+    #[error("{}: the file is empty; expected a header row naming the columns", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file has a header row but no data rows.
+    #[error("{}: the file has a header but no data rows", path.display())]
+    NoRows {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A column the caller asked for is not in the header.
+    #[error(
+        "{}:1: no column named {column:?}; the columns are {}",
+        path.display(),
+        columns.join(", ")
+    )]
+    UnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// Every column of the header, in order.
+        columns: Vec<String>,
+    },
+    /// A column the caller asked for appears more than once in the header.
+    #[error(
+        "{}:1: column {column:?} appears {count} times in the header, so it is ambiguous",
+        path.display()
+    )]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// How many header fields carry that name.
+        count: usize,
+    },
+    /// A row has more or fewer fields than the header.
+    #[error(
+        "{}:{line}: the row has {found} fields, but the header has {expected}",
+        path.display()
+    )]
+    RaggedRow {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The number of fields in the row.
+        found: usize,
+        /// The number of fields in the header.
+        expected: usize,
+    },
+    /// A cell that should hold a number does not (NaN and infinity are refused too).
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is not a finite number",
+        path.display()
+    )]
+    NotANumber {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// The cell as written.
+        text: String,
+    },
+    /// A cell that should hold a class label or a row number is not a non-negative whole
+    /// number.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is not a non-negative whole number",
+        path.display()
+    )]
+    NotAWholeNumber {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// The cell as written.
+        text: String,
+    },
+    /// A split-assignment cell names no known split.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is not a split; expected train, \
+         val (or validation) or test",
+        path.display()
+    )]
+    UnknownSplit {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// The cell as written.
+        text: String,
+    },
+    /// A split-assignment file assigns one row twice.
+    #[error(
+        "{}:{line}: row {row} is assigned a second time (first on line {first_line})",
+        path.display()
+    )]
+    DuplicateRow {
+        /// The file.
+        path: PathBuf,
+        /// The line of the second assignment.
+        line: u64,
+        /// The data row assigned twice.
+        row: usize,
+        /// The line of the first assignment.
+        first_line: u64,
+    },
+    /// A split-assignment file names a row outside `0..n`, where `n` is the number of rows it
+    /// assigns (so some row in `0..n` is left out).
+    #[error(
+        "{}:{line}: row {row} is out of range: the file assigns {assigned} rows, which must be \
+         exactly the rows 0 to {}, each once",
+        path.display(),
+        assigned.saturating_sub(1)
+    )]
+    RowOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The line of the assignment.
+        line: u64,
+        /// The row named.
+        row: usize,
+        /// How many rows the file assigns.
+        assigned: usize,
+    },
+    /// The CSV reader itself failed (invalid UTF-8, say); its message gives the line.
+    #[error("{}: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The line where reading failed (0 when unknown).
+        line: u64,
+        /// What the reader said.
+        message: String,
+    },
+}
+
+/// An open CSV file whose header has been read.
+pub(crate) struct CsvFile {
+    context: Context,
+    reader: csv::Reader<File>,
+}
+
+/// What every error needs to say where it happened.
+struct Context {
+    path: PathBuf,
+    header: Vec<String>,
+}
+
+/// One data row, with what is needed to report a bad cell in it.
+pub(crate) struct Row<'f> {
+    context: &'f Context,
+    record: StringRecord,
+    line: u64,
+}
+
+impl CsvFile {
+    /// Opens the file and reads its header row.
+    pub(crate) fn open(path: &Path) -> Result<CsvFile, DataError> {
+        let file = File::open(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(file);
+        let header = reader
+            .headers()
+            .map_err(|e| csv_error(path, &e))?
+            .iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        if header.is_empty() || header == [""] {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(CsvFile {
+            context: Context {
+                path: path.to_path_buf(),
+                header,
+            },
+            reader,
+        })
+    }
+
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.context.path
+    }
+
+    /// The column names, in order.
+    pub(crate) fn header(&self) -> &[String] {
+        &self.context.header
+    }
+
+    /// The position of the column with this name; an error when it is missing or ambiguous.
+    pub(crate) fn column(&self, name: &str) -> Result<usize, DataError> {
+        let header = &self.context.header;
+        let matches: Vec<usize> = (0..header.len()).filter(|&i| header[i] == name).collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(DataError::UnknownColumn {
+                path: self.context.path.clone(),
+                column: name.to_string(),
+                columns: header.clone(),
+            }),
+            many => Err(DataError::DuplicateColumn {
+                path: self.context.path.clone(),
+                column: name.to_string(),
+                count: many.len(),
+            }),
+        }
+    }
+
+    /// The next data row, checked to have as many fields as the header; `None` at the end.
+    pub(crate) fn next_row(&mut self) -> Result<Option<Row<'_>>, DataError> {
+        let mut record = StringRecord::new();
+        let more = self
+            .reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(&self.context.path, &e))?;
+        if !more {
+            return Ok(None);
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != self.context.header.len() {
+            return Err(DataError::RaggedRow {
+                path: self.context.path.clone(),
+                line,
+                found: record.len(),
+                expected: self.context.header.len(),
+            });
+        }
+        Ok(Some(Row {
+            context: &self.context,
+            record,
+            line,
+        }))
+    }
+}
+
+impl Row<'_> {
+    /// The line this row starts on.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The cell in `column`, as written (trimmed).
+    pub(crate) fn text(&self, column: usize) -> &str {
+        &self.record[column]
+    }
+
+    /// The cell in `column` as a finite number.
+    pub(crate) fn number(&self, column: usize) -> Result<f64, DataError> {
+        let text = self.text(column);
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(DataError::NotANumber {
+                path: self.context.path.clone(),
+                line: self.line,
+                column_number: column + 1,
+                column: self.context.header[column].clone(),
+                text: text.to_string(),
+            }),
+        }
+    }
+
+    /// The cell in `column` as a non-negative whole number (`3` and `3.0` both read as 3).
+    pub(crate) fn whole_number(&self, column: usize) -> Result<usize, DataError> {
+        let text = self.text(column);
+        let exact_limit = 2f64.powi(53);
+        match text.parse::<f64>() {
+            Ok(value) if value >= 0.0 && value < exact_limit && value.fract() == 0.0 => {
+                Ok(value as usize)
+            }
+            _ => Err(DataError::NotAWholeNumber {
+                path: self.context.path.clone(),
+                line: self.line,
+                column_number: column + 1,
+                column: self.context.header[column].clone(),
+                text: text.to_string(),
+            }),
+        }
+    }
+
+    /// An [`DataError::UnknownSplit`] for the cell in `column`.
+    pub(crate) fn unknown_split(&self, column: usize) -> DataError {
+        DataError::UnknownSplit {
+            path: self.context.path.clone(),
+            line: self.line,
+            column_number: column + 1,
+            column: self.context.header[column].clone(),
+            text: self.text(column).to_string(),
+        }
+    }
+}
+
+/// A [`DataError::Csv`] (or [`DataError::Io`]) from the csv crate's error.
+fn csv_error(path: &Path, error: &csv::Error) -> DataError {
+    let line = error.position().map_or(0, |p| p.line());
+    DataError::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: error.to_string(),
+    }
+}

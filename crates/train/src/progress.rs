@@ -1,0 +1,104 @@
+//! How [`crate::fit()`] reports progress: a progress bar on a terminal, one plain line per
+//! epoch when the output is a file or a pipe (CI logs), or nothing. All of it goes to stderr.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Where and how training progress is shown.
+///
+/// ```
+/// use chainrule_train::{FitConfig, Progress};
+/// let config = FitConfig { progress: Progress::Quiet, ..FitConfig::default() };
+/// assert_eq!(config.progress, Progress::Quiet);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar when stderr is a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    /// An indicatif progress bar on stderr (hidden by indicatif when stderr is not a terminal).
+    Bar,
+    /// One line per epoch on stderr.
+    Lines,
+    /// Nothing.
+    Quiet,
+}
+
+/// The reporter for one run of `fit`.
+pub(crate) struct Reporter {
+    style: Style,
+    epochs: usize,
+}
+
+enum Style {
+    Bar(ProgressBar),
+    Lines,
+    Quiet,
+}
+
+impl Reporter {
+    /// Starts reporting a run of `epochs` epochs of `batches` batches each.
+    pub(crate) fn new(progress: Progress, epochs: usize, batches: usize) -> Self {
+        let bar = match progress {
+            Progress::Auto => std::io::stderr().is_terminal(),
+            Progress::Bar => true,
+            Progress::Lines | Progress::Quiet => false,
+        };
+        let style = if bar {
+            let bar = ProgressBar::with_draw_target(
+                Some((epochs * batches) as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            let template =
+                "{bar:30.cyan/blue} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}";
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            Style::Bar(bar)
+        } else if progress == Progress::Quiet {
+            Style::Quiet
+        } else {
+            Style::Lines
+        };
+        Reporter { style, epochs }
+    }
+
+    /// One training step is done.
+    pub(crate) fn step(&self) {
+        if let Style::Bar(bar) = &self.style {
+            bar.inc(1);
+        }
+    }
+
+    /// Epoch `epoch` (from 0) is done.
+    pub(crate) fn epoch(&self, epoch: usize, train: f64, validation: f64, best: bool) {
+        let mark = if best { " (best)" } else { "" };
+        let text = format!(
+            "epoch {}/{}: train loss {train:.6}, validation loss {validation:.6}{mark}",
+            epoch + 1,
+            self.epochs
+        );
+        match &self.style {
+            Style::Bar(bar) => bar.set_message(text),
+            Style::Lines => eprintln!("{text}"),
+            Style::Quiet => {}
+        }
+    }
+
+    /// The run is over: `summary` says how it ended.
+    pub(crate) fn finish(&self, summary: &str) {
+        match &self.style {
+            Style::Bar(bar) => bar.finish_with_message(summary.to_string()),
+            Style::Lines => eprintln!("{summary}"),
+            Style::Quiet => {}
+        }
+    }
+
+    /// The run failed; leave the bar where it stopped.
+    pub(crate) fn abandon(&self) {
+        if let Style::Bar(bar) = &self.style {
+            bar.abandon();
+        }
+    }
+}
