@@ -1,9 +1,14 @@
 //! chainrule: reverse-mode automatic differentiation for learning, teaching and building neural
 //! networks.
 //!
-//! This root package gathers the workspace's crates under one name. Today that is the engine,
-//! [`autodiff`]: tensors, the define-by-run graph, the generic backward pass and gradient
-//! checking. Its main types are re-exported here.
+//! This root package gathers the workspace's crates under one name, and owns the command-line
+//! program `chainrule`, the examples and the end-to-end tests:
+//!
+//! - [`autodiff`] — tensors, the define-by-run graph, the generic backward pass, traces and
+//!   pictures of the graph, gradient checking (its main types are re-exported here);
+//! - [`layers`] — dense, residual, highway and recurrent layers, activations and losses;
+//! - [`optim`] — gradient descent, SGD with momentum, RMSProp, Adam and AdamW;
+//! - [`train`] — data sets, splits, batches, metrics, the fit loop and weight files.
 //!
 //! ```
 //! use chainrule::Graph;
@@ -18,7 +23,7 @@
 pub use chainrule_autodiff as autodiff;
 pub use chainrule_autodiff::{
     gradcheck, BackwardOptions, Float, GradcheckOptions, GradcheckReport, Gradients, Graph,
-    ParamGrads, ParamId, ParamKind, ParamStore, Tensor, Var, VarGradients,
+    ParamGrads, ParamId, ParamKind, ParamStore, Quantity, Tensor, Trace, Var, VarGradients,
 };
 pub use chainrule_layers as layers;
 pub use chainrule_optim as optim;

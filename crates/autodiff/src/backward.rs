@@ -11,14 +11,15 @@
 //!
 //! The sweep: seed ∂L/∂L = 1, walk the tape backwards, skip nodes no gradient reached, apply each
 //! node's rule, and sum the contributions of a node used more than once. Nodes that lead to no
-//! parameter are never visited: their rules are not run.
+//! parameter are never visited: their rules are not run. The traced backward
+//! ([`Var::backward_traced`]) runs this same sweep with an observer that records each step.
 
 use std::fmt;
 use std::ops::{Add, Div, Index, Mul, Neg, Sub};
 
 use smallvec::SmallVec;
 
-use crate::graph::{Leaf, Op};
+use crate::graph::{Leaf, Node, Op};
 use crate::{ops, Float, Graph, Shape, Tensor, Var};
 
 /// The operations a backward rule may use; implemented by [`Tensor`] (compute now) and [`Var`]
@@ -379,10 +380,22 @@ impl<'g, T: Float> Var<'g, T> {
     /// ```
     #[track_caller]
     pub fn backward_with(self, options: BackwardOptions) -> Gradients<T> {
+        self.first_order("backward", options, &mut ())
+    }
+
+    /// The first-order sweep shared by [`Var::backward_with`] and the traced backward
+    /// (`crate::trace`): `observer` watches each chain-rule step; `()` watches nothing.
+    #[track_caller]
+    pub(crate) fn first_order(
+        self,
+        op: &str,
+        options: BackwardOptions,
+        observer: &mut impl SweepObserver<T>,
+    ) -> Gradients<T> {
         let graph = self.graph();
         let nodes = graph.nodes();
         let root = self.id();
-        self.check_root("backward");
+        self.check_root(op);
         let mut grads: Vec<Option<Tensor<T>>> = vec![None; nodes.len()];
         grads[root] = Some(Tensor::ones(nodes[root].value.shape()));
         for id in (0..=root).rev() {
@@ -406,10 +419,17 @@ impl<'g, T: Float> Var<'g, T> {
                 .iter()
                 .map(|&i| nodes[i].requires_grad)
                 .collect();
+            observer.visit(id, node, &inputs, &wants, &grad);
             let contributions = ops::backward(&node.op, &inputs, &node.value, grad, &wants);
-            for (&input, contribution) in node.inputs.iter().zip(contributions) {
+            for (position, (&input, contribution)) in
+                node.inputs.iter().zip(contributions).enumerate()
+            {
                 if let Some(c) = contribution {
+                    observer.contribution(position, input, &c, grads[input].as_ref());
                     accumulate(&mut grads[input], c);
+                    if let Some(sum) = &grads[input] {
+                        observer.accumulated(input, sum);
+                    }
                 }
             }
         }
@@ -498,6 +518,42 @@ impl<'g, T: Float> Var<'g, T> {
             "{op}: the loss depends on no parameter, so there is nothing to differentiate"
         );
     }
+}
+
+/// Watches the first-order sweep apply the chain rule, one node at a time. The backward trace
+/// (`crate::trace`) records what it sees; the plain backward passes `()`, whose empty hooks
+/// compile away, so watching costs nothing when nobody watches.
+pub(crate) trait SweepObserver<T: Float> {
+    /// Node `id` is about to apply its rule to `upstream` (∂L/∂ of the node), with its input
+    /// values and which of them want a gradient.
+    fn visit(
+        &mut self,
+        id: usize,
+        node: &Node<T>,
+        inputs: &[Tensor<T>],
+        wants: &[bool],
+        upstream: &Tensor<T>,
+    );
+    /// The rule gave `contribution` to the node's `position`-th input, node `input`, which had
+    /// gathered `earlier` from the nodes visited before.
+    fn contribution(
+        &mut self,
+        position: usize,
+        input: usize,
+        contribution: &Tensor<T>,
+        earlier: Option<&Tensor<T>>,
+    );
+    /// The contribution was added: `sum` is node `input`'s gradient so far.
+    fn accumulated(&mut self, input: usize, sum: &Tensor<T>);
+}
+
+impl<T: Float> SweepObserver<T> for () {
+    #[inline(always)]
+    fn visit(&mut self, _: usize, _: &Node<T>, _: &[Tensor<T>], _: &[bool], _: &Tensor<T>) {}
+    #[inline(always)]
+    fn contribution(&mut self, _: usize, _: usize, _: &Tensor<T>, _: Option<&Tensor<T>>) {}
+    #[inline(always)]
+    fn accumulated(&mut self, _: usize, _: &Tensor<T>) {}
 }
 
 /// Adds a gradient contribution into a node's running sum (a node used several times receives

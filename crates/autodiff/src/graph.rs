@@ -9,6 +9,7 @@
 //! it and are bound in as leaves without copying their storage.
 
 use std::cell::{Ref, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -111,6 +112,9 @@ pub struct Node<T> {
 pub struct Graph<T> {
     id: u64,
     nodes: RefCell<Vec<Node<T>>>,
+    /// Display names given with [`Var::named`], by node id: a side table, so that nodes of the
+    /// (many) unnamed values stay small.
+    labels: RefCell<HashMap<usize, String>>,
 }
 
 /// Graph ids: unique for the life of the process, so a stale reference to a dropped graph can
@@ -134,6 +138,7 @@ impl<T: Float> Graph<T> {
         Graph {
             id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(Vec::with_capacity(nodes)),
+            labels: RefCell::new(HashMap::new()),
         }
     }
 
@@ -256,6 +261,40 @@ impl<T: Float> Graph<T> {
     /// ```
     pub fn nodes(&self) -> Ref<'_, Vec<Node<T>>> {
         self.nodes.borrow()
+    }
+
+    /// Gives the node with this id a display name (replacing any earlier one); see
+    /// [`Var::named`].
+    pub(crate) fn set_label(&self, id: usize, label: String) {
+        self.labels.borrow_mut().insert(id, label);
+    }
+
+    /// The display name given to the node with this id, if any (see [`Var::named`]).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let w = g.scalar(0.5f64).named("w");
+    /// let y = w * 2.0;
+    /// assert_eq!(g.label(w.id()).as_deref(), Some("w"));
+    /// assert_eq!(g.label(y.id()), None);
+    /// ```
+    pub fn label(&self, id: usize) -> Option<String> {
+        self.labels.borrow().get(&id).cloned()
+    }
+
+    /// The name a node goes by in traces and pictures: its label, or `n` and its id (`n7`).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let w = g.scalar(0.5f64).named("w");
+    /// let y = w * 2.0;
+    /// assert_eq!(g.display_name(w.id()), "w");
+    /// assert_eq!(g.display_name(y.id()), "n1");
+    /// ```
+    pub fn display_name(&self, id: usize) -> String {
+        self.label(id).unwrap_or_else(|| format!("n{id}"))
     }
 
     /// The first node whose value holds a NaN or an infinity, with the op that produced it —

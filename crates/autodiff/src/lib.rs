@@ -10,6 +10,9 @@
 //! - [`ParamStore`] — named weights and biases outside any graph, bound into each step's graph
 //!   without copying.
 //! - [`gradcheck`](fn@gradcheck) — the engine's gradients against central finite differences in `f64`.
+//! - [`Var::backward_traced`] — the chain rule written out step by step ([`Trace`]);
+//!   [`Graph::to_dot`] — a picture of the graph with values and gradients (and `Graph::to_svg`
+//!   with the `svg` feature); [`Var::named`] gives nodes names for both.
 //!
 //! Scalars are 0-d tensors on the same engine, so micrograd's style works as written:
 //!
@@ -59,18 +62,23 @@ macro_rules! shape_assert {
 }
 
 pub mod backward;
+mod describe;
+mod dot;
 mod float;
 pub mod gradcheck;
 pub mod graph;
 pub mod ops;
 pub mod params;
 pub mod tensor;
+pub mod trace;
 mod var;
 
 pub use backward::{BackwardOptions, Gradients, VarGradients};
+pub use describe::Quantity;
 pub use float::Float;
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement};
 pub use graph::{Graph, Leaf, Node, NonFinite, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Shape, ShapeError, Tensor};
+pub use trace::{ChainStep, Trace, TraceNode};
 pub use var::Var;

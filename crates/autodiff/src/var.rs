@@ -81,6 +81,46 @@ impl<'g, T: Float> Var<'g, T> {
         self.graph.nodes()[self.id].requires_grad
     }
 
+    /// Gives this node a name for display (traces, graph pictures) and returns the var, so a
+    /// leaf can be named where it is made. The name lives in a side table of the graph; naming
+    /// again replaces it.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let w = g.scalar(-1.0f64).named("w");
+    /// assert_eq!(w.label().as_deref(), Some("w"));
+    /// ```
+    pub fn named(self, name: impl Into<String>) -> Self {
+        self.graph.set_label(self.id, name.into());
+        self
+    }
+
+    /// The name given with [`Var::named`], if any.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64);
+    /// assert_eq!(x.label(), None);
+    /// ```
+    pub fn label(&self) -> Option<String> {
+        self.graph.label(self.id)
+    }
+
+    /// The name this node goes by in traces and pictures: its label, or `n` and its id.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64).named("x");
+    /// let y = x.exp();
+    /// assert_eq!((x.display_name(), y.display_name()), ("x".to_string(), "n1".to_string()));
+    /// ```
+    pub fn display_name(&self) -> String {
+        self.graph.display_name(self.id)
+    }
+
     /// The same value as a constant: gradients stop here, as with PyTorch's `detach`.
     ///
     /// ```

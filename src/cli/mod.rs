@@ -1,0 +1,189 @@
+//! The `chainrule` command-line program: its arguments (clap) and its subcommands.
+//!
+//! - `parse` — the expression language and its parser;
+//! - `eval` — the `name=value` arguments, and the expression recorded as graph ops;
+//! - `output` — the text and JSON that the subcommands print;
+//! - `files` — atomic writes; `error` — the messages for wrong input (exit status 2).
+
+mod error;
+mod eval;
+mod output;
+mod parse;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chainrule::{gradcheck, GradcheckOptions, Graph, Tensor};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use error::CliError;
+use output::Check;
+
+const LANGUAGE: &str = "\
+The expression language: numbers (2, 0.5, 1e-3), variables (x, w_1), + - * / ^, unary minus,
+parentheses, and the functions exp ln sqrt tanh sigmoid relu abs. ^ binds tightest and groups
+to the right, then unary minus (-x^2 is -(x^2)), then * and /, then + and -.
+Give every variable a value as NAME=NUMBER. Everything is computed in f64.";
+
+/// Reverse-mode automatic differentiation, explained: chain-rule traces, graph pictures and
+/// gradient checks for small expressions.
+#[derive(Parser)]
+#[command(name = "chainrule", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate an expression and show backpropagation step by step
+    #[command(after_help = format!(
+        "{LANGUAGE}\n\nExamples:\n  chainrule explain \"tanh(w*x + b)\" x=0.5 w=-1 b=2\n  \
+         chainrule explain \"a*b + a\" a=2 b=-3 --svg graph.svg\n  \
+         chainrule explain \"x^2\" x=3 --json"
+    ))]
+    Explain(ExplainArgs),
+    /// Compare the engine's gradients with central finite differences (exit status 1 if they differ)
+    #[command(after_help = format!(
+        "{LANGUAGE}\n\nExamples:\n  chainrule gradcheck \"sigmoid(a*b) / sqrt(c)\" a=0.3 b=-2 c=4\n  \
+         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json"
+    ))]
+    Gradcheck(ExpressionArgs),
+}
+
+/// An expression, values for its variables, and the output format.
+#[derive(Args)]
+struct ExpressionArgs {
+    /// The expression, in quotes: "tanh(w*x + b)"
+    #[arg(value_name = "EXPRESSION", allow_hyphen_values = true)]
+    expression: String,
+    /// A value for each variable of the expression: x=0.5 w=-1 b=2
+    #[arg(value_name = "NAME=VALUE")]
+    values: Vec<String>,
+    /// Print one JSON object instead of text: {"value": …, "gradients": {"x": …, …}, …}
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    input: ExpressionArgs,
+    /// Also write the graph, with every value and gradient, as Graphviz DOT to FILE
+    #[arg(long, value_name = "FILE")]
+    dot: Option<PathBuf>,
+    /// Also draw the graph, with every value and gradient, as SVG to FILE (no Graphviz needed)
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+}
+
+/// Runs the program: exit status 0 on success, 1 when a gradient check fails, 2 for wrong
+/// input (with one message on stderr).
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => {
+            let _ = Cli::command().print_help();
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Explain(args)) => explain(&args),
+        Some(Command::Gradcheck(args)) => check(&args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// The parsed expression and the values of its variables, checked against each other.
+fn read_input(args: &ExpressionArgs) -> Result<(parse::Expr, eval::Bindings), CliError> {
+    let expr = parse::parse(&args.expression).map_err(|error| CliError::Parse {
+        expression: args.expression.clone(),
+        error,
+    })?;
+    let bindings = eval::bind(&args.expression, &expr, &args.values)?;
+    Ok((expr, bindings))
+}
+
+fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
+    let input = &args.input;
+    let (expr, bindings) = read_input(input)?;
+    let g = Graph::new();
+    let vars = eval::variables(&g, &bindings, None);
+    let output = eval::build(&g, &expr, &vars);
+    let (grads, trace) = output.backward_traced();
+    // Files first: if one cannot be written, nothing has been printed yet.
+    if let Some(path) = &args.dot {
+        write_file(path, "DOT", &g.to_dot(Some(&grads)))?;
+    }
+    if let Some(path) = &args.svg {
+        write_file(path, "SVG", &g.to_svg(Some(&grads)))?;
+    }
+    let gradients: Vec<(String, f64)> = vars
+        .iter()
+        .map(|(name, var)| (name.clone(), grads[*var].item()))
+        .collect();
+    let text = if input.json {
+        output::explain_json(output.item(), &gradients)
+    } else {
+        output::explain_text(&input.expression, &bindings, &g, &trace, &gradients)
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
+    let (expr, bindings) = read_input(args)?;
+    let value = {
+        let g = Graph::new();
+        let vars = eval::variables(&g, &bindings, None);
+        eval::build(&g, &expr, &vars).item()
+    };
+    let options = GradcheckOptions::default();
+    // One check per variable, so each gets its own row; the others are held at their values.
+    let checks: Vec<Check> = bindings
+        .iter()
+        .enumerate()
+        .map(|(i, (name, at))| {
+            let report = gradcheck(
+                |g, v| eval::build(g, &expr, &eval::variables(g, &bindings, Some((i, v[0])))),
+                &[Tensor::scalar(*at)],
+                options,
+            );
+            let compared = report.worst.as_ref().expect("one element was compared");
+            let abs_error = report.max_abs_error;
+            Check {
+                name: name.clone(),
+                gradient: compared.analytic,
+                finite_difference: compared.numeric,
+                abs_error,
+                // The report's maximum skips a NaN; here one NaN error is the whole story.
+                rel_error: if abs_error.is_nan() {
+                    f64::NAN
+                } else {
+                    report.max_rel_error
+                },
+                passed: report.passed,
+            }
+        })
+        .collect();
+    let text = if args.json {
+        output::gradcheck_json(value, &options, &checks)
+    } else {
+        output::gradcheck_text(&args.expression, &bindings, value, &options, &checks)
+    };
+    print!("{text}");
+    Ok(if checks.iter().all(|c| c.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn write_file(path: &Path, what: &'static str, contents: &str) -> Result<(), CliError> {
+    chainrule_train::write_atomically(path, contents.as_bytes()).map_err(|error| CliError::Write {
+        what,
+        path: path.to_path_buf(),
+        error,
+    })
+}

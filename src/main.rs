@@ -1,0 +1,12 @@
+//! `chainrule`: backpropagation explained from the command line.
+//!
+//! `chainrule explain "tanh(w*x + b)" x=0.5 w=-1 b=2` prints the forward values, every
+//! chain-rule step of the backward pass and the gradients; `chainrule gradcheck …` compares
+//! the gradients with finite differences. `chainrule --help` and `chainrule <command> --help`
+//! say more.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

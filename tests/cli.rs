@@ -1,0 +1,297 @@
+//! The `chainrule` program run as a user runs it: `explain`, `gradcheck`, the files they write,
+//! and the message and exit status 2 for each kind of wrong input.
+
+use std::fs;
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+fn chainrule() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chainrule"))
+}
+
+/// Runs the program and returns (exit status, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = chainrule().args(args).output().unwrap();
+    (
+        output.status.code().expect("an exit status"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A fresh empty directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chainrule-cli-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn explain_prints_the_micrograd_gradients_and_the_steps() {
+    let (status, out, err) = run(&["explain", "a*b + a", "a=2", "b=-3"]);
+    assert_eq!((status, err.as_str()), (0, ""));
+    assert!(out.starts_with("a*b + a = -4.0 at a = 2, b = -3"), "{out}");
+    assert!(out.contains("∂L/∂a = -2.0\n"), "{out}");
+    assert!(out.contains("∂L/∂b = 2.0\n"), "{out}");
+    // The forward values, then the backward trace with its running sum.
+    assert!(out.contains("n2 = a · b    = −6.0"), "{out}");
+    assert!(
+        out.contains("∂L/∂a += ∂L/∂n2 · ∂n2/∂a = 1.0 · (−3.0) = −3.0"),
+        "{out}"
+    );
+    assert!(out.contains("so far ∂L/∂a = 1.0 + (−3.0) = −2.0"), "{out}");
+    let forward = out.find("forward").unwrap();
+    let backward = out.find("backward").unwrap();
+    let gradients = out.find("gradients of L").unwrap();
+    assert!(forward < backward && backward < gradients);
+}
+
+#[test]
+fn explain_json_is_one_object_with_value_and_gradients() {
+    let (status, out, _) = run(&["explain", "a*b + a", "a=2", "b=-3", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["value"], -4.0);
+    assert_eq!(json["gradients"]["a"], -2.0);
+    assert_eq!(json["gradients"]["b"], 2.0);
+    assert_eq!(json.as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn precedence_is_that_of_written_math() {
+    // -x^2 = -(x^2); 2^-1 = 0.5; a^b^c = a^(b^c).
+    for (expression, value, gradient) in [
+        ("-x^2", -9.0, -6.0),
+        ("x * 2^-1", 1.5, 0.5),
+        ("2^x^2", 512.0, 512.0 * 2f64.ln() * 6.0),
+        ("(x - 1) / 2 - x", -2.0, -0.5),
+    ] {
+        let (status, out, err) = run(&["explain", expression, "x=3", "--json"]);
+        assert_eq!(status, 0, "{expression}: {err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json["value"], value, "{expression}");
+        let g = json["gradients"]["x"].as_f64().unwrap();
+        assert!(
+            (g - gradient).abs() < 1e-9,
+            "{expression}: {g} vs {gradient}"
+        );
+    }
+}
+
+#[test]
+fn gradcheck_passes_on_every_function_of_the_language() {
+    // One invocation per function, each inside an expression that uses the operators too,
+    // at a point away from kinks (relu, abs at 0) and poles (ln, sqrt at 0).
+    for (expression, values) in [
+        ("exp(x*y) - x", &["x=0.7", "y=-0.4"][..]),
+        ("ln(x^2 + y)", &["x=1.3", "y=0.5"]),
+        ("sqrt(x) / y", &["x=2.5", "y=1.5"]),
+        ("tanh(w*x + b)", &["x=0.5", "w=-1", "b=2"]),
+        ("sigmoid(-x) * x", &["x=-0.8"]),
+        ("relu(x - y) ^ 2", &["x=1.2", "y=0.2"]),
+        ("abs(x) * 3 + 1/x", &["x=-1.7"]),
+        ("x ^ y", &["x=1.8", "y=0.6"]),
+    ] {
+        let mut args = vec!["gradcheck", expression];
+        args.extend(values);
+        let (status, out, err) = run(&args);
+        assert_eq!(status, 0, "{expression}: {out}{err}");
+        assert!(out.contains("passed: all"), "{out}");
+        assert!(!out.contains("FAIL"), "{out}");
+    }
+}
+
+#[test]
+fn gradcheck_json_has_the_finite_differences_beside_the_gradients() {
+    let (status, out, _) = run(&["gradcheck", "a*b + a", "a=2", "b=-3", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["value"], -4.0);
+    assert_eq!(json["gradients"]["a"], -2.0);
+    assert_eq!(json["gradients"]["b"], 2.0);
+    for name in ["a", "b"] {
+        let fd = json["finite_differences"][name].as_f64().unwrap();
+        let g = json["gradients"][name].as_f64().unwrap();
+        assert!((fd - g).abs() < 1e-6);
+        assert!(json["abs_errors"][name].as_f64().unwrap() < 1e-6);
+        assert!(json["rel_errors"][name].is_number());
+    }
+    assert_eq!(json["passed"], true);
+}
+
+#[test]
+fn a_failed_gradcheck_exits_with_status_1() {
+    // At relu's kink the engine takes the derivative as 0; the central difference sees 1/2.
+    let (status, out, _) = run(&["gradcheck", "relu(x)", "x=0"]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("FAIL"), "{out}");
+    let (status, out, _) = run(&["gradcheck", "relu(x)", "x=0", "--json"]);
+    assert_eq!(status, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["finite_differences"]["x"], 0.5);
+}
+
+#[test]
+fn wrong_input_gets_one_message_and_exit_status_2() {
+    let dir = scratch("wrong");
+    let missing_dir = dir.join("no/such/dir/graph.svg");
+    let missing_dir = missing_dir.to_str().unwrap();
+    let a_directory = dir.to_str().unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        // A bad expression: the reason, and a caret under the column.
+        (
+            &["explain", "a*b +", "a=1", "b=2"],
+            &[
+                "cannot parse the expression",
+                "column 6",
+                "  a*b +\n       ^",
+            ],
+        ),
+        (
+            &["gradcheck", "foo(x)", "x=1"],
+            &["unknown function 'foo'", "  foo(x)\n  ^"],
+        ),
+        (
+            &["explain", "(x + 1", "x=1"],
+            &["expected ')' to close the '(' of column 1"],
+        ),
+        // A variable of the expression without a value.
+        (
+            &["explain", "a*b + a", "a=2"],
+            &["no value given for the variable b", "  a*b + a\n    ^"],
+        ),
+        // A value for a variable the expression lacks.
+        (
+            &["explain", "a*b + a", "a=2", "b=-3", "c=1"],
+            &["\"c=1\"", "does not use"],
+        ),
+        // Malformed name=value.
+        (&["explain", "a*b", "a=2", "b"], &["\"b\"", "NAME=NUMBER"]),
+        (
+            &["explain", "a*b", "a=2", "b=two"],
+            &["\"b=two\"", "number"],
+        ),
+        (
+            &["gradcheck", "a*b", "a=2", "3=1", "b=1"],
+            &["\"3=1\"", "variable name"],
+        ),
+        (&["explain", "a*b", "a=2", "a=3", "b=1"], &["given twice"]),
+        (&["explain", "2 + 3"], &["has no variables"]),
+        (
+            &["explain", "x * n2", "x=1", "n2=2"],
+            &["the variable n2 (column 5", "would read as a graph node"],
+        ),
+        // Unwritable files.
+        (
+            &["explain", "a*b", "a=2", "b=1", "--svg", missing_dir],
+            &["cannot write the SVG file", "no/such/dir/graph.svg"],
+        ),
+        (
+            &["explain", "a*b", "a=2", "b=1", "--dot", a_directory],
+            &["cannot write the DOT file"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let (status, out, err) = run(args);
+        assert_eq!(status, 2, "{args:?}: {out}{err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        for part in *expected {
+            assert!(err.contains(part), "{args:?}: {part:?} not in\n{err}");
+        }
+    }
+    // Nothing half-written is left behind.
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+}
+
+#[test]
+fn usage_errors_exit_2_and_every_command_has_help() {
+    assert_eq!(run(&["explain"]).0, 2);
+    assert_eq!(run(&["explain", "x", "x=1", "--bogus"]).0, 2);
+    assert_eq!(run(&["no-such-command"]).0, 2);
+    for args in [
+        &["--help"][..],
+        &["explain", "--help"],
+        &["gradcheck", "--help"],
+    ] {
+        let (status, out, _) = run(args);
+        assert_eq!(status, 0);
+        assert!(out.contains("Usage: chainrule"), "{out}");
+    }
+    let (_, out, _) = run(&["explain", "--help"]);
+    assert!(out.contains("--svg <FILE>") && out.contains("sigmoid relu abs"));
+    // No arguments: the help, for now.
+    let (status, out, _) = run(&[]);
+    assert_eq!(status, 0);
+    assert!(out.contains("explain") && out.contains("gradcheck"));
+}
+
+#[test]
+fn the_svg_file_is_a_picture_with_one_box_per_node() {
+    let dir = scratch("svg");
+    let path = dir.join("graph.svg");
+    let (status, _, err) = run(&[
+        "explain",
+        "tanh(w*x + b)",
+        "x=0.5",
+        "w=-1",
+        "b=2",
+        "--svg",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let svg = fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
+    // w, x, b, w·x, +b, tanh.
+    let boxes = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert_eq!(boxes, 6);
+    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        text.contains("n5 = tanh(n4)") && text.contains("grad 0.0903533"),
+        "{text}"
+    );
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn the_dot_file_has_every_node_and_edge() {
+    let dir = scratch("dot");
+    let path = dir.join("graph.dot");
+    let (status, out, _) = run(&[
+        "explain",
+        "a*b + a",
+        "a=2",
+        "b=-3",
+        "--dot",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(status, 0);
+    serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    let dot = fs::read_to_string(&path).unwrap();
+    assert!(dot.starts_with("digraph"));
+    for node in [
+        r#"n0 [shape=box, label="a (parameter)\nvalue 2.0\ngrad −2.0""#,
+        r#"n1 [shape=box, label="b (parameter)\nvalue −3.0\ngrad 2.0""#,
+        r#"n2 [shape=box, label="n2 = a · b\nvalue −6.0\ngrad 1.0"]"#,
+        r#"n3 [shape=box, label="n3 = n2 + a\nvalue −4.0\ngrad 1.0"]"#,
+    ] {
+        assert!(dot.contains(node), "{node} not in\n{dot}");
+    }
+    assert_eq!(dot.matches(" [shape=box").count(), 4);
+    let edges: Vec<&str> = dot
+        .lines()
+        .filter(|l| l.contains("->"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(edges, ["n0 -> n2;", "n1 -> n2;", "n2 -> n3;", "n0 -> n3;"]);
+}
