@@ -1,9 +1,7 @@
 //! The micrograd example reproduces micrograd's demo: 100% training accuracy on the two moons
 //! with every number a 0-d var, and a loss that falls.
 
-#[allow(dead_code)]
-#[path = "../examples/micrograd.rs"]
-mod micrograd;
+use chainrule::material::micrograd;
 
 #[test]
 fn scalar_mlp_reaches_full_training_accuracy_on_the_two_moons() {
