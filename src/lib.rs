@@ -8,7 +8,9 @@
 //!   pictures of the graph, gradient checking (its main types are re-exported here);
 //! - [`layers`] — dense, residual, highway and recurrent layers, activations and losses;
 //! - [`optim`] — gradient descent, SGD with momentum, RMSProp, Adam and AdamW;
-//! - [`train`] — data sets, splits, batches, metrics, the fit loop and weight files.
+//! - [`train`] — data sets, splits, batches, metrics, the fit loop and weight files;
+//! - [`material`] — the course material model by model, each checked against an independent
+//!   answer, and the tour that runs them all.
 //!
 //! ```
 //! use chainrule::Graph;
@@ -26,6 +28,7 @@ pub use chainrule_autodiff::{
     ParamGrads, ParamId, ParamKind, ParamStore, Quantity, Tensor, Trace, Var, VarGradients,
 };
 pub use chainrule_layers as layers;
+pub use chainrule_material as material;
 pub use chainrule_optim as optim;
 pub use chainrule_train as train;
 

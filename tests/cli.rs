@@ -223,10 +223,26 @@ fn usage_errors_exit_2_and_every_command_has_help() {
     }
     let (_, out, _) = run(&["explain", "--help"]);
     assert!(out.contains("--svg <FILE>") && out.contains("sigmoid relu abs"));
-    // No arguments: the help, for now.
-    let (status, out, _) = run(&[]);
-    assert_eq!(status, 0);
-    assert!(out.contains("explain") && out.contains("gradcheck"));
+    let (_, out, _) = run(&["--help"]);
+    assert!(["explain", "gradcheck", "train", "predict", "tour"]
+        .iter()
+        .all(|command| out.contains(command)));
+}
+
+#[test]
+fn no_arguments_runs_the_tour_with_every_check_passing() {
+    let (status, out, err) = run(&[]);
+    assert_eq!(status, 0, "{out}{err}");
+    let examples = chainrule::material::ALL;
+    for (name, _) in examples {
+        let line = out
+            .lines()
+            .find(|line| line.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no tour line for {name}:\n{out}"));
+        assert!(line.starts_with('✓'), "{line}");
+    }
+    let summary = format!("{} of {} checks passed", examples.len(), examples.len());
+    assert!(out.contains(&summary), "{out}");
 }
 
 #[test]

@@ -1,11 +1,16 @@
 //! What can be wrong with a command line's input, each said in one message that names what and
-//! where. All of them end the program with exit status 2, as clap's own usage errors do.
+//! where — the expression and column, or the file, line and column. All of them end the
+//! program with exit status 2, as clap's own usage errors do.
 
 use std::io;
 use std::path::PathBuf;
 
+use chainrule_train::{DataError, FitError, WeightsError};
+
 use super::parse::ParseError;
 
+/// Wrong input to any subcommand; its message is the one line (or, for an expression, the line
+/// and a caret under it) printed after `error: `.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("cannot parse the expression: {error}\n{}", pointer(expression, error.column))]
@@ -67,6 +72,97 @@ pub enum CliError {
         path: PathBuf,
         error: io::Error,
     },
+
+    /// A data or split file that cannot be read, or a bad cell in it: the message names the
+    /// file, the line and the column.
+    #[error(transparent)]
+    Data(#[from] DataError),
+
+    /// The report could not be written to standard output.
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
+
+    /// A weight file that cannot be read or written.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+
+    /// The data has no column but the target.
+    #[error(
+        "{}: every column is the target {target:?}; there are no feature columns to learn from",
+        path.display()
+    )]
+    NoFeatures { path: PathBuf, target: String },
+
+    /// Class labels that are all 0.
+    #[error(
+        "{}: the target column {target:?} holds only the class 0; classification needs at least \
+         two classes (use --task regress for a numeric target)",
+        path.display()
+    )]
+    OneClass { path: PathBuf, target: String },
+
+    /// A `--split-file` for another number of rows.
+    #[error(
+        "{}: the split file assigns {assigned} rows, but the data file {} has {rows}",
+        split.display(),
+        data.display()
+    )]
+    SplitLength {
+        split: PathBuf,
+        data: PathBuf,
+        assigned: usize,
+        rows: usize,
+    },
+
+    /// A split that leaves the training or validation set without rows.
+    #[error(
+        "{}: splitting {rows} rows {split} leaves the {part} set empty; give it a \
+         larger share with --split (the training and validation sets need at least one row each)",
+        path.display()
+    )]
+    EmptyPart {
+        path: PathBuf,
+        rows: usize,
+        split: String,
+        part: &'static str,
+    },
+
+    /// Training could not go on (a loss or gradient became NaN or infinite, say).
+    #[error("training stopped: {error}{hint}")]
+    Training { error: FitError, hint: &'static str },
+
+    /// plotters failed to draw.
+    #[error("cannot draw the learning curves: {reason}")]
+    Plot { reason: String },
+
+    /// A weight file without the metadata `predict` needs.
+    #[error("{}: not a chainrule model file: {reason}", path.display())]
+    NotAModel { path: PathBuf, reason: String },
+
+    /// Data columns that are not the model's features, or features missing from the data.
+    #[error(
+        "{}: the columns do not match the model's features (from {}):{}{}",
+        data.display(),
+        model.display(),
+        listing("missing", missing),
+        listing("not features of the model", extra)
+    )]
+    FeatureMismatch {
+        data: PathBuf,
+        model: PathBuf,
+        missing: Vec<String>,
+        extra: Vec<String>,
+    },
+}
+
+/// A new line `  missing: "a", "b"`, or nothing when there are no columns.
+fn listing(what: &str, columns: &[String]) -> String {
+    if columns.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = columns.iter().map(|c| format!("{c:?}")).collect();
+        format!("\n  {what}: {}", quoted.join(", "))
+    }
 }
 
 /// The expression on one line and a caret under the column at fault.

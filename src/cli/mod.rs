@@ -1,23 +1,40 @@
 //! The `chainrule` command-line program: its arguments (clap) and its subcommands.
 //!
+//! `explain` and `gradcheck`:
 //! - `parse` — the expression language and its parser;
 //! - `eval` — the `name=value` arguments, and the expression recorded as graph ops;
-//! - `output` — the text and JSON that the subcommands print;
-//! - `files` — atomic writes; `error` — the messages for wrong input (exit status 2).
+//! - `output` — the text and JSON that they print.
+//!
+//! `train` and `predict`:
+//! - `train_args` — their arguments and the parsers of `--split`, `--hidden`, `--lr`;
+//! - `train` — data to trained model; `train_report` — what it prints;
+//! - `model_file` — the architecture in a weight file's metadata, and back to a model;
+//! - `plot` — the learning curves as SVG; `predict` — a saved model on new rows.
+//!
+//! For all: `files` — atomic writes, checked early; `error` — the messages for wrong input
+//! (exit status 2).
 
 mod error;
 mod eval;
+mod files;
+mod model_file;
 mod output;
 mod parse;
+mod plot;
+mod predict;
+mod train;
+mod train_args;
+mod train_report;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chainrule::{gradcheck, GradcheckOptions, Graph, Tensor};
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use error::CliError;
 use output::Check;
+use train_args::{PredictArgs, TrainArgs};
 
 const LANGUAGE: &str = "\
 The expression language: numbers (2, 0.5, 1e-3), variables (x, w_1), + - * / ^, unary minus,
@@ -26,7 +43,7 @@ to the right, then unary minus (-x^2 is -(x^2)), then * and /, then + and -.
 Give every variable a value as NAME=NUMBER. Everything is computed in f64.";
 
 /// Reverse-mode automatic differentiation, explained: chain-rule traces, graph pictures and
-/// gradient checks for small expressions.
+/// gradient checks for small expressions, and neural networks trained on CSV files.
 #[derive(Parser)]
 #[command(name = "chainrule", version)]
 struct Cli {
@@ -49,6 +66,42 @@ enum Command {
          chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json"
     ))]
     Gradcheck(ExpressionArgs),
+    /// Train a neural network (an MLP) on a CSV file; print the losses, test metrics and a
+    /// bias/variance diagnosis
+    #[command(after_help = "\
+The features are standardized with the training rows' mean and standard deviation (and, for
+regression, the target too); the model is Dense layers with the activation and a linear output
+layer, trained on softmax cross-entropy (classify) or mean squared error (regress). Progress goes
+to stderr: a bar on a terminal, one line per epoch otherwise.
+
+Examples:
+  chainrule train data/digits.csv --target target --epochs 30 --save digits.safetensors
+  chainrule train data/diabetes.csv --target target --task regress --hidden 32 --plot curves.svg
+  chainrule train data/iris.csv --target target --hidden 16 --optimizer momentum --l2 0.01")]
+    Train(Box<TrainArgs>),
+    /// Run a model saved by `train --save` on the rows of a CSV file; print the predictions as CSV
+    #[command(after_help = "\
+Output, one row per input row: for classification `predicted,probability_0,…,probability_K`
+(the most likely class and the probability of each); for regression `predicted`, in the target's
+units.
+
+Example:
+  chainrule predict digits.safetensors data/digits.csv > predictions.csv")]
+    Predict(PredictArgs),
+    /// Run every model of the material in order, one line each with what it learned and its
+    /// check (what `chainrule` with no arguments does)
+    Tour,
+}
+
+/// The tour of the material: exit status 0 when every check passed, 1 otherwise.
+fn tour() -> Result<ExitCode, CliError> {
+    let mut out = std::io::stdout().lock();
+    let all_passed = chainrule::material::tour::run_tour(&mut out).map_err(CliError::Output)?;
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// An expression, values for its variables, and the output format.
@@ -82,12 +135,11 @@ struct ExplainArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            let _ = Cli::command().print_help();
-            Ok(ExitCode::SUCCESS)
-        }
+        None | Some(Command::Tour) => tour(),
         Some(Command::Explain(args)) => explain(&args),
         Some(Command::Gradcheck(args)) => check(&args),
+        Some(Command::Train(args)) => train::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -114,10 +166,10 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let (grads, trace) = output.backward_traced();
     // Files first: if one cannot be written, nothing has been printed yet.
     if let Some(path) = &args.dot {
-        write_file(path, "DOT", &g.to_dot(Some(&grads)))?;
+        files::write(path, "DOT", g.to_dot(Some(&grads)).as_bytes())?;
     }
     if let Some(path) = &args.svg {
-        write_file(path, "SVG", &g.to_svg(Some(&grads)))?;
+        files::write(path, "SVG", g.to_svg(Some(&grads)).as_bytes())?;
     }
     let gradients: Vec<(String, f64)> = vars
         .iter()
@@ -177,13 +229,5 @@ fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
-}
-
-fn write_file(path: &Path, what: &'static str, contents: &str) -> Result<(), CliError> {
-    chainrule_train::write_atomically(path, contents.as_bytes()).map_err(|error| CliError::Write {
-        what,
-        path: path.to_path_buf(),
-        error,
     })
 }

@@ -1,0 +1,365 @@
+//! A trained model as one safetensors file: the weights as tensors, and in the file's
+//! `__metadata__` (a map of strings) everything `predict` needs to rebuild and use the model —
+//! the task, the target and feature columns, the layer sizes and activation, and the
+//! standardization fitted on the training rows.
+//!
+//! The metadata keys, each value a string (lists and numbers are JSON text):
+//!
+//! | key | example |
+//! | --- | --- |
+//! | `format` | `chainrule-mlp` |
+//! | `format_version` | `1` |
+//! | `task` | `classification` or `regression` |
+//! | `target` | `target` (the column the model predicts) |
+//! | `features` | `["pixel_0_0", "pixel_0_1", …]` (the input columns, in the model's order) |
+//! | `hidden` | `[128, 128]` (the hidden layers' sizes) |
+//! | `activation` | `relu`, `tanh` or `sigmoid` (the hidden layers'; the output is linear) |
+//! | `outputs` | `10` (the classes for classification, 1 for regression) |
+//! | `feature_mean`, `feature_std` | `[0.0, 0.30, …]` (per feature, in the order of `features`) |
+//! | `target_mean`, `target_std` | `152.1`, `77.0` (regression only: the target is standardized) |
+//! | `trained_with` | `adam, learning rate 0.001, …` (for people; not read back) |
+//!
+//! The layers are `Dense` layers named `hidden1`, `hidden2`, … and `output`, so the tensors are
+//! `hidden1.weight` `[inputs, 128]`, `hidden1.bias` `[128]`, …, `output.bias` `[outputs]`,
+//! all `F32`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chainrule::{ParamStore, Tensor};
+use chainrule_layers::{Activation, Dense, Sequential};
+use chainrule_train::{load_weights, load_weights_into, save_weights, Task};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::error::CliError;
+
+/// The float type of models trained and saved by the program.
+pub type Real = f32;
+
+const FORMAT: &str = "chainrule-mlp";
+const FORMAT_VERSION: &str = "1";
+
+/// Everything about a model except its weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Architecture {
+    /// Classification or regression.
+    pub task: Task,
+    /// The column the model predicts.
+    pub target: String,
+    /// The input columns, in the order the model takes them.
+    pub features: Vec<String>,
+    /// The sizes of the hidden layers.
+    pub hidden: Vec<usize>,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// The number of outputs: the classes, or 1.
+    pub outputs: usize,
+    /// Per feature, the training rows' mean and standard deviation.
+    pub feature_scaling: Scaling,
+    /// For regression, the training targets' mean and standard deviation.
+    pub target_scaling: Option<Scaling>,
+}
+
+/// Means and standard deviations for z-scores, `(x − μ) / σ`, where a σ of 0 counts as 1 (as
+/// `chainrule_train::Standardizer` does; it has no constructor from saved values, so this
+/// applies them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaling {
+    /// μ per column.
+    pub mean: Vec<Real>,
+    /// σ per column (0 for a column that was constant).
+    pub std: Vec<Real>,
+}
+
+impl Scaling {
+    /// `(x − μ) / σ` for each column of `x` `[rows, columns]`.
+    pub fn apply(&self, x: &Tensor<Real>) -> Tensor<Real> {
+        self.map(x, |x, m, s| (x - m) / s)
+    }
+
+    /// `x · σ + μ`, the inverse of [`Scaling::apply`].
+    pub fn invert(&self, x: &Tensor<Real>) -> Tensor<Real> {
+        self.map(x, |x, m, s| x * s + m)
+    }
+
+    fn map(&self, x: &Tensor<Real>, f: impl Fn(Real, Real, Real) -> Real) -> Tensor<Real> {
+        let columns = self.mean.len();
+        assert_eq!(x.shape().get(1), Some(&columns), "one μ and σ per column");
+        let mut values = x.to_vec();
+        if columns > 0 {
+            for row in values.chunks_exact_mut(columns) {
+                for ((v, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                    *v = f(*v, m, if s > 0.0 { s } else { 1.0 });
+                }
+            }
+        }
+        Tensor::from_vec(values, x.shape())
+    }
+}
+
+impl Architecture {
+    /// The model: `Dense` layers with the activation, then a linear output layer; its
+    /// parameters go into a fresh store, initialized from `seed`.
+    pub fn build(&self, seed: u64) -> (Sequential<Real>, ParamStore<Real>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut params = ParamStore::new();
+        let mut model = Sequential::new();
+        let mut inputs = self.features.len();
+        for (i, &size) in self.hidden.iter().enumerate() {
+            let name = format!("hidden{}", i + 1);
+            model.push(Dense::new(
+                &mut params,
+                &name,
+                inputs,
+                size,
+                self.activation,
+                &mut rng,
+            ));
+            inputs = size;
+        }
+        let output = Dense::new(
+            &mut params,
+            "output",
+            inputs,
+            self.outputs,
+            Activation::Linear,
+            &mut rng,
+        );
+        model.push(output);
+        (model, params)
+    }
+
+    /// `64 → 128 relu → 128 relu → 10`.
+    pub fn describe(&self) -> String {
+        let mut text = self.features.len().to_string();
+        for size in &self.hidden {
+            text += &format!(" → {size} {}", self.activation.name());
+        }
+        text + &format!(" → {}", self.outputs)
+    }
+
+    /// The metadata entries that describe this model, and `trained_with` for people.
+    fn to_metadata(&self, trained_with: &str) -> BTreeMap<String, String> {
+        // serde_json writes an f32 in its shortest form (0.3, not 0.30000001192092896).
+        fn json(value: &impl serde::Serialize) -> String {
+            serde_json::to_string(value).expect("names and numbers serialize")
+        }
+        let mut entries = BTreeMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("task".to_string(), task_name(self.task).to_string()),
+            ("target".to_string(), self.target.clone()),
+            ("features".to_string(), json(&self.features)),
+            ("hidden".to_string(), json(&self.hidden)),
+            ("activation".to_string(), self.activation.name().to_string()),
+            ("outputs".to_string(), self.outputs.to_string()),
+            ("feature_mean".to_string(), json(&self.feature_scaling.mean)),
+            ("feature_std".to_string(), json(&self.feature_scaling.std)),
+            ("trained_with".to_string(), trained_with.to_string()),
+        ]);
+        if let Some(target) = &self.target_scaling {
+            entries.insert("target_mean".to_string(), json(&target.mean[0]));
+            entries.insert("target_std".to_string(), json(&target.std[0]));
+        }
+        entries
+    }
+
+    /// Reads the architecture back from a file's metadata, checking each entry.
+    fn from_metadata(path: &Path, metadata: &BTreeMap<String, String>) -> Result<Self, CliError> {
+        let bad = |reason: String| CliError::NotAModel {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let entry = |key: &str| {
+            metadata.get(key).map(String::as_str).ok_or_else(|| {
+                bad(format!(
+                    "its metadata has no {key:?} entry (files saved by `chainrule train --save` \
+                     have one)"
+                ))
+            })
+        };
+        let parse = |key: &str, what: &str| -> Result<serde_json::Value, CliError> {
+            let text = entry(key)?;
+            serde_json::from_str(text)
+                .map_err(|_| bad(format!("metadata {key:?} is {text:?}, not {what}")))
+        };
+        let numbers = |key: &str, len: usize| -> Result<Vec<Real>, CliError> {
+            let what = format!("a list of {len} numbers");
+            let value = parse(key, &what)?;
+            let numbers: Option<Vec<Real>> = value.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .map(|v| v.as_f64().map(|x| x as Real))
+                    .collect()
+            });
+            match numbers {
+                Some(numbers) if numbers.len() == len => Ok(numbers),
+                _ => Err(bad(format!("metadata {key:?} is not {what}"))),
+            }
+        };
+        let number = |key: &str| -> Result<Real, CliError> {
+            match parse(key, "a number")?.as_f64() {
+                Some(x) => Ok(x as Real),
+                None => Err(bad(format!("metadata {key:?} is not a number"))),
+            }
+        };
+
+        if entry("format")? != FORMAT {
+            return Err(bad(format!(
+                "metadata \"format\" is {:?}, expected {FORMAT:?}",
+                entry("format")?
+            )));
+        }
+        if entry("format_version")? != FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {:?}; this program reads version {FORMAT_VERSION}",
+                entry("format_version")?
+            )));
+        }
+        let task = match entry("task")? {
+            "classification" => Task::Classification,
+            "regression" => Task::Regression,
+            other => return Err(bad(format!("unknown task {other:?}"))),
+        };
+        let features: Vec<String> =
+            serde_json::from_value(parse("features", "a list of column names")?)
+                .map_err(|_| bad("metadata \"features\" is not a list of column names".into()))?;
+        let hidden: Vec<usize> = serde_json::from_value(parse("hidden", "a list of sizes")?)
+            .map_err(|_| bad("metadata \"hidden\" is not a list of layer sizes".into()))?;
+        let activation = match entry("activation")? {
+            "relu" => Activation::Relu,
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            other => return Err(bad(format!("unknown activation {other:?}"))),
+        };
+        let outputs: usize = match entry("outputs")?.parse() {
+            Ok(n) if n >= 1 => n,
+            _ => return Err(bad("metadata \"outputs\" is not a whole number".into())),
+        };
+        let feature_scaling = Scaling {
+            mean: numbers("feature_mean", features.len())?,
+            std: numbers("feature_std", features.len())?,
+        };
+        let target_scaling = match task {
+            Task::Classification => None,
+            Task::Regression => Some(Scaling {
+                mean: vec![number("target_mean")?],
+                std: vec![number("target_std")?],
+            }),
+        };
+        Ok(Architecture {
+            task,
+            target: entry("target")?.to_string(),
+            features,
+            hidden,
+            activation,
+            outputs,
+            feature_scaling,
+            target_scaling,
+        })
+    }
+}
+
+/// The metadata's name of a task.
+pub fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "classification",
+        Task::Regression => "regression",
+    }
+}
+
+/// Saves the weights with the architecture in the metadata, atomically: a failed save leaves
+/// an existing file at `path` as it was.
+pub fn save(
+    path: &Path,
+    architecture: &Architecture,
+    params: &ParamStore<Real>,
+    trained_with: &str,
+) -> Result<(), CliError> {
+    save_weights(path, params, &architecture.to_metadata(trained_with))?;
+    Ok(())
+}
+
+/// A saved model, rebuilt: its architecture, the model and its trained parameters.
+pub fn load(path: &Path) -> Result<(Architecture, Sequential<Real>, ParamStore<Real>), CliError> {
+    // Read once for the metadata that says how to build the model, then again into the
+    // freshly built model's store, which checks every tensor's name, shape and kind.
+    let file = load_weights::<Real>(path)?;
+    let architecture = Architecture::from_metadata(path, &file.metadata)?;
+    let (model, mut params) = architecture.build(0);
+    load_weights_into(path, &mut params)?;
+    Ok((architecture, model, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn architecture(task: Task) -> Architecture {
+        Architecture {
+            task,
+            target: "y".into(),
+            features: vec!["a".into(), "b, with a comma".into()],
+            hidden: vec![3],
+            activation: Activation::Tanh,
+            outputs: 2,
+            feature_scaling: Scaling {
+                mean: vec![0.1, -2.5],
+                std: vec![1.5, 0.0],
+            },
+            target_scaling: (task == Task::Regression).then(|| Scaling {
+                mean: vec![152.13],
+                std: vec![77.0],
+            }),
+        }
+    }
+
+    #[test]
+    fn the_metadata_reads_back_as_it_was_written() {
+        for task in [Task::Classification, Task::Regression] {
+            let written = architecture(task);
+            let metadata = written.to_metadata("test");
+            let read = Architecture::from_metadata(Path::new("m"), &metadata).unwrap();
+            assert_eq!(read, written);
+        }
+    }
+
+    #[test]
+    fn a_missing_or_malformed_entry_is_named() {
+        let mut metadata = architecture(Task::Classification).to_metadata("test");
+        metadata.remove("hidden");
+        let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
+        assert!(err.to_string().contains("no \"hidden\" entry"), "{err}");
+        let mut metadata = architecture(Task::Classification).to_metadata("test");
+        metadata.insert("feature_std".into(), "[1]".into());
+        let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
+        assert!(err.to_string().contains("a list of 2 numbers"), "{err}");
+    }
+
+    #[test]
+    fn scaling_applies_and_inverts_with_a_constant_column_only_centred() {
+        let scaling = architecture(Task::Classification).feature_scaling;
+        let x = Tensor::from_vec(vec![1.6, -2.5, 0.1, 0.5], &[2, 2]);
+        let z = scaling.apply(&x);
+        assert_eq!(z.to_vec(), vec![1.0, 0.0, 0.0, 3.0]);
+        assert_eq!(scaling.invert(&z).to_vec(), x.to_vec());
+    }
+
+    #[test]
+    fn the_model_has_the_described_layers() {
+        let arch = architecture(Task::Classification);
+        let (_, params) = arch.build(0);
+        let names: Vec<&str> = params.iter().map(|(_, name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "hidden1.weight",
+                "hidden1.bias",
+                "output.weight",
+                "output.bias"
+            ]
+        );
+        assert_eq!(arch.describe(), "2 → 3 tanh → 2");
+    }
+}

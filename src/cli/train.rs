@@ -1,0 +1,381 @@
+//! `chainrule train`: an MLP on any CSV file, from the data to the saved model.
+//!
+//! The steps, in the order they run: load the data (and settle the task), split it, fit the
+//! standardization on the training rows, build the model and the optimizer, check that the
+//! output files can be written, train, measure the test set once, diagnose bias and variance,
+//! write the files, and only then print the report — so wrong input at any step prints nothing
+//! but its message on stderr.
+
+use chainrule::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, GradientDescent, GradientDescentConfig, Optimizer,
+    RmsProp, RmsPropConfig, Sgd, SgdConfig,
+};
+use chainrule::Var;
+use chainrule_layers::losses;
+use chainrule_train::{
+    diagnose, fit, fit_with_penalty, load_assignment, load_csv, predict, predicted_classes, split,
+    split_by_assignment, Batch, ConfusionMatrix, DataError, Dataset, EarlyStopping, FitConfig,
+    FitError, Progress, SplitError, Standardizer, Targets, Task,
+};
+
+use super::error::CliError;
+use super::files;
+use super::model_file::{self, Architecture, Real, Scaling};
+use super::plot;
+use super::train_args::{OptimizerArg, TaskArg, TrainArgs};
+use super::train_report::{self, Report, TestResult};
+
+/// Rows per batch when running the model without training (the test set).
+const EVALUATION_BATCH: usize = 256;
+
+/// The largest label a target may hold for the task to be taken as classification when
+/// `--task` is not given.
+const MAX_INFERRED_CLASS: f64 = 99.0;
+
+/// Runs `chainrule train` and prints its report.
+pub fn run(args: &TrainArgs) -> Result<(), CliError> {
+    let (data, task_inferred) = load(args)?;
+    let task = if data.classes().is_some() {
+        Task::Classification
+    } else {
+        Task::Regression
+    };
+    check_columns(args, &data)?;
+    let (parts, split_text) = split_rows(args, &data)?;
+
+    let feature_scaler = Standardizer::fit_dataset(&parts.train);
+    let target_scaler = parts.train.values().map(Standardizer::fit);
+    let prepare = |part: &Dataset<Real>| {
+        let part = feature_scaler.transform_dataset(part);
+        match (&target_scaler, part.values()) {
+            (Some(scaler), Some(values)) => Dataset::new(
+                part.features().clone(),
+                Targets::Values(scaler.transform(values)),
+            ),
+            _ => part,
+        }
+    };
+    let (train, validation, test) = (
+        prepare(&parts.train),
+        prepare(&parts.validation),
+        prepare(&parts.test),
+    );
+
+    let architecture = Architecture {
+        task,
+        target: args.target.clone(),
+        features: data.feature_names().to_vec(),
+        hidden: args.hidden.0.clone(),
+        activation: args.activation.activation(),
+        outputs: data.num_classes().unwrap_or(1),
+        feature_scaling: scaling(&feature_scaler),
+        target_scaling: target_scaler.as_ref().map(scaling),
+    };
+    let (mut model, mut params) = architecture.build(args.seed);
+    let learning_rate = args
+        .lr
+        .unwrap_or_else(|| args.optimizer.default_learning_rate());
+    let mut optimizer = optimizer(args.optimizer, learning_rate as Real);
+    let batch_size = match (args.batch, args.optimizer) {
+        (Some(batch), _) => batch,
+        (None, OptimizerArg::Gd) => train.len(),
+        (None, _) => 32,
+    };
+
+    // Before the long part: can the results be written where they were asked for?
+    if let Some(path) = &args.save {
+        files::check_writable(path, "model")?;
+    }
+    if let Some(path) = &args.plot {
+        files::check_writable(path, "SVG")?;
+    }
+
+    let config = FitConfig {
+        epochs: args.epochs,
+        batch_size,
+        seed: args.seed,
+        early_stopping: args.patience.map(|patience| EarlyStopping {
+            patience,
+            ..EarlyStopping::default()
+        }),
+        // J_train measured like J_cv, after the epoch, for the bias/variance diagnosis.
+        evaluate_train_loss: true,
+        progress: if args.quiet {
+            Progress::Quiet
+        } else {
+            Progress::Auto
+        },
+        ..FitConfig::default()
+    };
+    let history = if args.l2 > 0.0 {
+        let lambda = args.l2 as Real;
+        fit_with_penalty(
+            &mut model,
+            &mut params,
+            &mut optimizer,
+            loss,
+            |g, params, batch| losses::l2_penalty(g, params, lambda, batch.len()),
+            &train,
+            &validation,
+            &config,
+        )
+    } else {
+        fit(
+            &mut model,
+            &mut params,
+            &mut optimizer,
+            loss,
+            &train,
+            &validation,
+            &config,
+        )
+    }
+    .map_err(training_error)?;
+
+    let test_result = (!test.is_empty()).then(|| {
+        let outputs = predict(&mut model, &params, test.features(), EVALUATION_BATCH);
+        match (test.classes(), &target_scaler) {
+            (Some(labels), _) => TestResult::Classification(ConfusionMatrix::new(
+                &predicted_classes(&outputs),
+                labels,
+                architecture.outputs,
+            )),
+            (None, Some(scaler)) => {
+                let standardized = test.values().expect("regression targets");
+                let original = parts.test.values().expect("regression targets");
+                TestResult::Regression {
+                    rows: test.len(),
+                    mean_squared_error: mse(&scaler.inverse_transform(&outputs), original),
+                    standardized: mse(&outputs, standardized),
+                }
+            }
+            (None, None) => unreachable!("regression targets are standardized"),
+        }
+    });
+
+    let optimizer_text = format!(
+        "{}, learning rate {learning_rate}, batch {batch_size}, L2 λ {}",
+        args.optimizer.name(),
+        args.l2
+    );
+    if let Some(path) = &args.save {
+        let trained_with = format!(
+            "{optimizer_text}, {} of {} epochs, seed {}, split {split_text}",
+            history.epochs(),
+            args.epochs,
+            args.seed
+        );
+        model_file::save(path, &architecture, &params, &trained_with)?;
+    }
+    let loss_name = loss_name(task);
+    if let Some(path) = &args.plot {
+        let svg = plot::learning_curves(&history, loss_name)?;
+        files::write(path, "SVG", svg.as_bytes())?;
+    }
+
+    let report = Report {
+        data: &args.data,
+        rows: data.len(),
+        architecture: &architecture,
+        task_inferred,
+        parameters: params.num_elements(),
+        split: &split_text,
+        sizes: [train.len(), validation.len(), test.len()],
+        optimizer: &optimizer_text,
+        loss: loss_name,
+        diagnosis: diagnose(&history, None),
+        history: &history,
+        test: test_result,
+        saved: args.save.as_deref(),
+        plot: args.plot.as_deref(),
+    };
+    let text = if args.json {
+        train_report::json(&report)
+    } else {
+        train_report::text(&report)
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// The data set, with class labels or values as `--task` says or as the target suggests; and
+/// whether the task was inferred.
+fn load(args: &TrainArgs) -> Result<(Dataset<Real>, bool), CliError> {
+    let task = match args.task {
+        Some(TaskArg::Classify) => Task::Classification,
+        Some(TaskArg::Regress) => Task::Regression,
+        None => {
+            let data = load_csv::<Real>(&args.data, &args.target, Task::Regression)?;
+            return Ok((infer_classes(data), true));
+        }
+    };
+    Ok((load_csv(&args.data, &args.target, task)?, false))
+}
+
+/// The same data with class labels, when every target is a whole number from 0 to
+/// [`MAX_INFERRED_CLASS`]; else unchanged.
+fn infer_classes(data: Dataset<Real>) -> Dataset<Real> {
+    let values = data.values().expect("loaded as regression").as_slice();
+    let labels: Option<Vec<usize>> = values
+        .iter()
+        .map(|&v| {
+            let v = f64::from(v);
+            ((0.0..=MAX_INFERRED_CLASS).contains(&v) && v.fract() == 0.0).then_some(v as usize)
+        })
+        .collect();
+    match labels {
+        Some(labels) => Dataset::new(data.features().clone(), Targets::Classes(labels))
+            .with_names(data.feature_names().to_vec(), data.target_name()),
+        None => data,
+    }
+}
+
+/// At least one feature, each named once (`predict` finds them by name), and at least two
+/// classes.
+fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError> {
+    let names = data.feature_names();
+    if names.is_empty() {
+        return Err(CliError::NoFeatures {
+            path: args.data.clone(),
+            target: args.target.clone(),
+        });
+    }
+    if let Some(name) = names
+        .iter()
+        .find(|n| names.iter().filter(|m| m == n).count() > 1)
+    {
+        return Err(DataError::DuplicateColumn {
+            path: args.data.clone(),
+            column: name.clone(),
+            count: names.iter().filter(|m| *m == name).count(),
+        }
+        .into());
+    }
+    if data.num_classes().is_some_and(|k| k < 2) {
+        return Err(CliError::OneClass {
+            path: args.data.clone(),
+            target: args.target.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The training, validation and test rows, by `--split-file` or by `--split` and `--seed`, and
+/// the split said in words; the training and validation parts must not be empty.
+fn split_rows(
+    args: &TrainArgs,
+    data: &Dataset<Real>,
+) -> Result<(chainrule_train::Split<Real>, String), CliError> {
+    let (parts, text) = match &args.split_file {
+        Some(path) => {
+            let assignment = load_assignment(path)?;
+            let parts = split_by_assignment(data, &assignment).map_err(|e| match e {
+                SplitError::LengthMismatch { assignment, rows } => CliError::SplitLength {
+                    split: path.clone(),
+                    data: args.data.clone(),
+                    assigned: assignment,
+                    rows,
+                },
+                SplitError::BadRatios { .. } => unreachable!("an assignment has no ratios"),
+            })?;
+            (parts, format!("from {}", path.display()))
+        }
+        None => {
+            let ratios = args.split;
+            let percent = |r: f64| (r * 100.0 * 1e6).round() / 1e6;
+            let text = format!(
+                "{}/{}/{}",
+                percent(ratios.train()),
+                percent(ratios.validation()),
+                percent(ratios.test())
+            );
+            (split(data, ratios, args.seed), text)
+        }
+    };
+    for (part, rows) in [
+        ("training", parts.train.len()),
+        ("validation", parts.validation.len()),
+    ] {
+        if rows == 0 {
+            return Err(CliError::EmptyPart {
+                path: args.data.clone(),
+                rows: data.len(),
+                split: text,
+                part,
+            });
+        }
+    }
+    Ok((parts, text))
+}
+
+/// Softmax cross-entropy of the logits for class labels, mean squared error for values.
+fn loss<'g>(output: Var<'g, Real>, batch: &Batch<Real>) -> Var<'g, Real> {
+    match &batch.targets {
+        Targets::Classes(classes) => losses::softmax_cross_entropy(output, classes),
+        Targets::Values(values) => {
+            losses::mean_squared_error(output, output.graph().input(values.clone()))
+        }
+    }
+}
+
+/// The optimizer `--optimizer` names, with PyTorch's defaults for everything but the rate.
+fn optimizer(choice: OptimizerArg, learning_rate: Real) -> Box<dyn Optimizer<Real>> {
+    match choice {
+        OptimizerArg::Adam => Box::new(Adam::new(AdamConfig {
+            learning_rate,
+            ..AdamConfig::default()
+        })),
+        OptimizerArg::Adamw => Box::new(AdamW::new(AdamWConfig {
+            learning_rate,
+            ..AdamWConfig::default()
+        })),
+        OptimizerArg::Sgd => Box::new(Sgd::new(SgdConfig {
+            learning_rate,
+            ..SgdConfig::default()
+        })),
+        OptimizerArg::Momentum => Box::new(Sgd::new(SgdConfig {
+            learning_rate,
+            momentum: 0.9,
+            ..SgdConfig::default()
+        })),
+        OptimizerArg::Rmsprop => Box::new(RmsProp::new(RmsPropConfig {
+            learning_rate,
+            ..RmsPropConfig::default()
+        })),
+        OptimizerArg::Gd => Box::new(GradientDescent::new(GradientDescentConfig {
+            learning_rate,
+        })),
+    }
+}
+
+/// A failed run, with advice where a non-finite loss or gradient suggests a learning rate
+/// that is too large.
+fn training_error(error: FitError) -> CliError {
+    let hint = match error {
+        FitError::NonFiniteLoss { .. } | FitError::NonFiniteGradient { .. } => {
+            "\ntraining diverged: try a smaller --lr"
+        }
+        _ => "",
+    };
+    CliError::Training { error, hint }
+}
+
+/// The standardizer's fitted values, for the model file.
+fn scaling(scaler: &Standardizer<Real>) -> Scaling {
+    Scaling {
+        mean: scaler.mean().to_vec(),
+        std: scaler.std().to_vec(),
+    }
+}
+
+/// What the loss is called on the plot and in the report.
+fn loss_name(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "cross-entropy",
+        Task::Regression => "mean squared error, standardized target",
+    }
+}
+
+fn mse(predictions: &chainrule::Tensor<Real>, targets: &chainrule::Tensor<Real>) -> f64 {
+    chainrule_train::mean_squared_error(predictions, targets)
+}

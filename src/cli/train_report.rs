@@ -1,0 +1,231 @@
+//! What `chainrule train` prints once training is over: text for people (the setup, the loss
+//! per epoch, the test metrics, the bias/variance diagnosis, the files written), or one JSON
+//! object with the same facts for tools and tests.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use chainrule_train::{ConfusionMatrix, Diagnosis, History, Task};
+use serde_json::{json, Value};
+
+use super::model_file::{task_name, Architecture};
+
+/// The test set's metrics, measured once at the end.
+pub enum TestResult {
+    /// Predicted against actual classes.
+    Classification(ConfusionMatrix),
+    /// The mean squared error in the target's own units, and of the standardized target.
+    Regression {
+        /// Test rows.
+        rows: usize,
+        /// In the target's units.
+        mean_squared_error: f64,
+        /// On the scale the model was trained on.
+        standardized: f64,
+    },
+}
+
+/// Everything the report says.
+pub struct Report<'a> {
+    /// The data file.
+    pub data: &'a Path,
+    /// Its rows.
+    pub rows: usize,
+    /// The model.
+    pub architecture: &'a Architecture,
+    /// Whether the task was guessed from the target column.
+    pub task_inferred: bool,
+    /// The number of trained numbers.
+    pub parameters: usize,
+    /// How the rows were split, in words (`60/20/20`, `from FILE`).
+    pub split: &'a str,
+    /// Training, validation and test rows.
+    pub sizes: [usize; 3],
+    /// The optimizer and its settings, in words.
+    pub optimizer: &'a str,
+    /// The loss's name.
+    pub loss: &'a str,
+    /// The per-epoch losses.
+    pub history: &'a History,
+    /// Bias and variance from the history.
+    pub diagnosis: Diagnosis,
+    /// The test metrics; `None` when the split left no test rows.
+    pub test: Option<TestResult>,
+    /// Where the model was saved.
+    pub saved: Option<&'a Path>,
+    /// Where the learning curves were drawn.
+    pub plot: Option<&'a Path>,
+}
+
+/// The report as text.
+pub fn text(report: &Report<'_>) -> String {
+    let arch = report.architecture;
+    let mut out = String::new();
+    let task = match arch.task {
+        Task::Classification => format!("classification, {} classes", arch.outputs),
+        Task::Regression => "regression".to_string(),
+    };
+    let inferred = if report.task_inferred {
+        " (guessed from the column; --task chooses)"
+    } else {
+        ""
+    };
+    let [train, validation, test] = report.sizes;
+    let _ = writeln!(
+        out,
+        "data: {}, {} rows, {} features; target {:?}: {task}{inferred}",
+        report.data.display(),
+        report.rows,
+        arch.features.len(),
+        arch.target
+    );
+    let _ = writeln!(
+        out,
+        "split {}: {train} training, {validation} validation, {test} test rows; features \
+         standardized on the training rows",
+        report.split
+    );
+    let _ = writeln!(
+        out,
+        "model: {}, {} parameters, loss {}",
+        arch.describe(),
+        report.parameters,
+        report.loss
+    );
+    let _ = writeln!(out, "optimizer: {}", report.optimizer);
+
+    let _ = writeln!(
+        out,
+        "\nloss per epoch ({}; * the best validation loss)",
+        report.loss
+    );
+    let _ = writeln!(out, "{}", report.history);
+    let history = report.history;
+    if !history.restored_best && history.best_epoch + 1 < history.epochs() {
+        let _ = writeln!(
+            out,
+            "(the validation loss was lowest at epoch {}: --patience N stops once it has not \
+             improved for N epochs, and keeps the best epoch's weights)",
+            history.best_epoch + 1
+        );
+    }
+
+    match &report.test {
+        None => {
+            let _ = writeln!(out, "\nno test rows: the split gives the test set none");
+        }
+        Some(TestResult::Classification(matrix)) => {
+            let right: usize = (0..matrix.classes()).map(|c| matrix.count(c, c)).sum();
+            let _ = writeln!(
+                out,
+                "\ntest accuracy: {:.2}% ({right} of {} rows)",
+                100.0 * matrix.accuracy(),
+                matrix.total()
+            );
+            let _ = writeln!(
+                out,
+                "confusion matrix (rows: actual class, columns: predicted)"
+            );
+            let _ = writeln!(out, "{matrix}");
+        }
+        Some(TestResult::Regression {
+            rows,
+            mean_squared_error,
+            standardized,
+        }) => {
+            let _ = writeln!(
+                out,
+                "\ntest mean squared error: {mean_squared_error:.4} (root {:.4}) in the target's \
+                 units, {standardized:.4} standardized, over {rows} rows",
+                mean_squared_error.sqrt()
+            );
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\nbias and variance, from the losses of epoch {}:",
+        report.history.final_epoch() + 1
+    );
+    let _ = writeln!(out, "{}", report.diagnosis);
+
+    if let Some(path) = report.saved {
+        let _ = write!(out, "\nsaved the model to {}", path.display());
+    }
+    if let Some(path) = report.plot {
+        let _ = write!(out, "\ndrew the learning curves to {}", path.display());
+    }
+    if report.saved.is_some() || report.plot.is_some() {
+        out.push('\n');
+    }
+    out
+}
+
+/// The report as one JSON object.
+pub fn json(report: &Report<'_>) -> String {
+    let arch = report.architecture;
+    let history = report.history;
+    let test = match &report.test {
+        None => Value::Null,
+        Some(TestResult::Classification(matrix)) => {
+            let classes = matrix.classes();
+            let rows: Vec<Vec<usize>> = (0..classes)
+                .map(|a| (0..classes).map(|p| matrix.count(a, p)).collect())
+                .collect();
+            json!({
+                "rows": matrix.total(),
+                "accuracy": matrix.accuracy(),
+                "confusion_matrix": rows,
+            })
+        }
+        Some(TestResult::Regression {
+            rows,
+            mean_squared_error,
+            standardized,
+        }) => json!({
+            "rows": rows,
+            "mean_squared_error": mean_squared_error,
+            "root_mean_squared_error": mean_squared_error.sqrt(),
+            "standardized_mean_squared_error": standardized,
+        }),
+    };
+    let d = &report.diagnosis;
+    let [train, validation, test_rows] = report.sizes;
+    let object = json!({
+        "data": report.data.display().to_string(),
+        "rows": report.rows,
+        "task": task_name(arch.task),
+        "task_inferred": report.task_inferred,
+        "target": arch.target,
+        "features": arch.features.len(),
+        "outputs": arch.outputs,
+        "model": arch.describe(),
+        "parameters": report.parameters,
+        "split": {
+            "how": report.split,
+            "train": train,
+            "validation": validation,
+            "test": test_rows,
+        },
+        "optimizer": report.optimizer,
+        "loss": report.loss,
+        "train_loss": history.train_loss,
+        "validation_loss": history.validation_loss,
+        "best_epoch": history.best_epoch + 1,
+        "stopped_early": history.stopped_early,
+        "test": test,
+        "diagnosis": {
+            "verdict": d.verdict.to_string(),
+            "train_loss": d.train_loss,
+            "validation_loss": d.validation_loss,
+            "bias_gap": d.bias_gap,
+            "variance_gap": d.variance_gap,
+            "advice": d.verdict.advice(),
+        },
+        "saved": report.saved.map(|p| p.display().to_string()),
+        "plot": report.plot.map(|p| p.display().to_string()),
+    });
+    let mut text = serde_json::to_string_pretty(&object).expect("numbers and names serialize");
+    text.push('\n');
+    text
+}

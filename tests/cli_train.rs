@@ -1,0 +1,617 @@
+//! `chainrule train` and `chainrule predict` run as a user runs them: digits to ≥ 96% test
+//! accuracy and back through `predict`, a regression, the learning-curve SVG, the model file's
+//! metadata, and the message and exit status 2 for each kind of wrong input, with no file left
+//! behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Runs the program and returns (exit status, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().expect("an exit status"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// Runs the program, expects success, and returns stdout.
+fn succeed(args: &[&str]) -> String {
+    let (status, out, err) = run(args);
+    assert_eq!(status, 0, "{args:?}:\n{out}\n{err}");
+    out
+}
+
+/// A fresh empty directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("chainrule-cli-train-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn data(name: &str) -> String {
+    format!("{}/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The names of the files in `dir`, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A CSV file as its header and rows of cells.
+fn read_csv(path: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let split = |line: &str| line.split(',').map(str::to_string).collect::<Vec<_>>();
+    let header = split(lines.next().unwrap());
+    (header, lines.map(split).collect())
+}
+
+/// The `__metadata__` of a safetensors file, read from its JSON header.
+fn metadata(path: &Path) -> serde_json::Map<String, Value> {
+    let bytes = fs::read(path).unwrap();
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+    header["__metadata__"].as_object().unwrap().clone()
+}
+
+/// The data series of a learning-curve SVG: its coloured polylines, as point counts.
+fn curves(svg: &str) -> Vec<usize> {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") != Some("#000000"))
+        .map(|n| n.attribute("points").unwrap().split_whitespace().count())
+        .collect()
+}
+
+#[test]
+fn digits_reach_96_percent_and_predict_reads_the_model_back() {
+    let dir = scratch("digits");
+    let model = dir.join("digits.safetensors");
+    let plot = dir.join("curves.svg");
+    let digits = data("digits.csv");
+    let split_file = data("digits_split.csv");
+    let out = succeed(&[
+        "train",
+        &digits,
+        "--target",
+        "target",
+        "--hidden",
+        "128,128",
+        "--epochs",
+        "30",
+        "--split-file",
+        &split_file,
+        "--save",
+        path(&model),
+        "--plot",
+        path(&plot),
+        "--json",
+        "--quiet",
+    ]);
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["task"], "classification");
+    assert_eq!(summary["outputs"], 10);
+    assert_eq!(summary["split"]["test"], 360);
+    assert_eq!(summary["train_loss"].as_array().unwrap().len(), 30);
+    let accuracy = summary["test"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy >= 0.96, "test accuracy {accuracy}");
+    let matrix = summary["test"]["confusion_matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), 10);
+    assert!(summary["diagnosis"]["verdict"].is_string());
+
+    // The metadata says what predict needs.
+    let meta = metadata(&model);
+    assert_eq!(meta["format"], "chainrule-mlp");
+    assert_eq!(meta["task"], "classification");
+    assert_eq!(meta["target"], "target");
+    assert_eq!(meta["hidden"], "[128,128]");
+    assert_eq!(meta["activation"], "relu");
+    assert_eq!(meta["outputs"], "10");
+    let features: Vec<String> = serde_json::from_str(meta["features"].as_str().unwrap()).unwrap();
+    assert_eq!(features.len(), 64);
+    assert_eq!(features[0], "pixel_0_0");
+    let std: Vec<f64> = serde_json::from_str(meta["feature_std"].as_str().unwrap()).unwrap();
+    assert_eq!(std.len(), 64);
+
+    // The test rows, with the columns in reverse order and no target: matched by name.
+    let (header, rows) = read_csv(&digits);
+    let (_, assignment) = read_csv(&split_file);
+    let target = header.iter().position(|h| h == "target").unwrap();
+    let test_rows: Vec<&Vec<String>> = assignment
+        .iter()
+        .filter(|a| a[1] == "test")
+        .map(|a| &rows[a[0].parse::<usize>().unwrap()])
+        .collect();
+    let reversed = |cells: &[String]| {
+        let kept: Vec<&str> = (0..cells.len())
+            .rev()
+            .filter(|&c| c != target)
+            .map(|c| cells[c].as_str())
+            .collect();
+        kept.join(",")
+    };
+    let mut test_csv = reversed(&header) + "\n";
+    for row in &test_rows {
+        test_csv += &(reversed(row) + "\n");
+    }
+    let test_path = dir.join("test.csv");
+    fs::write(&test_path, test_csv).unwrap();
+
+    let predictions = succeed(&["predict", path(&model), path(&test_path)]);
+    let mut lines = predictions.lines();
+    let expected_header: Vec<String> = std::iter::once("predicted".to_string())
+        .chain((0..10).map(|k| format!("probability_{k}")))
+        .collect();
+    assert_eq!(lines.next().unwrap(), expected_header.join(","));
+    let predicted: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(predicted.len(), test_rows.len());
+    let right = predicted
+        .iter()
+        .zip(&test_rows)
+        .filter(|(p, row)| p[0] == row[target].parse::<f64>().unwrap())
+        .count();
+    let agreement = right as f64 / test_rows.len() as f64;
+    assert!(agreement >= 0.96, "predict agrees with {agreement}");
+    // The same model on the same rows: the same answers as train's test set.
+    assert_eq!(agreement, accuracy);
+    for p in &predicted {
+        let total: f64 = p[1..].iter().sum();
+        assert!((total - 1.0).abs() < 1e-4, "{p:?}");
+        let best = (1..11).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+        assert_eq!(p[0], (best - 1) as f64);
+    }
+
+    // The whole file, target column and all: one prediction per row.
+    let all = succeed(&["predict", path(&model), &digits]);
+    assert_eq!(all.lines().count(), 1 + rows.len());
+
+    // Two curves, one point per epoch, with their legend and axis labels.
+    let svg = fs::read_to_string(&plot).unwrap();
+    assert_eq!(curves(&svg), [30, 30]);
+    for text in ["training", "validation", "epoch", "loss (cross-entropy)"] {
+        assert!(svg.contains(text), "{text} not in the SVG");
+    }
+    assert_eq!(
+        files_in(&dir),
+        ["curves.svg", "digits.safetensors", "test.csv"]
+    );
+}
+
+#[test]
+fn the_text_report_has_the_losses_test_metrics_and_diagnosis() {
+    let dir = scratch("text");
+    let (status, out, err) = run(&[
+        "train",
+        &data("iris.csv"),
+        "--target",
+        "target",
+        "--hidden",
+        "16",
+        "--epochs",
+        "5",
+        "--optimizer",
+        "momentum",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    for part in [
+        "classification, 3 classes (guessed from the column",
+        "split 60/20/20: 90 training, 30 validation, 30 test rows",
+        "model: 4 → 16 relu → 3",
+        "optimizer: momentum, learning rate 0.01, batch 32",
+        "loss per epoch (cross-entropy",
+        "     5  ",
+        "test accuracy: ",
+        "confusion matrix",
+        "actual \\ predicted",
+        "diagnosis: ",
+    ] {
+        assert!(out.contains(part), "{part:?} not in\n{out}");
+    }
+    // Progress on stderr, one line per epoch when it is not a terminal.
+    assert!(err.contains("epoch 5/5: train loss"), "{err}");
+    assert!(files_in(&dir).is_empty());
+    // --quiet: nothing on stderr.
+    let (_, _, err) = run(&[
+        "train",
+        &data("iris.csv"),
+        "--target",
+        "target",
+        "--epochs",
+        "2",
+        "--quiet",
+    ]);
+    assert_eq!(err, "");
+}
+
+#[test]
+fn a_regression_trains_and_predicts_in_the_targets_units() {
+    let dir = scratch("regression");
+    let model = dir.join("diabetes.safetensors");
+    let diabetes = data("diabetes.csv");
+    let out = succeed(&[
+        "train",
+        &diabetes,
+        "--target",
+        "target",
+        "--task",
+        "regress",
+        "--hidden",
+        "16",
+        "--epochs",
+        "60",
+        "--l2",
+        "0.01",
+        "--save",
+        path(&model),
+        "--json",
+        "--quiet",
+    ]);
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["task"], "regression");
+    assert_eq!(summary["outputs"], 1);
+    // The target's variance is about 5900; predicting its mean scores that.
+    let mse = summary["test"]["mean_squared_error"].as_f64().unwrap();
+    assert!(mse < 4000.0, "test MSE {mse}");
+    let meta = metadata(&model);
+    let mean: f64 = meta["target_mean"].as_str().unwrap().parse().unwrap();
+    assert!((100.0..200.0).contains(&mean), "target mean {mean}");
+
+    let predictions = succeed(&["predict", path(&model), &diabetes]);
+    let mut lines = predictions.lines();
+    assert_eq!(lines.next(), Some("predicted"));
+    let values: Vec<f64> = lines.map(|l| l.parse().unwrap()).collect();
+    assert_eq!(values.len(), 442);
+    assert!(
+        values.iter().all(|v| (0.0..400.0).contains(v)),
+        "{values:?}"
+    );
+}
+
+#[test]
+fn l2_regularization_raises_the_training_loss() {
+    let final_loss = |l2: &str| {
+        let out = succeed(&[
+            "train",
+            &data("iris.csv"),
+            "--target",
+            "target",
+            "--hidden",
+            "32",
+            "--epochs",
+            "20",
+            "--l2",
+            l2,
+            "--json",
+            "--quiet",
+        ]);
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        let losses = summary["train_loss"].as_array().unwrap().clone();
+        losses.last().unwrap().as_f64().unwrap()
+    };
+    assert!(final_loss("5") > final_loss("0"));
+}
+
+#[test]
+fn every_optimizer_and_activation_trains() {
+    for (optimizer, activation) in [
+        ("adam", "relu"),
+        ("adamw", "tanh"),
+        ("sgd", "sigmoid"),
+        ("momentum", "tanh"),
+        ("rmsprop", "relu"),
+        ("gd", "tanh"),
+    ] {
+        let out = succeed(&[
+            "train",
+            &data("iris.csv"),
+            "--target",
+            "target",
+            "--hidden",
+            "8",
+            "--epochs",
+            "3",
+            "--optimizer",
+            optimizer,
+            "--activation",
+            activation,
+            "--json",
+            "--quiet",
+        ]);
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            summary["optimizer"]
+                .as_str()
+                .unwrap()
+                .starts_with(optimizer),
+            "{summary}"
+        );
+        assert!(summary["model"].as_str().unwrap().contains(activation));
+    }
+}
+
+#[test]
+fn wrong_input_gets_one_message_and_exit_status_2() {
+    let inputs = scratch("wrong-inputs");
+    let out = scratch("wrong-outputs");
+    let write = |name: &str, text: &str| {
+        let p = inputs.join(name);
+        fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let bad_cell = write("bad.csv", "a,b,target\n1,2,0\n3,x,1\n");
+    let empty = write("empty.csv", "");
+    let header_only = write("header.csv", "a,b,target\n");
+    let ragged = write("ragged.csv", "a,b,target\n1,2,0\n3,1\n");
+    let not_a_model = write("model.txt", "this is not a safetensors file");
+    let fraction = write("fraction.csv", "a,b,target\n1,2,0\n3,4,1.5\n");
+    let one_class = write("one.csv", "a,target\n1,0\n2,0\n3,0\n4,0\n5,0\n");
+    let only_target = write("target.csv", "target\n1\n2\n");
+
+    // A small model for predict's cases.
+    let model = inputs.join("iris.safetensors");
+    let iris = data("iris.csv");
+    succeed(&[
+        "train",
+        &iris,
+        "--target",
+        "target",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--save",
+        path(&model),
+        "--quiet",
+    ]);
+    let model = path(&model).to_string();
+    let (iris_header, _) = read_csv(&iris);
+    // The first feature left out, a column the model never saw added.
+    let mismatched = write(
+        "mismatched.csv",
+        &format!("{},bogus\n1,2,3,0,4\n", iris_header[1..].join(",")),
+    );
+    let bad_predict_cell = write(
+        "bad_predict.csv",
+        &format!("{}\n1,2,3,4,0\n1,2,oops,4,0\n", iris_header.join(",")),
+    );
+    let bad_predict_message = format!(
+        "bad_predict.csv:3:3: column {:?}: \"oops\" is not a finite number",
+        iris_header[2]
+    );
+    let missing_feature = format!("missing: {:?}\n", iris_header[0]);
+    let missing = inputs.join("missing.csv");
+    let missing = path(&missing);
+
+    let in_out = |name: &str| out.join(name).to_str().unwrap().to_string();
+    let save = in_out("model.safetensors");
+    let plot = in_out("curves.svg");
+    let no_dir = in_out("no/such/dir/model.safetensors");
+    let out_dir = out.to_str().unwrap().to_string();
+    let train = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "train",
+            iris.as_str(),
+            "--target",
+            "target",
+            "--epochs",
+            "1",
+        ];
+        args.extend(extra);
+        args.iter().map(|s| s.to_string()).collect()
+    };
+    let on = |file: &str, target: &str| -> Vec<String> {
+        [
+            "train", file, "--target", target, "--save", &save, "--plot", &plot,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let digits_split = data("digits_split.csv");
+
+    let cases: Vec<(Vec<String>, Vec<&str>)> =
+        vec![
+        // Data files.
+        (
+            on(&iris, "species"),
+            vec![
+                "iris.csv:1: no column named \"species\"",
+                "the columns are",
+                "target",
+            ],
+        ),
+        (
+            on(&bad_cell, "target"),
+            vec!["bad.csv:3:2: column \"b\": \"x\" is not a finite number"],
+        ),
+        (on(&empty, "target"), vec!["empty.csv: the file is empty"]),
+        (
+            on(&header_only, "target"),
+            vec!["header.csv: the file has a header but no data rows"],
+        ),
+        (
+            on(&ragged, "target"),
+            vec!["ragged.csv:3: the row has 2 fields, but the header has 3"],
+        ),
+        (
+            on(missing, "target"),
+            vec!["missing.csv: cannot read the file"],
+        ),
+        (
+            on(&fraction, "target")
+                .into_iter()
+                .chain(["--task".into(), "classify".into()])
+                .collect(),
+            vec!["fraction.csv:3:3: column \"target\": \"1.5\" is not a non-negative whole number"],
+        ),
+        (
+            on(&one_class, "target"),
+            vec!["one.csv: the target column \"target\" holds only the class 0"],
+        ),
+        (
+            on(&only_target, "target"),
+            vec!["target.csv: every column is the target"],
+        ),
+        // Flags.
+        (
+            train(&["--split", "60/20"]),
+            vec!["--split", "expected three numbers"],
+        ),
+        (
+            train(&["--split", "60/20/30"]),
+            vec!["--split", "sum to 110"],
+        ),
+        (
+            train(&["--split", "100/0/0"]),
+            vec!["splitting 150 rows 100/0/0 leaves the validation set empty"],
+        ),
+        (
+            train(&["--split-file", &digits_split]),
+            vec![
+                "digits_split.csv: the split file assigns 1797 rows",
+                "iris.csv has 150",
+            ],
+        ),
+        (
+            train(&["--hidden", "128,x"]),
+            vec!["--hidden", "layer 2 is \"x\""],
+        ),
+        (train(&["--lr", "0"]), vec!["--lr", "positive number"]),
+        (train(&["--lr", "-1e-3"]), vec!["--lr", "positive number"]),
+        (train(&["--lr", "fast"]), vec!["--lr", "positive number"]),
+        (train(&["--l2", "-1"]), vec!["--l2", "0 or more"]),
+        (train(&["--batch", "0"]), vec!["--batch", "at least 1"]),
+        // Output files that cannot be written: found before training.
+        (
+            train(&["--save", &no_dir]),
+            vec!["cannot write the model file", "no/such/dir/model.safetensors"],
+        ),
+        (
+            train(&["--plot", &out_dir]),
+            vec!["cannot write the SVG file", "directory"],
+        ),
+        // A learning rate so large that training diverges.
+        (
+            train(&["--optimizer", "sgd", "--lr", "1e30", "--save", &save]),
+            vec!["training stopped", "try a smaller --lr"],
+        ),
+        // Predict.
+        (
+            ["predict", missing, missing].map(String::from).to_vec(),
+            vec!["missing.csv: cannot read the weight file"],
+        ),
+        (
+            ["predict", &not_a_model, &iris].map(String::from).to_vec(),
+            vec!["model.txt: not a valid safetensors file"],
+        ),
+        (
+            ["predict", &model, &mismatched].map(String::from).to_vec(),
+            vec![
+                "mismatched.csv: the columns do not match the model's features",
+                "iris.safetensors",
+                &missing_feature,
+                "not features of the model: \"bogus\"",
+            ],
+        ),
+        (
+            ["predict", &model, &bad_predict_cell]
+                .map(String::from)
+                .to_vec(),
+            vec![&bad_predict_message],
+        ),
+        (
+            ["predict", &model, &empty].map(String::from).to_vec(),
+            vec!["empty.csv: the file is empty"],
+        ),
+        (
+            ["predict", &model, missing].map(String::from).to_vec(),
+            vec!["missing.csv: cannot read the file"],
+        ),
+    ];
+
+    // An existing model file is left as it was by every failure.
+    fs::write(&save, "the old model").unwrap();
+    for (args, expected) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (status, stdout, err) = run(&args);
+        assert_eq!(status, 2, "{args:?}: {stdout}{err}");
+        assert!(stdout.is_empty(), "{args:?} printed {stdout}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        for part in expected {
+            assert!(err.contains(part), "{args:?}: {part:?} not in\n{err}");
+        }
+        assert_eq!(files_in(&out), ["model.safetensors"], "{args:?}");
+        assert_eq!(fs::read_to_string(&save).unwrap(), "the old model");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_and_train_and_predict_have_help() {
+    for args in [&["train", "--help"][..], &["predict", "--help"]] {
+        let (status, out, _) = run(args);
+        assert_eq!(status, 0);
+        assert!(
+            out.contains(&format!("Usage: chainrule {}", args[0])),
+            "{out}"
+        );
+    }
+    let (_, out, _) = run(&["train", "--help"]);
+    for flag in [
+        "--target <COLUMN>",
+        "--hidden <SIZES>",
+        "--split <TRAIN/VAL/TEST>",
+        "--save <FILE>",
+        "--plot <FILE>",
+        "--patience <N>",
+    ] {
+        assert!(out.contains(flag), "{flag} not in\n{out}");
+    }
+    // No --target; an unknown optimizer; --split and --split-file together.
+    let iris = data("iris.csv");
+    assert_eq!(run(&["train", &iris]).0, 2);
+    assert_eq!(
+        run(&["train", &iris, "--target", "target", "--optimizer", "lbfgs"]).0,
+        2
+    );
+    let (status, _, err) = run(&[
+        "train",
+        &iris,
+        "--target",
+        "target",
+        "--split",
+        "60/20/20",
+        "--split-file",
+        &iris,
+    ]);
+    assert_eq!(status, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert_eq!(run(&["predict", "model.safetensors"]).0, 2);
+}
