@@ -1,0 +1,189 @@
+//! The five workloads, each as WORKLOADS.md defines it, returning the line to print.
+
+use std::time::Instant;
+
+use chainrule_autodiff::{Graph, ParamStore, Tensor};
+use chainrule_layers::{Activation, Dense, Lstm, Module, Sequential};
+use chainrule_material::micrograd;
+use chainrule_optim::{Adam, AdamConfig, Optimizer};
+use chainrule_train::{
+    accuracy, batches, load_assignment, load_csv, predict, split_by_assignment, Task,
+};
+use rand::{rngs::StdRng, SeedableRng};
+
+/// The median of some measurements.
+fn median(values: &[f64]) -> f64 {
+    micrograd::median(values)
+}
+
+/// Runs `f` once to warm up, then `runs` times, returning each run's seconds.
+fn timed(runs: usize, mut f: impl FnMut()) -> Vec<f64> {
+    f();
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+fn show(name: &str, values: &[f64], unit: &str) {
+    let rounded: Vec<String> = values.iter().map(|v| format!("{v:.1}")).collect();
+    eprintln!("{name}: runs [{}] {unit}", rounded.join(", "));
+}
+
+/// `scalar-mlp`: ms per step of micrograd's demo, every scalar a graph node.
+pub fn scalar_mlp(runs: usize) -> Result<String, String> {
+    let (points, labels) = micrograd::parse_moons(micrograd::MOONS_CSV)?;
+    let mut medians = Vec::new();
+    let mut accuracy = 0.0;
+    timed(runs, || {
+        let run = micrograd::train(&points, &labels, 100, 1337);
+        medians.push(median(&run.step_ms));
+        accuracy = run.accuracy;
+    });
+    let per_run = &medians[1..];
+    show("scalar-mlp", per_run, "ms/step (median step of 100)");
+    eprintln!("scalar-mlp: training accuracy {accuracy:.2}");
+    Ok(format!(
+        "scalar-mlp chainrule {:.2} ms/step",
+        median(per_run)
+    ))
+}
+
+/// `op-overhead`: ns per op of 20,000 small tensor–scalar ops and their backward.
+pub fn op_overhead(runs: usize) -> Result<String, String> {
+    let mut rng = StdRng::seed_from_u64(0);
+    let x0 = Tensor::<f32>::rand_normal(&[16], 0.0, 1.0, &mut rng);
+    let seconds = timed(runs, || {
+        let g = Graph::with_capacity(20_003);
+        let x = g.param(x0.clone());
+        let mut y = x;
+        for _ in 0..10_000 {
+            y = y * 1.0001 + 0.0001;
+        }
+        let grads = y.sum().backward();
+        std::hint::black_box(grads[x].as_slice()[0]);
+    });
+    let ns: Vec<f64> = seconds.iter().map(|s| s / 20_000.0 * 1e9).collect();
+    show("op-overhead", &ns, "ns/op");
+    Ok(format!("op-overhead chainrule {:.1} ns/op", median(&ns)))
+}
+
+/// `mlp-digits`: training samples per second of the digits MLP, with its test accuracy.
+pub fn mlp_digits(runs: usize) -> Result<String, String> {
+    let data = |name: &str| chainrule_material::data_path(name);
+    let all = load_csv::<f32>(data("digits.csv"), "target", Task::Classification)
+        .map_err(|e| e.to_string())?;
+    let assignment = load_assignment(data("digits_split.csv")).map_err(|e| e.to_string())?;
+    let parts = split_by_assignment(&all, &assignment).map_err(|e| e.to_string())?;
+    let scale =
+        |d: &chainrule_train::Dataset<f32>| d.with_features(d.features().mul_scalar(1.0 / 16.0));
+    let (train, test) = (scale(&parts.train), scale(&parts.test));
+    let labels = train.classes().expect("classes").to_vec();
+    let epochs = 20;
+    let mut throughput = Vec::new();
+    let mut last_accuracy = 0.0;
+    for run in 0..=runs {
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut params = ParamStore::new();
+        let mut model = Sequential::new()
+            .with(Dense::new(
+                &mut params,
+                "dense1",
+                64,
+                128,
+                Activation::Relu,
+                &mut rng,
+            ))
+            .with(Dense::new(
+                &mut params,
+                "dense2",
+                128,
+                128,
+                Activation::Relu,
+                &mut rng,
+            ))
+            .with(Dense::new(
+                &mut params,
+                "output",
+                128,
+                10,
+                Activation::Linear,
+                &mut rng,
+            ));
+        let mut adam = Adam::new(AdamConfig {
+            learning_rate: 1e-3,
+            ..AdamConfig::default()
+        });
+        let start = Instant::now();
+        for _ in 0..epochs {
+            for batch in batches(&train, 32, Some(&mut rng)) {
+                let grads = {
+                    let g = Graph::new();
+                    let x = g.input(batch.features.clone());
+                    let picked: Vec<usize> = batch.rows.iter().map(|&r| labels[r]).collect();
+                    let loss = model.forward(&g, &params, x).softmax_cross_entropy(&picked);
+                    params.collect_grads(&loss.backward())
+                };
+                adam.apply(&mut params, &grads);
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let logits = predict(&mut model, &params, test.features(), 256);
+        last_accuracy = accuracy(&logits, test.classes().expect("classes"));
+        if run > 0 {
+            throughput.push((train.len() * epochs) as f64 / seconds);
+        }
+    }
+    show("mlp-digits", &throughput, "samples/s");
+    Ok(format!(
+        "mlp-digits chainrule {:.0} samples/s acc={last_accuracy:.3}",
+        median(&throughput)
+    ))
+}
+
+/// `matmul-1024`: GFLOP/s of C = A·B, sum, and backward (three products of 1024³).
+pub fn matmul_1024(runs: usize) -> Result<String, String> {
+    let mut rng = StdRng::seed_from_u64(0);
+    let a0 = Tensor::<f32>::rand_normal(&[1024, 1024], 0.0, 1.0, &mut rng);
+    let b0 = Tensor::<f32>::rand_normal(&[1024, 1024], 0.0, 1.0, &mut rng);
+    let seconds = timed(runs, || {
+        let g = Graph::new();
+        let (a, b) = (g.param(a0.clone()), g.param(b0.clone()));
+        let grads = a.matmul(b).sum().backward();
+        std::hint::black_box(grads[a].as_slice()[0]);
+    });
+    let gflops: Vec<f64> = seconds
+        .iter()
+        .map(|s| 3.0 * 2.0 * 1024f64.powi(3) / s / 1e9)
+        .collect();
+    show("matmul-1024", &gflops, "GFLOP/s");
+    Ok(format!(
+        "matmul-1024 chainrule {:.1} GFLOP/s",
+        median(&gflops)
+    ))
+}
+
+/// `lstm-seq`: ms per batch of an LSTM over 50 steps, forward and backward through time.
+pub fn lstm_seq(runs: usize) -> Result<String, String> {
+    let (input, hidden, steps, batch) = (32, 128, 50, 32);
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut params = ParamStore::new();
+    let lstm = Lstm::new(&mut params, "lstm", input, hidden, &mut rng);
+    let x0 = Tensor::<f32>::rand_normal(&[batch, steps, input], 0.0, 1.0, &mut rng);
+    let target0 = Tensor::<f32>::rand_normal(&[batch, hidden], 0.0, 1.0, &mut rng);
+    let seconds = timed(runs.max(10), || {
+        let g = Graph::new();
+        let x = g.input(x0.clone());
+        let target = g.input(target0.clone());
+        let last = lstm.last_hidden(&g, &params, x);
+        let diff = last - target;
+        let grads = (diff * diff).mean().backward();
+        std::hint::black_box(grads.by_id(0).is_some());
+    });
+    let ms: Vec<f64> = seconds.iter().map(|s| s * 1e3).collect();
+    show("lstm-seq", &ms, "ms/batch");
+    Ok(format!("lstm-seq chainrule {:.2} ms/batch", median(&ms)))
+}
