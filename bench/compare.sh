@@ -61,5 +61,9 @@ run_pair scalar-mlp 1 "torch 0-d tensors (ms)" lower "$python" bench/torch_workl
 # micrograd takes ~1.7 s a step; 10 steps give a stable median per step.
 run_pair scalar-mlp 1 "micrograd (ms)" lower "$python" bench/micrograd_workload.py scalar-mlp --steps 10
 echo
+# Peak resident memory (KiB) of a whole mlp-digits process, chainrule's including its warm-up run.
+rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+echo "mlp-digits peak resident memory: chainrule $(rss $bench mlp-digits --runs 1) KiB," \
+     "torch $(rss "$python" bench/torch_workloads.py mlp-digits --threads 1) KiB"
 echo "mlp-digits test accuracy, chainrule: $($bench mlp-digits --runs 1 2>/dev/null | awk '{print $5}')," \
      "torch: $("$python" bench/torch_workloads.py mlp-digits 2>/dev/null | tail -1 | awk '{print $5}')"
