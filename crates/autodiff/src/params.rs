@@ -430,10 +430,13 @@ impl<T: Float> ParamGrads<T> {
         }
     }
 
-    /// Multiplies every gradient by `factor` (averaging accumulated gradients, say).
+    /// Multiplies every gradient by `factor` (averaging accumulated gradients, clipping).
+    /// In place: a gradient whose storage nothing else shares is not copied.
     pub fn scale(&mut self, factor: T) {
         for grad in self.grads.iter_mut().flatten() {
-            *grad = grad.mul_scalar(factor);
+            for value in grad.data_mut() {
+                *value *= factor;
+            }
         }
     }
 
