@@ -13,6 +13,11 @@
 //! node's rule, and sum the contributions of a node used more than once. Nodes that lead to no
 //! parameter are never visited: their rules are not run. The traced backward
 //! ([`Var::backward_traced`]) runs this same sweep with an observer that records each step.
+//!
+//! An elementwise node whose value, inputs and incoming gradient are single numbers — every
+//! node of a micrograd-style graph of 0-d vars — takes a shortcut: its rule, the same generic
+//! code, runs on the plain numbers (`f64: ElementwiseOps`) and no tensor is built. This is what
+//! makes a graph of scalars cheap; `tests/scalar_path.rs` holds it to the tensor path exactly.
 
 use std::fmt;
 use std::ops::{Add, Div, Index, Mul, Neg, Sub};
@@ -20,11 +25,13 @@ use std::ops::{Add, Div, Index, Mul, Neg, Sub};
 use smallvec::SmallVec;
 
 use crate::graph::{Leaf, Node, Op};
+use crate::tensor::shape_of;
 use crate::{ops, Float, Graph, Shape, Tensor, Var};
 
-/// The operations a backward rule may use; implemented by [`Tensor`] (compute now) and [`Var`]
-/// (record on the graph). Axes are already normalised to `0..rank`.
-pub(crate) trait BackwardOps<T: Float>:
+/// The operations the elementwise rules (`ops/elementwise.rs`) use. Besides [`Tensor`] and
+/// [`Var`], plain numbers implement them, so the sweep applies the very same rules directly to
+/// the numbers of a graph of scalars — no tensor is built for a node with one element.
+pub(crate) trait ElementwiseOps<T: Float>:
     Clone
     + Add<Output = Self>
     + Sub<Output = Self>
@@ -35,15 +42,26 @@ pub(crate) trait BackwardOps<T: Float>:
     + Mul<T, Output = Self>
 {
     fn shape(&self) -> Shape;
-    fn exp(&self) -> Self;
     fn ln(&self) -> Self;
-    fn sigmoid(&self) -> Self;
     fn powf(&self, exponent: T) -> Self;
     fn pow(&self, exponent: &Self) -> Self;
+    fn sum_to(&self, shape: &[usize]) -> Self;
+    /// An elementwise function of the value whose result is a constant (no gradient flows
+    /// through it): the masks and signs of piecewise rules such as relu's.
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self;
+    /// A broadcasting function of two values whose result is a constant, like
+    /// [`ElementwiseOps::map_constant`].
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
+}
+
+/// The operations every backward rule may use; implemented by [`Tensor`] (compute now) and
+/// [`Var`] (record on the graph). Axes are already normalised to `0..rank`.
+pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
+    fn exp(&self) -> Self;
+    fn sigmoid(&self) -> Self;
     fn sum_all(&self) -> Self;
     fn sum_axis(&self, axis: usize, keepdim: bool) -> Self;
     fn broadcast_to(&self, shape: &[usize]) -> Self;
-    fn sum_to(&self, shape: &[usize]) -> Self;
     fn reshape(&self, shape: &[usize]) -> Self;
     fn permute(&self, axes: &[usize]) -> Self;
     fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self;
@@ -54,34 +72,65 @@ pub(crate) trait BackwardOps<T: Float>:
     fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self;
     fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
     fn softmax(&self, axis: usize) -> Self;
-    /// An elementwise function of the value whose result is a constant (no gradient flows
-    /// through it): the masks and signs of piecewise rules such as relu's.
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self;
-    /// A broadcasting function of two values whose result is a constant, like
-    /// [`BackwardOps::map_constant`].
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
     /// A constant in the same place as `self` (the same graph, for a var).
     fn constant(&self, value: Tensor<T>) -> Self;
 }
 
-impl<T: Float> BackwardOps<T> for Tensor<T> {
+/// A single number: the value of a 0-d (or one-element) node, for the sweep's scalar path.
+impl<T: Float> ElementwiseOps<T> for T {
     fn shape(&self) -> Shape {
-        Shape::from_slice(Tensor::shape(self))
+        Shape::new()
     }
-    fn exp(&self) -> Self {
-        Tensor::exp(self)
+    fn ln(&self) -> Self {
+        num_traits::Float::ln(*self)
+    }
+    fn powf(&self, exponent: T) -> Self {
+        num_traits::Float::powf(*self, exponent)
+    }
+    fn pow(&self, exponent: &Self) -> Self {
+        num_traits::Float::powf(*self, *exponent)
+    }
+    fn sum_to(&self, _one_element: &[usize]) -> Self {
+        *self
+    }
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
+        f(*self)
+    }
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        f(*self, *other)
+    }
+}
+
+impl<T: Float> ElementwiseOps<T> for Tensor<T> {
+    fn shape(&self) -> Shape {
+        shape_of(Tensor::shape(self))
     }
     fn ln(&self) -> Self {
         Tensor::ln(self)
-    }
-    fn sigmoid(&self) -> Self {
-        Tensor::sigmoid(self)
     }
     fn powf(&self, exponent: T) -> Self {
         Tensor::powf(self, exponent)
     }
     fn pow(&self, exponent: &Self) -> Self {
         Tensor::pow(self, exponent)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        Tensor::sum_to(self, shape)
+    }
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
+        self.map(f)
+    }
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        self.zip_map(other, "backward", f)
+    }
+}
+
+impl<T: Float> BackwardOps<T> for Tensor<T> {
+    fn exp(&self) -> Self {
+        Tensor::exp(self)
+    }
+    fn sigmoid(&self) -> Self {
+        Tensor::sigmoid(self)
     }
     fn sum_all(&self) -> Self {
         Tensor::sum_all(self)
@@ -91,9 +140,6 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     }
     fn broadcast_to(&self, shape: &[usize]) -> Self {
         Tensor::broadcast_to(self, shape)
-    }
-    fn sum_to(&self, shape: &[usize]) -> Self {
-        Tensor::sum_to(self, shape)
     }
     fn reshape(&self, shape: &[usize]) -> Self {
         Tensor::reshape(self, shape)
@@ -125,35 +171,42 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     fn softmax(&self, axis: usize) -> Self {
         Tensor::softmax(self, axis as isize)
     }
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
-        self.map(f)
-    }
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
-        self.zip_map(other, "backward", f)
-    }
     fn constant(&self, value: Tensor<T>) -> Self {
         value
     }
 }
 
-impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
+impl<'g, T: Float> ElementwiseOps<T> for Var<'g, T> {
     fn shape(&self) -> Shape {
         Var::shape(self)
     }
-    fn exp(&self) -> Self {
-        Var::exp(*self)
-    }
     fn ln(&self) -> Self {
         Var::ln(*self)
-    }
-    fn sigmoid(&self) -> Self {
-        Var::sigmoid(*self)
     }
     fn powf(&self, exponent: T) -> Self {
         Var::powf(*self, exponent)
     }
     fn pow(&self, exponent: &Self) -> Self {
         Var::pow(*self, *exponent)
+    }
+    fn sum_to(&self, shape: &[usize]) -> Self {
+        Var::sum_to(*self, shape)
+    }
+    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
+        self.graph().constant(self.value().map(f))
+    }
+    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
+        let value = self.value().zip_map(&other.value(), "backward", f);
+        self.graph().constant(value)
+    }
+}
+
+impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
+    fn exp(&self) -> Self {
+        Var::exp(*self)
+    }
+    fn sigmoid(&self) -> Self {
+        Var::sigmoid(*self)
     }
     fn sum_all(&self) -> Self {
         Var::sum(*self)
@@ -163,9 +216,6 @@ impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
     }
     fn broadcast_to(&self, shape: &[usize]) -> Self {
         Var::broadcast_to(*self, shape)
-    }
-    fn sum_to(&self, shape: &[usize]) -> Self {
-        Var::sum_to(*self, shape)
     }
     fn reshape(&self, shape: &[usize]) -> Self {
         Var::reshape(*self, shape)
@@ -196,13 +246,6 @@ impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
     }
     fn softmax(&self, axis: usize) -> Self {
         Var::softmax(*self, axis as isize)
-    }
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
-        self.graph().constant(self.value().map(f))
-    }
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
-        let value = self.value().zip_map(&other.value(), "backward", f);
-        self.graph().constant(value)
     }
     fn constant(&self, value: Tensor<T>) -> Self {
         self.graph().constant(value)
@@ -403,12 +446,25 @@ impl<'g, T: Float> Var<'g, T> {
             if matches!(node.op, Op::Leaf(_)) {
                 continue;
             }
+            let Some(grad) = &grads[id] else { continue };
+            if !observer.watching() {
+                if let Some(contributions) = elementwise_on_numbers(node, &nodes, grad) {
+                    if !options.retain_all {
+                        grads[id] = None;
+                    }
+                    for (&input, contribution) in node.inputs.iter().zip(contributions) {
+                        if let Some(c) = contribution {
+                            accumulate_number(&mut grads[input], c, nodes[input].value.shape());
+                        }
+                    }
+                    continue;
+                }
+            }
             let grad = if options.retain_all {
-                grads[id].clone()
+                grad.clone()
             } else {
-                grads[id].take()
+                grads[id].take().expect("present")
             };
-            let Some(grad) = grad else { continue };
             let inputs: SmallVec<[Tensor<T>; 2]> = node
                 .inputs
                 .iter()
@@ -433,9 +489,9 @@ impl<'g, T: Float> Var<'g, T> {
                 }
             }
         }
-        for (id, node) in nodes.iter().enumerate() {
-            if matches!(node.op, Op::Leaf(Leaf::Parameter)) && grads[id].is_none() {
-                grads[id] = Some(Tensor::zeros(node.value.shape()));
+        for &id in graph.parameter_ids().iter() {
+            if grads[id].is_none() {
+                grads[id] = Some(Tensor::zeros(nodes[id].value.shape()));
             }
         }
         Gradients {
@@ -524,6 +580,11 @@ impl<'g, T: Float> Var<'g, T> {
 /// (`crate::trace`) records what it sees; the plain backward passes `()`, whose empty hooks
 /// compile away, so watching costs nothing when nobody watches.
 pub(crate) trait SweepObserver<T: Float> {
+    /// Whether the observer looks at all. When it does not, the sweep may take shortcuts that
+    /// build no tensors for the hooks to see (the scalar path).
+    fn watching(&self) -> bool {
+        true
+    }
     /// Node `id` is about to apply its rule to `upstream` (∂L/∂ of the node), with its input
     /// values and which of them want a gradient.
     fn visit(
@@ -549,6 +610,10 @@ pub(crate) trait SweepObserver<T: Float> {
 
 impl<T: Float> SweepObserver<T> for () {
     #[inline(always)]
+    fn watching(&self) -> bool {
+        false
+    }
+    #[inline(always)]
     fn visit(&mut self, _: usize, _: &Node<T>, _: &[Tensor<T>], _: &[bool], _: &Tensor<T>) {}
     #[inline(always)]
     fn contribution(&mut self, _: usize, _: usize, _: &Tensor<T>, _: Option<&Tensor<T>>) {}
@@ -563,4 +628,45 @@ fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, contribution: Tensor<T>) {
         Some(sum) => sum + contribution,
         None => contribution,
     });
+}
+
+/// The chain-rule step of an elementwise node whose output, inputs and upstream gradient are all
+/// single numbers — every node of a micrograd-style graph — computed on the numbers themselves
+/// by the op's own rule (see [`ElementwiseOps`]). `None` for any other node, which takes the
+/// tensor path. The contributions come in input order.
+#[inline]
+fn elementwise_on_numbers<T: Float>(
+    node: &Node<T>,
+    nodes: &[Node<T>],
+    grad: &Tensor<T>,
+) -> Option<[Option<T>; 2]> {
+    let number = |id: usize| match *nodes[id].value.as_slice() {
+        [value] => Some(value),
+        _ => None,
+    };
+    let (&[g], &[y]) = (grad.as_slice(), node.value.as_slice()) else {
+        return None;
+    };
+    match &node.op {
+        Op::Unary(op) => {
+            let x = number(node.inputs[0])?;
+            Some([Some(op.backward(&x, &y, g)), None])
+        }
+        Op::Binary(op) => {
+            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let wants = [nodes[a].requires_grad, nodes[b].requires_grad];
+            let (ga, gb) = op.backward(&number(a)?, &number(b)?, &y, g, wants);
+            Some([ga, gb])
+        }
+        _ => None,
+    }
+}
+
+/// [`accumulate`] for a one-element contribution to a one-element node of shape `shape`.
+#[inline]
+fn accumulate_number<T: Float>(slot: &mut Option<Tensor<T>>, contribution: T, shape: &[usize]) {
+    match slot {
+        Some(sum) => sum.data_mut()[0] += contribution,
+        None => *slot = Some(Tensor::one(contribution, shape_of(shape))),
+    }
 }

@@ -45,7 +45,7 @@ pub enum Op<T> {
     /// A (batched) matrix product.
     Matmul(MatmulOp),
     /// A change of shape, or a selection of elements (reshape, narrow, index_select, …).
-    Shape(ShapeOp),
+    Shape(Box<ShapeOp>),
     /// A numerically stable neural-network function (log_softmax, fused cross-entropy, …).
     Nn(NnOp),
 }
@@ -115,6 +115,9 @@ pub struct Graph<T> {
     /// Display names given with [`Var::named`], by node id: a side table, so that nodes of the
     /// (many) unnamed values stay small.
     labels: RefCell<HashMap<usize, String>>,
+    /// The ids of the parameter leaves, in order: the backward pass gives each one a gradient
+    /// without scanning the whole tape for them.
+    parameters: RefCell<Vec<usize>>,
 }
 
 /// Graph ids: unique for the life of the process, so a stale reference to a dropped graph can
@@ -139,6 +142,7 @@ impl<T: Float> Graph<T> {
             id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(Vec::with_capacity(nodes)),
             labels: RefCell::new(HashMap::new()),
+            parameters: RefCell::new(Vec::new()),
         }
     }
 
@@ -204,7 +208,16 @@ impl<T: Float> Graph<T> {
 
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
         let requires_grad = kind == Leaf::Parameter;
-        self.push(value, Op::Leaf(kind), SmallVec::new(), requires_grad)
+        let var = self.push(value, Op::Leaf(kind), SmallVec::new(), requires_grad);
+        if requires_grad {
+            self.parameters.borrow_mut().push(var.id());
+        }
+        var
+    }
+
+    /// The ids of the parameter leaves, in the order they were bound.
+    pub(crate) fn parameter_ids(&self) -> Ref<'_, Vec<usize>> {
+        self.parameters.borrow()
     }
 
     /// Appends a node computed by `op` from `inputs`; it wants a gradient if any input does.
@@ -214,11 +227,16 @@ impl<T: Float> Graph<T> {
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
     ) -> Var<'_, T> {
-        let requires_grad = {
-            let nodes = self.nodes.borrow();
-            inputs.iter().any(|&i| nodes[i].requires_grad)
-        };
-        self.push(value, op, inputs, requires_grad)
+        let mut nodes = self.nodes.borrow_mut();
+        let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
+        let id = nodes.len();
+        nodes.push(Node {
+            value,
+            op,
+            inputs,
+            requires_grad,
+        });
+        Var::new(self, id)
     }
 
     fn push(

@@ -11,6 +11,7 @@ use smallvec::smallvec;
 
 use crate::graph::{Leaf, Op};
 use crate::ops::{BinaryOp, UnaryOp};
+use crate::tensor::shape_of;
 use crate::{Float, Graph, Shape, Tensor};
 
 /// A value in a [`Graph`]: a cheap `Copy` handle (the graph and a node id).
@@ -54,7 +55,7 @@ impl<'g, T: Float> Var<'g, T> {
 
     /// The shape of the forward value.
     pub fn shape(&self) -> Shape {
-        Shape::from_slice(self.graph.nodes()[self.id].value.shape())
+        shape_of(self.graph.nodes()[self.id].value.shape())
     }
 
     /// The number of axes of the forward value.

@@ -4,10 +4,7 @@
 //! different shapes the forward broadcasts (NumPy rules), so the backward sums each input's
 //! gradient back down to that input's shape (`sum_to`).
 
-use smallvec::smallvec;
-
-use super::InputGrads;
-use crate::backward::BackwardOps;
+use crate::backward::ElementwiseOps;
 use crate::{Float, Tensor, Var};
 
 /// An elementwise function of one var.
@@ -100,7 +97,7 @@ impl<T: Float> UnaryOp<T> {
     }
 
     /// ∂L/∂x from ∂L/∂y = `g`, the input `x` and the output `y`.
-    pub(crate) fn backward<V: BackwardOps<T>>(&self, x: &V, y: &V, g: V) -> V {
+    pub(crate) fn backward<V: ElementwiseOps<T>>(&self, x: &V, y: &V, g: V) -> V {
         let one = T::one();
         match *self {
             UnaryOp::Neg => -g,
@@ -193,16 +190,16 @@ impl BinaryOp {
         }
     }
 
-    /// (∂L/∂a, ∂L/∂b) from ∂L/∂y = `g`, each summed back to its input's shape.
-    pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
+    /// (∂L/∂a, ∂L/∂b) from ∂L/∂y = `g`, each summed back to its input's shape; `None` for an
+    /// input that wants no gradient.
+    pub(crate) fn backward<T: Float, V: ElementwiseOps<T>>(
         &self,
         a: &V,
         b: &V,
         y: &V,
         g: V,
-        wants: &[bool],
-    ) -> InputGrads<V> {
-        let (want_a, want_b) = (wants[0], wants[1]);
+        [want_a, want_b]: [bool; 2],
+    ) -> (Option<V>, Option<V>) {
         let (ga, gb) = match self {
             BinaryOp::Add => (want_a.then(|| g.clone()), want_b.then(|| g.clone())),
             BinaryOp::Sub => (want_a.then(|| g.clone()), want_b.then(|| -g.clone())),
@@ -239,10 +236,10 @@ impl BinaryOp {
                 )
             }
         };
-        smallvec![
+        (
             ga.map(|ga| ga.sum_to(&a.shape())),
-            gb.map(|gb| gb.sum_to(&b.shape()))
-        ]
+            gb.map(|gb| gb.sum_to(&b.shape())),
+        )
     }
 }
 

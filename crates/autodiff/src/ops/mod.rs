@@ -35,7 +35,10 @@ pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
     match op {
         Op::Leaf(_) => SmallVec::new(),
         Op::Unary(op) => smallvec![Some(op.backward(&inputs[0], output, grad))],
-        Op::Binary(op) => op.backward(&inputs[0], &inputs[1], output, grad, wants),
+        Op::Binary(op) => {
+            let (a, b) = op.backward(&inputs[0], &inputs[1], output, grad, [wants[0], wants[1]]);
+            smallvec![a, b]
+        }
         Op::Reduce(op) => smallvec![Some(op.backward(&inputs[0], output, grad))],
         Op::Matmul(op) => op.backward(&inputs[0], &inputs[1], grad, wants),
         Op::Shape(op) => op.backward(inputs, grad),

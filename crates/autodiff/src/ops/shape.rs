@@ -218,7 +218,7 @@ impl<'g, T: Float> Var<'g, T> {
     fn shape_op(self, op: ShapeOp) -> Self {
         let value = op.forward(&[&self.graph().nodes()[self.id()].value]);
         self.graph()
-            .record(value, Op::Shape(op), smallvec![self.id()])
+            .record(value, Op::Shape(Box::new(op)), smallvec![self.id()])
     }
 
     #[track_caller]
@@ -417,7 +417,7 @@ impl<'g, T: Float> Var<'g, T> {
             op.forward(&values)
         };
         let inputs = parts.iter().map(|p| p.id()).collect();
-        first.graph().record(value, Op::Shape(op), inputs)
+        first.graph().record(value, Op::Shape(Box::new(op)), inputs)
     }
 
     /// Slices along `axis` picked by index, repeats allowed — an embedding lookup is

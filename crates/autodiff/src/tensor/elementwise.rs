@@ -8,10 +8,9 @@
 //! else holds it, which saves an allocation per step in a training loop.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
-use std::sync::Arc;
 
 use super::shape::{broadcast_strides, StridedRows};
-use super::{Shape, Tensor};
+use super::{shape_of, Shape, Tensor};
 use crate::Float;
 
 /// The shape two shapes broadcast to under NumPy's rules, or `None` when they do not: align them
@@ -46,13 +45,16 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.map(|x| 10.0 * x).to_vec(), vec![10.0, 20.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        let data = self.as_slice().iter().map(|&x| f(x)).collect();
-        Tensor::from_parts(data, self.shape.clone())
+        if let [x] = *self.as_slice() {
+            return Tensor::one(f(x), shape_of(&self.shape));
+        }
+        let values = self.as_slice().iter().map(|&x| f(x));
+        Tensor::from_exact_iter(values, shape_of(&self.shape))
     }
 
     /// [`Tensor::map`], writing over `self`'s storage when nobody else holds it.
     pub(crate) fn map_reusing(mut self, f: impl Fn(T) -> T) -> Tensor<T> {
-        if let Some(values) = Arc::get_mut(&mut self.data) {
+        if let Some(values) = self.data_mut_if_unique() {
             for v in values.iter_mut() {
                 *v = f(*v);
             }
@@ -75,6 +77,17 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn zip_map(&self, other: &Tensor<T>, op: &str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        // Same shapes — every op of a scalar graph, most of a training step — need no
+        // broadcasting at all.
+        if self.shape == other.shape {
+            return match (self.as_slice(), other.as_slice()) {
+                (&[a], &[b]) => Tensor::one(f(a, b), shape_of(&self.shape)),
+                (a, b) => {
+                    let values = a.iter().zip(b).map(|(&a, &b)| f(a, b));
+                    Tensor::from_exact_iter(values, shape_of(&self.shape))
+                }
+            };
+        }
         let shape = broadcast_or_panic(self.shape(), other.shape(), op);
         let n = shape.iter().product();
         let mut out = Vec::with_capacity(n);
@@ -324,17 +337,17 @@ fn run<T: Copy>(data: &[T], start: usize, step: usize, len: usize) -> Run<'_, T>
 /// Whether `t`'s elements, in order, already line up with an output of `n` elements: either it
 /// has exactly that many (it differs from the output shape only by leading or unit axes) or it
 /// is a single element to repeat.
-fn lines_up<T>(t: &Tensor<T>, n: usize) -> bool {
-    let len = t.data.len();
+fn lines_up<T: Float>(t: &Tensor<T>, n: usize) -> bool {
+    let len = t.numel();
     len == n || len == 1
 }
 
 /// The whole of an operand that [`lines_up`] with `n` output elements, as one run.
-fn whole<T: Copy>(t: &Tensor<T>, n: usize) -> Run<'_, T> {
-    if t.data.len() == n {
-        Run::Values(&t.data)
+fn whole<T: Float>(t: &Tensor<T>, n: usize) -> Run<'_, T> {
+    if t.numel() == n {
+        Run::Values(t.as_slice())
     } else {
-        Run::Repeat(t.data[0])
+        Run::Repeat(t.as_slice()[0])
     }
 }
 
@@ -390,7 +403,12 @@ fn zip_operands<T: Float>(
     op: &str,
     f: impl Fn(T, T) -> T,
 ) -> Tensor<T> {
-    let shape = broadcast_or_panic(a.tensor().shape(), b.tensor().shape(), op);
+    let (shape_a, shape_b) = (a.tensor().shape(), b.tensor().shape());
+    let shape = if shape_a == shape_b {
+        shape_of(shape_a)
+    } else {
+        broadcast_or_panic(shape_a, shape_b, op)
+    };
     let a = match a {
         Operand::Owned(t) if t.shape == shape => match overwrite(t, b.tensor(), &f) {
             Ok(result) => return result,
@@ -416,7 +434,8 @@ fn overwrite<T: Float>(
     other: &Tensor<T>,
     g: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>, Tensor<T>> {
-    let Some(values) = Arc::get_mut(&mut target.data) else {
+    let shape = shape_of(&target.shape);
+    let Some(values) = target.data_mut_if_unique() else {
         return Err(target);
     };
     let n = values.len();
@@ -425,8 +444,8 @@ fn overwrite<T: Float>(
     } else if lines_up(other, n) {
         update_run(values, whole(other, n), &g);
     } else {
-        let strides = broadcast_strides(other.shape(), &target.shape);
-        let rows = StridedRows::new(&target.shape, [&strides]);
+        let strides = broadcast_strides(other.shape(), &shape);
+        let rows = StridedRows::new(&shape, [&strides]);
         let (len, [step]) = (rows.len, rows.step);
         for (chunk, [start]) in values.chunks_exact_mut(len).zip(rows) {
             update_run(chunk, run(other.as_slice(), start, step, len), &g);

@@ -6,7 +6,9 @@
 //!
 //! Storage is shared by reference count, so cloning a tensor — binding a parameter into a graph,
 //! handing a gradient to an optimizer — copies no elements. A tensor whose storage nobody else
-//! holds can be updated in place ([`Tensor::data_mut`]).
+//! holds can be updated in place ([`Tensor::data_mut`]). A tensor of one element holds it inline
+//! instead: the micrograd-style scalar, a loss or a single bias costs no heap allocation, which
+//! is what keeps a graph of many thousand 0-d values cheap (the `scalar-mlp` workload).
 //!
 //! The kernels live in one file per family: [`elementwise`](self) (with NumPy broadcasting),
 //! reductions, shape and indexing, matrix multiplication, and the numerically stable nn functions.
@@ -16,21 +18,37 @@ mod matmul;
 mod nn;
 mod reduce;
 mod shape;
+mod storage;
 
 use std::fmt;
-use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use smallvec::SmallVec;
 
 use crate::Float;
+use storage::Storage;
 
 pub use elementwise::broadcast_shapes;
 pub(crate) use reduce::normalize_axis;
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 4 is stored inline.
 pub type Shape = SmallVec<[usize; 4]>;
+
+/// A shape holding `dims`: `Shape::from_slice` without its call to `memcpy`, which for the
+/// 0-d shapes of a scalar graph costs more than everything else about copying the shape.
+#[inline]
+pub(crate) fn shape_of(dims: &[usize]) -> Shape {
+    const INLINE: usize = 4;
+    if dims.len() > INLINE {
+        return Shape::from_slice(dims);
+    }
+    let mut buf = [0; INLINE];
+    for (slot, &d) in buf.iter_mut().zip(dims) {
+        *slot = d;
+    }
+    Shape::from_buf_and_len(buf, dims.len())
+}
 
 /// An n-dimensional array of `f32` or `f64`, row-major, with reference-counted storage.
 ///
@@ -44,10 +62,20 @@ pub type Shape = SmallVec<[usize; 4]>;
 /// let doubled = &t * 2.0;
 /// assert_eq!(doubled.to_vec(), vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]);
 /// ```
-#[derive(Clone)]
 pub struct Tensor<T> {
     shape: Shape,
-    data: Arc<Vec<T>>,
+    data: Storage<T>,
+}
+
+impl<T: Clone> Clone for Tensor<T> {
+    /// Shares the storage (or copies the one inline element); the shape is copied as a slice,
+    /// which is much cheaper than `SmallVec`'s element-by-element clone on this hot path.
+    fn clone(&self) -> Self {
+        Tensor {
+            shape: shape_of(&self.shape),
+            data: self.data.clone(),
+        }
+    }
 }
 
 /// The error of [`Tensor::try_from_vec`]: the number of values does not fit the shape.
@@ -105,7 +133,7 @@ impl<T: Float> Tensor<T> {
                 shape: shape.to_vec(),
             });
         }
-        Ok(Self::from_parts(data, Shape::from_slice(shape)))
+        Ok(Self::from_parts(data, shape_of(shape)))
     }
 
     /// Internal constructor: the caller guarantees `data.len() == shape.product()`.
@@ -113,7 +141,26 @@ impl<T: Float> Tensor<T> {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Tensor {
             shape,
-            data: Arc::new(data),
+            data: Storage::from_vec(data),
+        }
+    }
+
+    /// Internal constructor from an iterator over exactly `shape.product()` values: one
+    /// allocation, written in place (the elementwise kernels' constructor).
+    pub(crate) fn from_exact_iter(values: impl ExactSizeIterator<Item = T>, shape: Shape) -> Self {
+        debug_assert_eq!(values.len(), shape.iter().product::<usize>());
+        Tensor {
+            shape,
+            data: Storage::from_exact_iter(values),
+        }
+    }
+
+    /// Internal constructor for a one-element tensor of any rank: no heap allocation.
+    pub(crate) fn one(value: T, shape: Shape) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), 1);
+        Tensor {
+            shape,
+            data: Storage::One(value),
         }
     }
 
@@ -126,7 +173,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(s.item(), 3.5);
     /// ```
     pub fn scalar(value: T) -> Self {
-        Self::from_parts(vec![value], Shape::new())
+        Self::one(value, Shape::new())
     }
 
     /// A tensor of the given shape filled with `value`.
@@ -136,10 +183,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::full(&[2], 7.0f32).to_vec(), vec![7.0, 7.0]);
     /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_parts(
-            vec![value; shape.iter().product()],
-            Shape::from_slice(shape),
-        )
+        Self::from_parts(vec![value; shape.iter().product()], shape_of(shape))
     }
 
     /// A tensor of zeros.
@@ -180,7 +224,7 @@ impl<T: Float> Tensor<T> {
         let count = ((end - start) / step).ceil().to_usize().unwrap_or(0);
         let data: Vec<T> = (0..count).map(|i| start + step * T::of(i as f64)).collect();
         let len = data.len();
-        Self::from_parts(data, Shape::from_slice(&[len]))
+        Self::from_parts(data, shape_of(&[len]))
     }
 
     /// Samples each element uniformly from `[low, high)` with the caller's seeded generator.
@@ -196,7 +240,7 @@ impl<T: Float> Tensor<T> {
         let dist = Uniform::new(low.to_f64_exact(), high.to_f64_exact());
         let n = shape.iter().product();
         let data = (0..n).map(|_| T::of(dist.sample(rng))).collect();
-        Self::from_parts(data, Shape::from_slice(shape))
+        Self::from_parts(data, shape_of(shape))
     }
 
     /// Samples each element from a normal distribution with the caller's seeded generator.
@@ -219,7 +263,7 @@ impl<T: Float> Tensor<T> {
         };
         let n = shape.iter().product();
         let data = (0..n).map(|_| T::of(dist.sample(rng))).collect();
-        Self::from_parts(data, Shape::from_slice(shape))
+        Self::from_parts(data, shape_of(shape))
     }
 
     /// The length of each axis.
@@ -234,17 +278,18 @@ impl<T: Float> Tensor<T> {
 
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data.as_slice().len()
     }
 
     /// The elements in row-major order.
+    #[inline]
     pub fn as_slice(&self) -> &[T] {
-        &self.data
+        self.data.as_slice()
     }
 
     /// A copy of the elements in row-major order.
     pub fn to_vec(&self) -> Vec<T> {
-        self.data.as_ref().clone()
+        self.as_slice().to_vec()
     }
 
     /// The elements, mutable. Copies the storage first only if another tensor shares it, so an
@@ -257,17 +302,24 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(w.to_vec(), vec![5.0, 2.0]);
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        self.data.make_mut()
     }
 
-    /// Whether two tensors share one storage (cloning shares; math makes new storage).
+    /// The elements, mutable, only when nobody else holds the storage (no copy is ever made).
+    pub(crate) fn data_mut_if_unique(&mut self) -> Option<&mut [T]> {
+        self.data.get_mut()
+    }
+
+    /// Whether two tensors share one heap storage (cloning shares; math makes new storage). A
+    /// one-element tensor holds its value inline and shares with nothing.
     pub fn shares_storage(&self, other: &Tensor<T>) -> bool {
-        Arc::ptr_eq(&self.data, &other.data)
+        self.data.ptr_eq(&other.data)
     }
 
-    /// The address of the storage, for checking that an update happened in place.
+    /// The address of the storage, for checking that an update happened in place (for a
+    /// one-element tensor, the address of the value inside the tensor itself).
     pub fn storage_ptr(&self) -> *const T {
-        self.data.as_ptr()
+        self.as_slice().as_ptr()
     }
 
     /// The value of a tensor with exactly one element (any rank).
@@ -277,12 +329,12 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn item(&self) -> T {
         shape_assert!(
-            self.data.len() == 1,
+            self.numel() == 1,
             "Tensor::item: tensor of shape {:?} has {} elements, not 1",
             self.shape(),
-            self.data.len()
+            self.numel()
         );
-        self.data[0]
+        self.as_slice()[0]
     }
 
     /// The element at a multi-index.
@@ -291,7 +343,7 @@ impl<T: Float> Tensor<T> {
     /// When the index has the wrong rank or is out of bounds; the message names both.
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> T {
-        self.data[self.flat_index(index)]
+        self.as_slice()[self.flat_index(index)]
     }
 
     /// The row-major position of a multi-index.
@@ -327,14 +379,17 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn cast<U: Float>(&self) -> Tensor<U> {
         Tensor::from_parts(
-            self.data.iter().map(|v| U::of(v.to_f64_exact())).collect(),
-            self.shape.clone(),
+            self.as_slice()
+                .iter()
+                .map(|v| U::of(v.to_f64_exact()))
+                .collect(),
+            shape_of(&self.shape),
         )
     }
 
     /// Whether every element is finite (no NaN, no infinity).
     pub fn all_finite(&self) -> bool {
-        self.data.iter().all(|v| v.is_finite())
+        self.as_slice().iter().all(|v| v.is_finite())
     }
 }
 
@@ -345,7 +400,7 @@ impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
             f,
             "Tensor<{element}>{:?} {:?}",
             &self.shape[..],
-            &self.data[..]
+            self.data.as_slice()
         )
     }
 }
@@ -354,7 +409,7 @@ impl<T: Float> fmt::Display for Tensor<T> {
     /// Prints small tensors whole and large ones as their first and last few values.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.rank() == 0 {
-            return write!(f, "{}", self.data[0]);
+            return write!(f, "{}", self.as_slice()[0]);
         }
         let values = self.as_slice();
         write!(f, "{:?} [", self.shape())?;
@@ -381,7 +436,7 @@ impl<T: Float> fmt::Display for Tensor<T> {
 impl<T: PartialEq> PartialEq for Tensor<T> {
     /// Equal shapes and equal elements (NaN is unequal to everything, as for floats).
     fn eq(&self, other: &Self) -> bool {
-        self.shape == other.shape && self.data == other.data
+        self.shape == other.shape && self.data.as_slice() == other.data.as_slice()
     }
 }
 

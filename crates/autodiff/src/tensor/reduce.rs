@@ -7,7 +7,7 @@
 
 use super::elementwise::broadcast_shapes;
 use super::shape::{broadcast_strides, split_at_axis, StridedRows};
-use super::{Shape, Tensor};
+use super::{shape_of, Shape, Tensor};
 use crate::Float;
 
 /// Resolves an axis that may count from the end (-1 is the last) against a rank.
@@ -159,15 +159,15 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Tensor<T> {
+        if self.shape() == shape {
+            return self.clone();
+        }
         shape_assert!(
             broadcast_shapes(shape, self.shape()).as_deref() == Some(self.shape()),
             "sum_to: shape {:?} cannot be reduced to {:?}",
             self.shape(),
             shape
         );
-        if self.shape() == shape {
-            return self.clone();
-        }
         let mut out = vec![T::zero(); shape.iter().product()];
         // Walk `self` row by row; each row lands on one run of `out` (stride 1) or is summed into
         // one element of it (stride 0, where `shape` has length 1 on the last axis).
@@ -183,7 +183,7 @@ impl<T: Float> Tensor<T> {
                 accumulate(&mut out[dst..dst + len], src);
             }
         }
-        Tensor::from_parts(out, Shape::from_slice(shape))
+        Tensor::from_parts(out, shape_of(shape))
     }
 
     /// Folds the slices along a normalized `axis` into one with `combine`, starting from `init`.
@@ -222,7 +222,7 @@ impl<T: Float> Tensor<T> {
 
 /// `shape` with `axis` set to length 1 (`keepdim`) or removed.
 pub(crate) fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Shape {
-    let mut out = Shape::from_slice(shape);
+    let mut out = shape_of(shape);
     if keepdim {
         out[axis] = 1;
     } else {

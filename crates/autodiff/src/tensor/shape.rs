@@ -12,7 +12,7 @@ use smallvec::{smallvec, SmallVec};
 
 use super::elementwise::broadcast_shapes;
 use super::reduce::{accumulate, normalize_axis};
-use super::{Shape, Tensor};
+use super::{shape_of, Shape, Tensor};
 use crate::Float;
 
 impl<T: Float> Tensor<T> {
@@ -39,7 +39,7 @@ impl<T: Float> Tensor<T> {
             numel
         );
         Tensor {
-            shape: Shape::from_slice(shape),
+            shape: shape_of(shape),
             data: self.data.clone(),
         }
     }
@@ -109,19 +109,19 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor<T> {
+        if self.shape() == shape {
+            return self.clone();
+        }
         shape_assert!(
             broadcast_shapes(self.shape(), shape).as_deref() == Some(shape),
             "broadcast_to: shape {:?} cannot broadcast to {:?}",
             self.shape(),
             shape
         );
-        if self.shape() == shape {
-            return self.clone();
-        }
         let strides = broadcast_strides(self.shape(), shape);
         Tensor::from_parts(
             copy_strided(self.as_slice(), shape, &strides),
-            Shape::from_slice(shape),
+            shape_of(shape),
         )
     }
 
@@ -153,7 +153,7 @@ impl<T: Float> Tensor<T> {
             let first = (o * dim + start) * inner;
             out.extend_from_slice(&data[first..first + len * inner]);
         }
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = len;
         Tensor::from_parts(out, shape)
     }
@@ -179,7 +179,7 @@ impl<T: Float> Tensor<T> {
             out.extend_from_slice(&data[o * dim * inner..(o + 1) * dim * inner]);
             out.resize(out.len() + after * inner, T::zero());
         }
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = padded;
         Tensor::from_parts(out, shape)
     }
@@ -221,7 +221,7 @@ impl<T: Float> Tensor<T> {
                 out.extend_from_slice(&t.as_slice()[o * block..(o + 1) * block]);
             }
         }
-        let mut shape = first.shape.clone();
+        let mut shape = shape_of(&first.shape);
         shape[ax] = total;
         Tensor::from_parts(out, shape)
     }
@@ -286,7 +286,7 @@ impl<T: Float> Tensor<T> {
                 out.extend_from_slice(&data[first..first + inner]);
             }
         }
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = indices.len();
         Tensor::from_parts(out, shape)
     }
@@ -313,7 +313,7 @@ impl<T: Float> Tensor<T> {
             self.shape(),
             indices.len()
         );
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = size;
         for &index in indices {
             check_index("index_add", index, ax, size, &shape);
@@ -349,7 +349,7 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn gather(&self, axis: isize, indices: &[usize], len: usize) -> Tensor<T> {
         let ax = normalize_axis(axis, self.rank(), "gather");
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = len;
         let expected: usize = shape.iter().product();
         shape_assert!(
@@ -397,7 +397,7 @@ impl<T: Float> Tensor<T> {
             self.shape(),
             self.numel()
         );
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape[ax] = size;
         let len = self.shape[ax];
         let (outer, _, inner) = split_at_axis(self.shape(), ax);
@@ -434,7 +434,7 @@ impl<T: Float> Tensor<T> {
             self.shape(),
             self.shape[ax]
         );
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape.remove(ax);
         self.reshape(&shape)
     }
@@ -456,7 +456,7 @@ impl<T: Float> Tensor<T> {
 
     /// Inserts an axis of length 1 at an already normalized position.
     fn insert_axis(&self, axis: usize) -> Tensor<T> {
-        let mut shape = self.shape.clone();
+        let mut shape = shape_of(&self.shape);
         shape.insert(axis, 1);
         self.reshape(&shape)
     }
@@ -545,14 +545,14 @@ impl<const N: usize> StridedRows<N> {
     pub(crate) fn new(shape: &[usize], strides: [&[usize]; N]) -> Self {
         let rank = shape.len();
         let (len, outer) = match shape.split_last() {
-            Some((&last, outer)) => (last, Shape::from_slice(outer)),
+            Some((&last, outer)) => (last, shape_of(outer)),
             None => (1, Shape::new()),
         };
         let rows = if len == 0 { 0 } else { outer.iter().product() };
         StridedRows {
             len,
             step: std::array::from_fn(|k| if rank == 0 { 0 } else { strides[k][rank - 1] }),
-            strides: std::array::from_fn(|k| Shape::from_slice(&strides[k][..outer.len()])),
+            strides: std::array::from_fn(|k| shape_of(&strides[k][..outer.len()])),
             index: smallvec![0; outer.len()],
             offsets: [0; N],
             rows_left: rows,
