@@ -666,7 +666,10 @@ fn elementwise_on_numbers<T: Float>(
 #[inline]
 fn accumulate_number<T: Float>(slot: &mut Option<Tensor<T>>, contribution: T, shape: &[usize]) {
     match slot {
-        Some(sum) => sum.data_mut()[0] += contribution,
+        Some(sum) => match sum.one_element_mut() {
+            Some(value) => *value += contribution,
+            None => sum.data_mut()[0] += contribution,
+        },
         None => *slot = Some(Tensor::one(contribution, shape_of(shape))),
     }
 }

@@ -40,6 +40,9 @@ pub type Shape = SmallVec<[usize; 4]>;
 #[inline]
 pub(crate) fn shape_of(dims: &[usize]) -> Shape {
     const INLINE: usize = 4;
+    if dims.is_empty() {
+        return Shape::new();
+    }
     if dims.len() > INLINE {
         return Shape::from_slice(dims);
     }
@@ -303,6 +306,13 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
         self.data.make_mut()
+    }
+
+    /// The element of a one-element tensor, mutable (`None` for any other tensor): the
+    /// backward sweep's scalar path adds into gradients through it.
+    #[inline]
+    pub(crate) fn one_element_mut(&mut self) -> Option<&mut T> {
+        self.data.one_mut()
     }
 
     /// The elements, mutable, only when nobody else holds the storage (no copy is ever made).

@@ -55,6 +55,15 @@ impl<T> Storage<T> {
         }
     }
 
+    /// The inline element, mutable; `None` for heap storage.
+    #[inline]
+    pub(super) fn one_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Storage::One(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// The elements, mutable, when nobody else holds them (an inline element always qualifies).
     #[inline]
     pub(super) fn get_mut(&mut self) -> Option<&mut [T]> {
