@@ -184,6 +184,103 @@ impl<T: Float> Tensor<T> {
     }
 }
 
+/// The blocks of the fused LSTM cell's output `[batch, 8, hidden]`, in order along axis 1:
+/// the four gate activations, the new cell state, its tanh, the new hidden state, and the
+/// previous cell state (kept so that the backward rule reads everything from the output).
+/// `ops/nn.rs` spells out the same order for the backward rule.
+mod lstm_block {
+    pub const INPUT: usize = 0;
+    pub const FORGET: usize = 1;
+    pub const CANDIDATE: usize = 2;
+    pub const OUTPUT: usize = 3;
+    pub const CELL: usize = 4;
+    pub const CELL_TANH: usize = 5;
+    pub const HIDDEN: usize = 6;
+    pub const CELL_PREV: usize = 7;
+    pub const COUNT: usize = 8;
+}
+
+impl<T: Float> Tensor<T> {
+    /// One LSTM step's pointwise part, fused: from the gate pre-activations
+    /// `z = zx + zh + bias` (`zx`, `zh`: `[batch, 4·hidden]` in the gate order input, forget,
+    /// cell candidate, output; `bias`: `[4·hidden]`) and the previous cell state `c_prev`
+    /// `[batch, hidden]`, the `[batch, 8, hidden]` blocks of [`lstm_block`]:
+    /// `i, f, o = σ(z_i), σ(z_f), σ(z_o)`, `g = tanh(z_g)`, `c = f·c_prev + i·g`, `tanh c`,
+    /// `h = o·tanh c`, `c_prev`. One pass over memory instead of a dozen kernels.
+    #[track_caller]
+    pub(crate) fn lstm_cell(
+        zx: &Tensor<T>,
+        zh: &Tensor<T>,
+        bias: &Tensor<T>,
+        c_prev: &Tensor<T>,
+    ) -> Tensor<T> {
+        let [batch, hidden] = *c_prev.shape() else {
+            shape_panic!(
+                "lstm_cell: the cell state must be 2-D [batch, hidden], got shape {:?}",
+                c_prev.shape()
+            )
+        };
+        let gates = 4 * hidden;
+        shape_assert!(
+            zx.shape() == [batch, gates] && zh.shape() == [batch, gates] && bias.shape() == [gates],
+            "lstm_cell: gate inputs {:?} and {:?} and bias {:?} do not fit the cell state {:?} \
+             (need [{batch}, {gates}], [{batch}, {gates}] and [{gates}])",
+            zx.shape(),
+            zh.shape(),
+            bias.shape(),
+            c_prev.shape()
+        );
+        use lstm_block::*;
+        // The state blocks follow one another in this order; the loop below relies on it.
+        const _: () = assert!(
+            CELL + 1 == CELL_TANH
+                && CELL_TANH + 1 == HIDDEN
+                && HIDDEN + 1 == CELL_PREV
+                && CELL_PREV + 1 == COUNT
+        );
+        let (zx, zh, bias, cp) = (
+            zx.as_slice(),
+            zh.as_slice(),
+            bias.as_slice(),
+            c_prev.as_slice(),
+        );
+        let row_len = COUNT * hidden;
+        let mut out = vec![T::zero(); batch * row_len];
+        for (b, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
+            let z_range = b * gates..(b + 1) * gates;
+            let pre = &mut row[..gates];
+            for (((p, &x), &h), &bi) in pre
+                .iter_mut()
+                .zip(&zx[z_range.clone()])
+                .zip(&zh[z_range])
+                .zip(bias)
+            {
+                *p = x + h + bi;
+            }
+            T::sigmoid_in_place(&mut row[..CANDIDATE * hidden]);
+            T::tanh_in_place(&mut row[CANDIDATE * hidden..OUTPUT * hidden]);
+            T::sigmoid_in_place(&mut row[OUTPUT * hidden..CELL * hidden]);
+            let (gate_part, state_part) = row.split_at_mut(CELL * hidden);
+            let block = |k: usize| &gate_part[k * hidden..(k + 1) * hidden];
+            let (i, f, g) = (block(INPUT), block(FORGET), block(CANDIDATE));
+            let c_row = &cp[b * hidden..(b + 1) * hidden];
+            let (c_new, rest) = state_part.split_at_mut(hidden);
+            for ((((c, &i), &f), &g), &cp) in c_new.iter_mut().zip(i).zip(f).zip(g).zip(c_row) {
+                *c = f * cp + i * g;
+            }
+            let (c_tanh, rest) = rest.split_at_mut(hidden);
+            c_tanh.copy_from_slice(c_new);
+            T::tanh_in_place(c_tanh);
+            let (h_new, c_kept) = rest.split_at_mut(hidden);
+            for ((h, &o), &t) in h_new.iter_mut().zip(block(OUTPUT)).zip(c_tanh.iter()) {
+                *h = o * t;
+            }
+            c_kept.copy_from_slice(c_row);
+        }
+        Tensor::from_parts(out, Shape::from_slice(&[batch, COUNT, hidden]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,14 +139,9 @@ impl LstmCell {
         let w_x = params.bind(g, self.input_weight);
         let w_h = params.bind(g, self.hidden_weight);
         let b = params.bind(g, self.bias);
-        let z = x.matmul(w_x) + state.h.matmul(w_h) + b;
-        let n = self.hidden;
-        let input_gate = z.narrow(-1, 0, n).sigmoid();
-        let forget_gate = z.narrow(-1, n, n).sigmoid();
-        let candidate = z.narrow(-1, 2 * n, n).tanh();
-        let output_gate = z.narrow(-1, 3 * n, n).sigmoid();
-        let c = forget_gate * state.c + input_gate * candidate;
-        let h = output_gate * c.tanh();
+        // The two products, then every gate and both states in one fused op
+        // (`Var::lstm_cell`, the module docs' equations with its own backward rule).
+        let (h, c) = x.matmul(w_x).lstm_cell(state.h.matmul(w_h), b, state.c);
         LstmState { h, c }
     }
 
@@ -287,6 +282,19 @@ impl Lstm {
         x: Var<'g, T>,
         initial: LstmState<'g, T>,
     ) -> (Var<'g, T>, LstmState<'g, T>) {
+        let (outputs, state) = self.unroll(g, params, x, initial);
+        (Var::stack(&outputs, 1), state)
+    }
+
+    /// Every step's hidden state and the final state, without stacking the hidden states.
+    #[track_caller]
+    fn unroll<'g, T: Float>(
+        &self,
+        g: &'g Graph<T>,
+        params: &ParamStore<T>,
+        x: Var<'g, T>,
+        initial: LstmState<'g, T>,
+    ) -> (Vec<Var<'g, T>>, LstmState<'g, T>) {
         let (_, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
         let mut state = initial;
         let mut outputs = Vec::with_capacity(seq);
@@ -294,7 +302,7 @@ impl Lstm {
             state = self.cell.step(g, params, time_step(x, t), state);
             outputs.push(state.h);
         }
-        (Var::stack(&outputs, 1), state)
+        (outputs, state)
     }
 
     /// The hidden state after the last step, `[batch, hidden]`.
@@ -305,7 +313,10 @@ impl Lstm {
         params: &ParamStore<T>,
         x: Var<'g, T>,
     ) -> Var<'g, T> {
-        self.run(g, params, x).1.h
+        let (batch, _) = expect_sequence(self.layer(), x, self.cell.inputs);
+        // Only the last state is wanted: the hidden states are not stacked.
+        let initial = self.cell.zero_state(g, batch);
+        self.unroll(g, params, x, initial).1.h
     }
 
     fn layer(&self) -> Layer<'_> {
