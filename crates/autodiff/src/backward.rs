@@ -25,6 +25,7 @@ use std::ops::{Add, Div, Index, Mul, Neg, Sub};
 use smallvec::SmallVec;
 
 use crate::graph::{Leaf, Node, Op};
+use crate::spare::SpareBuffer;
 use crate::tensor::shape_of;
 use crate::{ops, Float, Graph, Shape, Tensor, Var};
 
@@ -321,6 +322,18 @@ impl<T: Float> Gradients<T> {
     }
 }
 
+thread_local! {
+    /// The gradient table of the last [`Gradients`] dropped on this thread, for the next
+    /// backward pass (see `crate::spare`): one slot per node, megabytes for a large graph.
+    static SPARE_GRADIENTS: SpareBuffer = const { SpareBuffer::new() };
+}
+
+impl<T> Drop for Gradients<T> {
+    fn drop(&mut self) {
+        SpareBuffer::keep(&SPARE_GRADIENTS, std::mem::take(&mut self.grads));
+    }
+}
+
 /// Lists the nodes that hold a gradient, by node id.
 fn debug_present<G: fmt::Debug>(grads: &[Option<G>], f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let present = grads
@@ -439,7 +452,8 @@ impl<'g, T: Float> Var<'g, T> {
         let nodes = graph.nodes();
         let root = self.id();
         self.check_root(op);
-        let mut grads: Vec<Option<Tensor<T>>> = vec![None; nodes.len()];
+        let mut grads: Vec<Option<Tensor<T>>> = SpareBuffer::take(&SPARE_GRADIENTS);
+        grads.resize(nodes.len(), None);
         grads[root] = Some(Tensor::ones(nodes[root].value.shape()));
         for id in (0..=root).rev() {
             let node = &nodes[id];
@@ -465,26 +479,40 @@ impl<'g, T: Float> Var<'g, T> {
             } else {
                 grads[id].take().expect("present")
             };
-            let inputs: SmallVec<[Tensor<T>; 2]> = node
-                .inputs
-                .iter()
-                .map(|&i| nodes[i].value.clone())
-                .collect();
-            let wants: SmallVec<[bool; 2]> = node
-                .inputs
-                .iter()
-                .map(|&i| nodes[i].requires_grad)
-                .collect();
+            // Pushed one by one: `collect` into a `SmallVec` goes through its general `extend`,
+            // which costs more than the rest of a small node's visit.
+            let mut inputs: SmallVec<[&Tensor<T>; 2]> = SmallVec::new();
+            let mut wants: SmallVec<[bool; 2]> = SmallVec::new();
+            for &i in &node.inputs {
+                inputs.push(&nodes[i].value);
+                wants.push(nodes[i].requires_grad);
+            }
             observer.visit(id, node, &inputs, &wants, &grad);
-            let contributions = ops::backward(&node.op, &inputs, &node.value, grad, &wants);
-            for (position, (&input, contribution)) in
-                node.inputs.iter().zip(contributions).enumerate()
-            {
-                if let Some(c) = contribution {
-                    observer.contribution(position, input, &c, grads[input].as_ref());
-                    accumulate(&mut grads[input], c);
-                    if let Some(sum) = &grads[input] {
-                        observer.accumulated(input, sum);
+            let mut deliver = |position: usize, c: Tensor<T>| {
+                let input = node.inputs[position];
+                observer.contribution(position, input, &c, grads[input].as_ref());
+                accumulate(&mut grads[input], c);
+                if let Some(sum) = &grads[input] {
+                    observer.accumulated(input, sum);
+                }
+            };
+            // Elementwise rules are called directly: `ops::backward` returns its contributions
+            // in a `SmallVec` of tensors, and moving that around costs more than the rule
+            // itself on small tensors.
+            match &node.op {
+                Op::Unary(op) => deliver(0, op.backward(inputs[0], &node.value, grad)),
+                Op::Binary(op) => {
+                    let pair = [wants[0], wants[1]];
+                    let (a, b) = op.backward(inputs[0], inputs[1], &node.value, grad, pair);
+                    a.into_iter().for_each(|c| deliver(0, c));
+                    b.into_iter().for_each(|c| deliver(1, c));
+                }
+                op => {
+                    let contributions = ops::backward(op, &inputs, &node.value, grad, &wants);
+                    for (position, contribution) in contributions.into_iter().enumerate() {
+                        if let Some(c) = contribution {
+                            deliver(position, c);
+                        }
                     }
                 }
             }
@@ -540,6 +568,7 @@ impl<'g, T: Float> Var<'g, T> {
             };
             let inputs: SmallVec<[Var<'g, T>; 2]> =
                 input_ids.iter().map(|&i| Var::new(graph, i)).collect();
+            let inputs: SmallVec<[&Var<'g, T>; 2]> = inputs.iter().collect();
             let output = Var::new(graph, id);
             let contributions = ops::backward(&op, &inputs, &output, grad, &wants);
             for (&input, contribution) in input_ids.iter().zip(contributions) {
@@ -591,7 +620,7 @@ pub(crate) trait SweepObserver<T: Float> {
         &mut self,
         id: usize,
         node: &Node<T>,
-        inputs: &[Tensor<T>],
+        inputs: &[&Tensor<T>],
         wants: &[bool],
         upstream: &Tensor<T>,
     );
@@ -614,7 +643,7 @@ impl<T: Float> SweepObserver<T> for () {
         false
     }
     #[inline(always)]
-    fn visit(&mut self, _: usize, _: &Node<T>, _: &[Tensor<T>], _: &[bool], _: &Tensor<T>) {}
+    fn visit(&mut self, _: usize, _: &Node<T>, _: &[&Tensor<T>], _: &[bool], _: &Tensor<T>) {}
     #[inline(always)]
     fn contribution(&mut self, _: usize, _: usize, _: &Tensor<T>, _: Option<&Tensor<T>>) {}
     #[inline(always)]

@@ -69,7 +69,9 @@ pub mod gradcheck;
 pub mod graph;
 pub mod ops;
 pub mod params;
+mod spare;
 pub mod tensor;
+mod threads;
 pub mod trace;
 mod var;
 
@@ -80,5 +82,6 @@ pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement};
 pub use graph::{Graph, Leaf, Node, NonFinite, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Shape, ShapeError, Tensor};
+pub use threads::{num_threads, set_num_threads};
 pub use trace::{ChainStep, Trace, TraceNode};
 pub use var::Var;

@@ -139,7 +139,7 @@ impl<T: Float> SweepObserver<T> for Recorder<'_, T> {
         &mut self,
         id: usize,
         node: &Node<T>,
-        inputs: &[Tensor<T>],
+        inputs: &[&Tensor<T>],
         wants: &[bool],
         upstream: &Tensor<T>,
     ) {

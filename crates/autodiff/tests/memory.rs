@@ -2,8 +2,8 @@
 //!
 //! A counting allocator measures the bytes alive at step 1,000 and at step 10,000: they must be
 //! equal, since each step's graph and gradients are dropped at the end of the step. (The first
-//! steps are left out because the matrix-multiplication crate sets up its thread pool lazily,
-//! a one-time allocation of its own.) The loop
+//! steps are left out so that anything set up once, lazily, on first use does not count.) The
+//! loop
 //! also checks that updating a parameter writes into its own storage: binding it into a graph
 //! shares the storage, and once the graph is gone nothing else holds it, so nothing is cloned.
 //!

@@ -32,7 +32,7 @@ struct Args {
     /// Which workload to run.
     #[arg(value_enum)]
     workload: Workload,
-    /// Threads for matrix multiplication (sets MATMUL_NUM_THREADS before the first product).
+    /// Threads for matrix multiplication (`chainrule_autodiff::set_num_threads`).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Timed runs after the warm-up; the median is reported.
@@ -47,8 +47,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // matrixmultiply reads this once, at its first product; nothing has run yet.
-    std::env::set_var("MATMUL_NUM_THREADS", args.threads.to_string());
-    eprintln!("threads: {} (MATMUL_NUM_THREADS)", args.threads);
+    chainrule_autodiff::set_num_threads(args.threads);
+    eprintln!("threads: {}", args.threads);
     let line = match args.workload {
         Workload::ScalarMlp => workloads::scalar_mlp(args.runs),
         Workload::OpOverhead => workloads::op_overhead(args.runs),

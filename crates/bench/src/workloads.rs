@@ -17,8 +17,15 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// Runs `f` once to warm up, then `runs` times, returning each run's seconds.
-fn timed(runs: usize, mut f: impl FnMut()) -> Vec<f64> {
-    f();
+fn timed(runs: usize, f: impl FnMut()) -> Vec<f64> {
+    timed_after(1, runs, f)
+}
+
+/// Runs `f` `warm_ups` times, then `runs` times, returning each timed run's seconds.
+fn timed_after(warm_ups: usize, runs: usize, mut f: impl FnMut()) -> Vec<f64> {
+    for _ in 0..warm_ups {
+        f();
+    }
     (0..runs)
         .map(|_| {
             let start = Instant::now();
@@ -53,10 +60,14 @@ pub fn scalar_mlp(runs: usize) -> Result<String, String> {
 }
 
 /// `op-overhead`: ns per op of 20,000 small tensor–scalar ops and their backward.
+///
+/// One run takes a few milliseconds, so it runs at least 30 times after 10 warm-ups (the first
+/// runs of a process pay for growing its heap); PyTorch's peer warms up once on runs a hundred
+/// times longer.
 pub fn op_overhead(runs: usize) -> Result<String, String> {
     let mut rng = StdRng::seed_from_u64(0);
     let x0 = Tensor::<f32>::rand_normal(&[16], 0.0, 1.0, &mut rng);
-    let seconds = timed(runs, || {
+    let seconds = timed_after(10, runs.max(30), || {
         let g = Graph::with_capacity(20_003);
         let x = g.param(x0.clone());
         let mut y = x;

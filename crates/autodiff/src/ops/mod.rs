@@ -27,20 +27,20 @@ pub(crate) type InputGrads<V> = SmallVec<[Option<V>; 2]>;
 /// input that wants one (`wants[i]`), already reduced to that input's shape.
 pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
     op: &Op<T>,
-    inputs: &[V],
+    inputs: &[&V],
     output: &V,
     grad: V,
     wants: &[bool],
 ) -> InputGrads<V> {
     match op {
         Op::Leaf(_) => SmallVec::new(),
-        Op::Unary(op) => smallvec![Some(op.backward(&inputs[0], output, grad))],
+        Op::Unary(op) => smallvec![Some(op.backward(inputs[0], output, grad))],
         Op::Binary(op) => {
-            let (a, b) = op.backward(&inputs[0], &inputs[1], output, grad, [wants[0], wants[1]]);
+            let (a, b) = op.backward(inputs[0], inputs[1], output, grad, [wants[0], wants[1]]);
             smallvec![a, b]
         }
-        Op::Reduce(op) => smallvec![Some(op.backward(&inputs[0], output, grad))],
-        Op::Matmul(op) => op.backward(&inputs[0], &inputs[1], grad, wants),
+        Op::Reduce(op) => smallvec![Some(op.backward(inputs[0], output, grad))],
+        Op::Matmul(op) => op.backward(inputs[0], inputs[1], grad, wants),
         Op::Shape(op) => op.backward(inputs, grad),
         Op::Nn(op) => op.backward(inputs, output, grad, wants),
     }

@@ -110,12 +110,12 @@ impl NnOp {
     /// ∂L/∂x (and ∂L/∂targets for the binary loss) from ∂L/∂y = `g`.
     pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
         &self,
-        inputs: &[V],
+        inputs: &[&V],
         y: &V,
         g: V,
         wants: &[bool],
     ) -> InputGrads<V> {
-        let x = &inputs[0];
+        let x = inputs[0];
         let kept = |axis: usize| -> Shape {
             let mut shape = x.shape();
             shape[axis] = 1;
@@ -140,7 +140,7 @@ impl NnOp {
                 smallvec![Some((x.softmax(1) - one_hot) * (g * scale))]
             }
             NnOp::BinaryCrossEntropyWithLogits => {
-                let targets = &inputs[1];
+                let targets = inputs[1];
                 let n: usize = x.shape().iter().product();
                 let g_mean = g * (T::one() / T::of(n as f64));
                 smallvec![
@@ -167,7 +167,7 @@ impl NnOp {
 /// The activation derivatives are written as `a·(p − a) + δ` with `p = [1, 1, 0, 1]` and
 /// `δ = [0, 0, 1, 0]` per gate, one expression for all four blocks.
 fn lstm_cell_backward<T: Float, V: BackwardOps<T>>(
-    inputs: &[V],
+    inputs: &[&V],
     y: &V,
     g: V,
     wants: &[bool],

@@ -160,10 +160,10 @@ impl ShapeOp {
     /// ∂L/∂xᵢ for each input from ∂L/∂y = `g`.
     pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
         &self,
-        inputs: &[V],
+        inputs: &[&V],
         g: V,
     ) -> InputGrads<V> {
-        let x = &inputs[0];
+        let x = inputs[0];
         let one = |v: V| -> InputGrads<V> { smallvec![Some(v)] };
         match self {
             ShapeOp::Reshape(_) => one(g.reshape(&x.shape())),

@@ -2,11 +2,113 @@
 //! each with an optional transpose of either operand's last two axes.
 //!
 //! A transpose only swaps the strides handed to the GEMM kernel ([`Float::gemm`], which wraps
-//! `matrixmultiply`), so no operand is ever copied. The backward pass of `C = A·B` is
-//! `∂A = ∂C·Bᵀ` and `∂B = Aᵀ·∂C`, exactly the transposed products [`Tensor::matmul_t`] offers.
+//! `matrixmultiply`, single-threaded), so no operand is ever copied. The backward pass of
+//! `C = A·B` is `∂A = ∂C·Bᵀ` and `∂B = Aᵀ·∂C`, exactly the transposed products
+//! [`Tensor::matmul_t`] offers.
+//!
+//! Threads are decided here, per product: a product large enough to pay for them is cut into
+//! blocks of C, one per thread (see [`crate::num_threads`]); the many small products of a
+//! training step run on the calling thread.
 
 use super::{Shape, Tensor};
-use crate::Float;
+use crate::{num_threads, Float};
+
+/// Multiply-adds a thread must get before a product is split: starting a thread costs some tens
+/// of microseconds, so each share should take a few hundred (at ~70 GFLOP/s per core, 2²² is
+/// about 120 µs). Smaller products — every product of an LSTM step or of an MLP on a batch of
+/// 32 — run on the calling thread alone.
+const MIN_WORK_PER_THREAD: usize = 1 << 22;
+
+/// One product `C ← op(A)·op(B) + beta·C` as the GEMM kernel takes it, by raw parts, so it can
+/// be cut into pieces that write disjoint blocks of C.
+#[derive(Clone, Copy)]
+struct Gemm<T> {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const T,
+    a_strides: (isize, isize),
+    b: *const T,
+    b_strides: (isize, isize),
+    beta: T,
+    c: *mut T,
+    c_strides: (isize, isize),
+}
+
+// SAFETY: a `Gemm` is run only inside `Gemm::run_threaded`, while the caller keeps the buffers
+// alive, and its pieces write disjoint blocks of C; the pointers are otherwise plain addresses.
+unsafe impl<T: Send> Send for Gemm<T> {}
+
+impl<T: Float> Gemm<T> {
+    /// Runs the product on one thread.
+    ///
+    /// # Safety
+    /// As for [`Float::gemm`].
+    unsafe fn run(self) {
+        T::gemm(
+            self.m,
+            self.k,
+            self.n,
+            self.a,
+            self.a_strides,
+            self.b,
+            self.b_strides,
+            self.beta,
+            self.c,
+            self.c_strides,
+        );
+    }
+
+    /// Runs the product on up to [`num_threads`] threads, one block of C's columns (or rows,
+    /// for a tall product) each, as many as the work is worth.
+    ///
+    /// # Safety
+    /// As for [`Float::gemm`].
+    unsafe fn run_threaded(self) {
+        let work = self.m * self.k * self.n;
+        let threads = num_threads().min(work / MIN_WORK_PER_THREAD).max(1);
+        if threads == 1 {
+            return self.run();
+        }
+        let pieces: Vec<Gemm<T>> = (0..threads)
+            .map(|i| self.piece(i, threads))
+            .filter(|piece| piece.m > 0 && piece.n > 0)
+            .collect();
+        std::thread::scope(|scope| {
+            for &piece in &pieces[1..] {
+                // SAFETY: the scope joins every piece before `run_threaded` returns, and the
+                // pieces write disjoint blocks of C.
+                scope.spawn(move || unsafe { piece.run() });
+            }
+            pieces[0].run();
+        });
+    }
+
+    /// Piece `i` of `count`: a block of C's columns when C is at least as wide as it is tall,
+    /// else a block of its rows, with block edges on multiples of 16 (whole GEMM micro-tiles).
+    fn piece(self, i: usize, count: usize) -> Gemm<T> {
+        let edge = |total: usize, i: usize| (total * i / count).next_multiple_of(16).min(total);
+        if self.n >= self.m {
+            let (start, end) = (edge(self.n, i), edge(self.n, i + 1));
+            let offset = start as isize;
+            Gemm {
+                n: end - start,
+                b: self.b.wrapping_offset(offset * self.b_strides.1),
+                c: self.c.wrapping_offset(offset * self.c_strides.1),
+                ..self
+            }
+        } else {
+            let (start, end) = (edge(self.m, i), edge(self.m, i + 1));
+            let offset = start as isize;
+            Gemm {
+                m: end - start,
+                a: self.a.wrapping_offset(offset * self.a_strides.0),
+                c: self.c.wrapping_offset(offset * self.c_strides.0),
+                ..self
+            }
+        }
+    }
+}
 
 /// One operand as the GEMM kernel sees it: `op(X)` is `rows × cols`, read with these strides.
 struct MatrixView {
@@ -137,18 +239,19 @@ impl<T: Float> Tensor<T> {
             // SAFETY: A has count·m·k elements at strides (k, 1), B has k·n at its own strides,
             // C is a fresh count·m·n buffer at (n, 1), and C aliases neither input.
             unsafe {
-                T::gemm(
-                    count * m,
+                Gemm {
+                    m: count * m,
                     k,
                     n,
-                    pa,
-                    a.strides,
-                    pb,
-                    b.strides,
-                    T::zero(),
-                    pc,
+                    a: pa,
+                    a_strides: a.strides,
+                    b: pb,
+                    b_strides: b.strides,
+                    beta: T::zero(),
+                    c: pc,
                     c_strides,
-                );
+                }
+                .run_threaded();
             }
         } else {
             for i in 0..count {
@@ -158,18 +261,19 @@ impl<T: Float> Tensor<T> {
                 // `size` elements at the view's strides; C's matrix i is m·n fresh elements at
                 // (n, 1) inside `out`, which aliases neither input.
                 unsafe {
-                    T::gemm(
+                    Gemm {
                         m,
                         k,
                         n,
-                        pa.add(a_start),
-                        a.strides,
-                        pb.add(b_start),
-                        b.strides,
-                        T::zero(),
-                        pc.add(i * m * n),
+                        a: pa.add(a_start),
+                        a_strides: a.strides,
+                        b: pb.add(b_start),
+                        b_strides: b.strides,
+                        beta: T::zero(),
+                        c: pc.add(i * m * n),
                         c_strides,
-                    );
+                    }
+                    .run_threaded();
                 }
             }
         }

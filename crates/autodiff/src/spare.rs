@@ -1,0 +1,88 @@
+//! Spare buffers: the allocation of a large vector that was just emptied, kept per thread for
+//! the next vector of its kind.
+//!
+//! A training loop builds a graph, runs backward and drops both, once per step, and each step's
+//! tape and gradient table are about as large as the last. Freeing them and growing new ones
+//! from nothing every step costs little in `malloc` but much in the kernel: buffers of
+//! megabytes are mapped fresh and every page of them faults on first touch (on the machines
+//! here that was a third of the time of the `op-overhead` workload). Keeping the last buffer
+//! of each kind avoids that, at the price of one such buffer staying reserved per thread, as
+//! with a caching allocator.
+
+use std::alloc::Layout;
+use std::cell::RefCell;
+use std::mem::ManuallyDrop;
+use std::thread::LocalKey;
+
+/// A thread's slot for one spare buffer (declared with `thread_local!`).
+pub(crate) struct SpareBuffer {
+    slot: RefCell<Option<Allocation>>,
+}
+
+impl SpareBuffer {
+    pub(crate) const fn new() -> Self {
+        SpareBuffer {
+            slot: RefCell::new(None),
+        }
+    }
+
+    /// Keeps `buffer`'s allocation in `key`'s slot for the next [`SpareBuffer::take`]; its
+    /// elements are dropped first. An empty allocation is not worth keeping.
+    pub(crate) fn keep<E>(key: &'static LocalKey<SpareBuffer>, mut buffer: Vec<E>) {
+        buffer.clear();
+        let element = Layout::new::<E>();
+        if buffer.capacity() == 0 || element.size() == 0 {
+            return;
+        }
+        let mut buffer = ManuallyDrop::new(buffer);
+        let allocation = Allocation {
+            ptr: buffer.as_mut_ptr().cast(),
+            capacity: buffer.capacity(),
+            element,
+        };
+        // During thread exit the slot may be gone: the allocation is then simply freed.
+        let _ = key.try_with(|spare| *spare.slot.borrow_mut() = Some(allocation));
+    }
+
+    /// The kept allocation as an empty vector, when its elements are laid out like `E`; else a
+    /// new empty vector.
+    pub(crate) fn take<E>(key: &'static LocalKey<SpareBuffer>) -> Vec<E> {
+        key.try_with(|spare| spare.slot.borrow_mut().take())
+            .ok()
+            .flatten()
+            .and_then(Allocation::reuse)
+            .unwrap_or_default()
+    }
+}
+
+/// A vector's allocation, kept by its element layout rather than its type, so that vectors of
+/// `f32` and of `f64` values laid out alike can share it.
+struct Allocation {
+    ptr: *mut u8,
+    capacity: usize,
+    element: Layout,
+}
+
+impl Allocation {
+    fn reuse<E>(self) -> Option<Vec<E>> {
+        if Layout::new::<E>() != self.element {
+            return None;
+        }
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the pointer came from a `Vec` of this capacity, of elements of this exact size
+        // and alignment, made by the global allocator; nothing else owns it.
+        Some(unsafe { Vec::from_raw_parts(this.ptr.cast(), 0, this.capacity) })
+    }
+}
+
+impl Drop for Allocation {
+    fn drop(&mut self) {
+        // SAFETY: the allocation is live and owned by `self`; it was made for `capacity`
+        // elements of layout `element`, a size that fit in a `Vec`.
+        unsafe {
+            let size = self.element.size() * self.capacity;
+            let layout = Layout::from_size_align_unchecked(size, self.element.align());
+            std::alloc::dealloc(self.ptr, layout);
+        }
+    }
+}
