@@ -73,6 +73,11 @@ pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
     fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self;
     fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
     fn softmax(&self, axis: usize) -> Self;
+    /// The fused LSTM cell's backward from its output blocks `self` and their gradient `g`:
+    /// `(∂z, ∂c_prev)`. Vars record the composed rule; tensors run it in one pass.
+    fn lstm_cell_backward(&self, g: &Self) -> (Self, Self) {
+        ops::lstm_cell_backward_composed(self, g)
+    }
     /// A constant in the same place as `self` (the same graph, for a var).
     fn constant(&self, value: Tensor<T>) -> Self;
 }
@@ -171,6 +176,9 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     }
     fn softmax(&self, axis: usize) -> Self {
         Tensor::softmax(self, axis as isize)
+    }
+    fn lstm_cell_backward(&self, g: &Self) -> (Self, Self) {
+        Tensor::lstm_cell_backward(self, g)
     }
     fn constant(&self, value: Tensor<T>) -> Self {
         value

@@ -14,6 +14,8 @@ pub use nn::NnOp;
 pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
 
+pub(crate) use nn::lstm_cell_backward_composed;
+
 use smallvec::{smallvec, SmallVec};
 
 use crate::backward::BackwardOps;

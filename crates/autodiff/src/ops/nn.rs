@@ -50,18 +50,7 @@ pub enum NnOp {
     LstmCell,
 }
 
-/// The blocks of [`NnOp::LstmCell`]'s output along axis 1 (the order `Tensor::lstm_cell`
-/// writes them in).
-mod lstm_block {
-    pub const INPUT: usize = 0;
-    pub const FORGET: usize = 1;
-    pub const CANDIDATE: usize = 2;
-    pub const OUTPUT: usize = 3;
-    pub const CELL: usize = 4;
-    pub const CELL_TANH: usize = 5;
-    pub const HIDDEN: usize = 6;
-    pub const CELL_PREV: usize = 7;
-}
+use crate::tensor::lstm_block;
 
 impl NnOp {
     /// The op's name.
@@ -148,7 +137,17 @@ impl NnOp {
                     wants[1].then(|| -(x.clone() * g_mean.clone())),
                 ]
             }
-            NnOp::LstmCell => lstm_cell_backward(inputs, y, g, wants),
+            NnOp::LstmCell => {
+                let (batch, hidden) = (y.shape()[0], y.shape()[2]);
+                let (dz, d_cell_prev) = y.lstm_cell_backward(&g);
+                let bias_shape = inputs[2].shape();
+                smallvec![
+                    wants[0].then(|| dz.clone()),
+                    wants[1].then(|| dz.clone()),
+                    wants[2].then(|| dz.sum_to(&bias_shape)),
+                    wants[3].then(|| d_cell_prev.reshape(&[batch, hidden])),
+                ]
+            }
         }
     }
 }
@@ -166,13 +165,14 @@ impl NnOp {
 ///
 /// The activation derivatives are written as `a·(p − a) + δ` with `p = [1, 1, 0, 1]` and
 /// `δ = [0, 0, 1, 0]` per gate, one expression for all four blocks.
-fn lstm_cell_backward<T: Float, V: BackwardOps<T>>(
-    inputs: &[&V],
-    y: &V,
-    g: V,
-    wants: &[bool],
-) -> InputGrads<V> {
+///
+/// Returns `(∂z [batch, 4·hidden], ∂c_prev [batch, 1, hidden])` from the blocks `y` and their
+/// gradient `g`. This is the rule as recorded on a graph (so it can be differentiated again);
+/// tensors run the same equations in one pass, `Tensor::lstm_cell_backward`, which
+/// `tests/lstm_cell.rs` holds to this definition.
+pub(crate) fn lstm_cell_backward_composed<T: Float, V: BackwardOps<T>>(y: &V, g: &V) -> (V, V) {
     use lstm_block::*;
+    let g = g.clone();
     let shape = y.shape();
     let (batch, hidden) = (shape[0], shape[2]);
     let block = |v: &V, k: usize| v.narrow(1, k, 1);
@@ -192,13 +192,7 @@ fn lstm_cell_backward<T: Float, V: BackwardOps<T>>(
     let slope =
         gates.clone() * (per_gate([1.0, 1.0, 0.0, 1.0]) - gates) + per_gate([0.0, 0.0, 1.0, 0.0]);
     let dz = (d_gates * slope).reshape(&[batch, 4 * hidden]);
-    let bias_shape = inputs[2].shape();
-    smallvec![
-        wants[0].then(|| dz.clone()),
-        wants[1].then(|| dz.clone()),
-        wants[2].then(|| dz.sum_to(&bias_shape)),
-        wants[3].then(|| (d_cell * forget + block(&g, CELL_PREV)).reshape(&[batch, hidden])),
-    ]
+    (dz, d_cell * forget + block(&g, CELL_PREV))
 }
 
 /// The nn functions on vars.

@@ -30,6 +30,7 @@ use crate::Float;
 use storage::Storage;
 
 pub use elementwise::broadcast_shapes;
+pub(crate) use nn::lstm_block;
 pub(crate) use reduce::normalize_axis;
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 4 is stored inline.

@@ -187,8 +187,8 @@ impl<T: Float> Tensor<T> {
 /// The blocks of the fused LSTM cell's output `[batch, 8, hidden]`, in order along axis 1:
 /// the four gate activations, the new cell state, its tanh, the new hidden state, and the
 /// previous cell state (kept so that the backward rule reads everything from the output).
-/// `ops/nn.rs` spells out the same order for the backward rule.
-mod lstm_block {
+/// The backward rule in `ops/nn.rs` reads them by these names.
+pub(crate) mod lstm_block {
     pub const INPUT: usize = 0;
     pub const FORGET: usize = 1;
     pub const CANDIDATE: usize = 2;
@@ -278,6 +278,54 @@ impl<T: Float> Tensor<T> {
             c_kept.copy_from_slice(c_row);
         }
         Tensor::from_parts(out, Shape::from_slice(&[batch, COUNT, hidden]))
+    }
+
+    /// The LSTM cell's backward rule in one pass: from the `[batch, 8, hidden]` blocks `y` of
+    /// [`Tensor::lstm_cell`] and their upstream gradient `g`, the gradient of the gate
+    /// pre-activations `∂z` `[batch, 4·hidden]` and of the previous cell state `∂c_prev`
+    /// `[batch, 1, hidden]`. The equations are those of the composed rule in `ops/nn.rs`
+    /// (the definition, which graphs record); here they run element by element, with no
+    /// intermediate tensors.
+    pub(crate) fn lstm_cell_backward(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+        use lstm_block::*;
+        let [batch, count, hidden] = *y.shape() else {
+            unreachable!("lstm_cell blocks are [batch, 8, hidden]")
+        };
+        debug_assert!(count == COUNT && g.shape() == y.shape());
+        let one = T::one();
+        let mut dz = vec![T::zero(); batch * 4 * hidden];
+        let mut d_cell_prev = vec![T::zero(); batch * hidden];
+        let rows = y
+            .as_slice()
+            .chunks_exact(COUNT * hidden)
+            .zip(g.as_slice().chunks_exact(COUNT * hidden));
+        for (r, (y, g)) in rows.enumerate() {
+            let block = |v: &[T], k: usize, j: usize| v[k * hidden + j];
+            let dz = &mut dz[r * 4 * hidden..(r + 1) * 4 * hidden];
+            for j in 0..hidden {
+                let (i, f, cand, o) = (
+                    block(y, INPUT, j),
+                    block(y, FORGET, j),
+                    block(y, CANDIDATE, j),
+                    block(y, OUTPUT, j),
+                );
+                let (c_tanh, c_prev) = (block(y, CELL_TANH, j), block(y, CELL_PREV, j));
+                let g_hidden = block(g, HIDDEN, j);
+                let d_tanh = block(g, CELL_TANH, j) + g_hidden * o;
+                let d_cell = block(g, CELL, j) + d_tanh * (-(c_tanh * c_tanh) + one);
+                dz[INPUT * hidden + j] = (block(g, INPUT, j) + cand * d_cell) * (i * (one - i));
+                dz[FORGET * hidden + j] = (block(g, FORGET, j) + c_prev * d_cell) * (f * (one - f));
+                dz[CANDIDATE * hidden + j] =
+                    (block(g, CANDIDATE, j) + i * d_cell) * (cand * (T::zero() - cand) + one);
+                dz[OUTPUT * hidden + j] =
+                    (block(g, OUTPUT, j) + c_tanh * g_hidden) * (o * (one - o));
+                d_cell_prev[r * hidden + j] = d_cell * f + block(g, CELL_PREV, j);
+            }
+        }
+        (
+            Tensor::from_parts(dz, Shape::from_slice(&[batch, 4 * hidden])),
+            Tensor::from_parts(d_cell_prev, Shape::from_slice(&[batch, 1, hidden])),
+        )
     }
 }
 
@@ -460,5 +508,30 @@ mod tests {
     #[should_panic(expected = "one_hot: label 3 is out of range for 3 classes")]
     fn one_hot_out_of_range_panics() {
         Tensor::<f64>::one_hot(&[3], 3);
+    }
+
+    /// The one-pass backward of the LSTM cell computes exactly the composed rule (the
+    /// definition graphs record), on blocks from a real forward pass and an uneven gradient.
+    #[test]
+    fn lstm_cell_backward_matches_the_composed_rule() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let (batch, hidden) = (3, 5);
+        let normal = |shape: &[usize], rng: &mut rand::rngs::StdRng| {
+            Tensor::<f64>::rand_normal(shape, 0.0, 1.5, rng)
+        };
+        let y = Tensor::lstm_cell(
+            &normal(&[batch, 4 * hidden], &mut rng),
+            &normal(&[batch, 4 * hidden], &mut rng),
+            &normal(&[4 * hidden], &mut rng),
+            &normal(&[batch, hidden], &mut rng),
+        );
+        let g = normal(&[batch, lstm_block::COUNT, hidden], &mut rng);
+        let (dz, dc) = Tensor::lstm_cell_backward(&y, &g);
+        let (dz_ref, dc_ref) = crate::ops::lstm_cell_backward_composed(&y, &g);
+        assert_eq!(dz.shape(), dz_ref.shape());
+        assert_eq!(dc.shape(), dc_ref.shape());
+        assert_close(dz.as_slice(), dz_ref.as_slice(), 1e-12);
+        assert_close(dc.as_slice(), dc_ref.as_slice(), 1e-12);
     }
 }
