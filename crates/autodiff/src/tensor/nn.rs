@@ -299,27 +299,46 @@ impl<T: Float> Tensor<T> {
             .as_slice()
             .chunks_exact(COUNT * hidden)
             .zip(g.as_slice().chunks_exact(COUNT * hidden));
-        for (r, (y, g)) in rows.enumerate() {
-            let block = |v: &[T], k: usize, j: usize| v[k * hidden + j];
-            let dz = &mut dz[r * 4 * hidden..(r + 1) * 4 * hidden];
+        let dz_rows = dz.chunks_exact_mut(4 * hidden);
+        let dc_rows = d_cell_prev.chunks_exact_mut(hidden);
+        for (((y, g), dz), d_cell_prev) in rows.zip(dz_rows).zip(dc_rows) {
+            // Whole blocks as slices, so the loop below indexes nothing and vectorises.
+            fn slice<T>(v: &[T], k: usize, hidden: usize) -> &[T] {
+                &v[k * hidden..(k + 1) * hidden]
+            }
+            let block = |v, k| slice(v, k, hidden);
+            let (dz_if, dz_go) = dz.split_at_mut(2 * hidden);
+            let (dz_i, dz_f) = dz_if.split_at_mut(hidden);
+            let (dz_g, dz_o) = dz_go.split_at_mut(hidden);
+            let ys = (
+                block(y, INPUT),
+                block(y, FORGET),
+                block(y, CANDIDATE),
+                block(y, OUTPUT),
+                block(y, CELL_TANH),
+                block(y, CELL_PREV),
+            );
+            let gs = (
+                block(g, INPUT),
+                block(g, FORGET),
+                block(g, CANDIDATE),
+                block(g, OUTPUT),
+                block(g, CELL),
+                block(g, CELL_TANH),
+                block(g, HIDDEN),
+                block(g, CELL_PREV),
+            );
             for j in 0..hidden {
-                let (i, f, cand, o) = (
-                    block(y, INPUT, j),
-                    block(y, FORGET, j),
-                    block(y, CANDIDATE, j),
-                    block(y, OUTPUT, j),
-                );
-                let (c_tanh, c_prev) = (block(y, CELL_TANH, j), block(y, CELL_PREV, j));
-                let g_hidden = block(g, HIDDEN, j);
-                let d_tanh = block(g, CELL_TANH, j) + g_hidden * o;
-                let d_cell = block(g, CELL, j) + d_tanh * (-(c_tanh * c_tanh) + one);
-                dz[INPUT * hidden + j] = (block(g, INPUT, j) + cand * d_cell) * (i * (one - i));
-                dz[FORGET * hidden + j] = (block(g, FORGET, j) + c_prev * d_cell) * (f * (one - f));
-                dz[CANDIDATE * hidden + j] =
-                    (block(g, CANDIDATE, j) + i * d_cell) * (cand * (T::zero() - cand) + one);
-                dz[OUTPUT * hidden + j] =
-                    (block(g, OUTPUT, j) + c_tanh * g_hidden) * (o * (one - o));
-                d_cell_prev[r * hidden + j] = d_cell * f + block(g, CELL_PREV, j);
+                let (i, f, cand, o, c_tanh, c_prev) =
+                    (ys.0[j], ys.1[j], ys.2[j], ys.3[j], ys.4[j], ys.5[j]);
+                let g_hidden = gs.6[j];
+                let d_tanh = gs.5[j] + g_hidden * o;
+                let d_cell = gs.4[j] + d_tanh * (-(c_tanh * c_tanh) + one);
+                dz_i[j] = (gs.0[j] + cand * d_cell) * (i * (one - i));
+                dz_f[j] = (gs.1[j] + c_prev * d_cell) * (f * (one - f));
+                dz_g[j] = (gs.2[j] + i * d_cell) * (cand * (T::zero() - cand) + one);
+                dz_o[j] = (gs.3[j] + c_tanh * g_hidden) * (o * (one - o));
+                d_cell_prev[j] = d_cell * f + gs.7[j];
             }
         }
         (
