@@ -211,7 +211,7 @@ impl<T: Float> Graph<T> {
 
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
         let requires_grad = kind == Leaf::Parameter;
-        let var = self.push(value, Op::Leaf(kind), SmallVec::new(), requires_grad);
+        let var = self.push(value, Op::Leaf(kind), SmallVec::new(), |_, _| requires_grad);
         if requires_grad {
             self.parameters.borrow_mut().push(var.id());
         }
@@ -230,26 +230,22 @@ impl<T: Float> Graph<T> {
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
     ) -> Var<'_, T> {
-        let mut nodes = self.nodes.borrow_mut();
-        let requires_grad = inputs.iter().any(|&i| nodes[i].requires_grad);
-        let id = nodes.len();
-        nodes.push(Node {
-            value,
-            op,
-            inputs,
-            requires_grad,
-        });
-        Var::new(self, id)
+        self.push(value, op, inputs, |nodes, inputs| {
+            inputs.iter().any(|&i| nodes[i].requires_grad)
+        })
     }
 
+    /// Appends a node; `requires_grad` decides from the tape so far and the node's inputs
+    /// whether it wants a gradient (one borrow of the tape for both).
     fn push(
         &self,
         value: Tensor<T>,
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
-        requires_grad: bool,
+        requires_grad: impl FnOnce(&[Node<T>], &[usize]) -> bool,
     ) -> Var<'_, T> {
         let mut nodes = self.nodes.borrow_mut();
+        let requires_grad = requires_grad(&nodes, &inputs);
         let id = nodes.len();
         nodes.push(Node {
             value,
