@@ -78,8 +78,9 @@ pub trait Float:
     }
 }
 
-/// The sigmoid as `Tensor::sigmoid` computes it: only ever exponentiating a non-positive number.
-fn sigmoid_exact<T: num_traits::Float>(x: T) -> T {
+/// The sigmoid as `Tensor::sigmoid` computes it: only ever exponentiating a non-positive number,
+/// so `e^…` cannot overflow.
+pub(crate) fn sigmoid_exact<T: num_traits::Float>(x: T) -> T {
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())
     } else {

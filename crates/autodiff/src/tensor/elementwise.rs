@@ -233,15 +233,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(s.to_vec(), vec![0.0, 0.5, 1.0]);
     /// ```
     pub fn sigmoid(&self) -> Tensor<T> {
-        self.map(|x| {
-            // Only ever exponentiate a non-positive number, so e^… cannot overflow.
-            if x >= T::zero() {
-                T::one() / (T::one() + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (T::one() + e)
-            }
-        })
+        self.map(crate::float::sigmoid_exact)
     }
 
     /// Elementwise rectified linear unit `max(x, 0)` (NaN stays NaN).
