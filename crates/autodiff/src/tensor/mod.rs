@@ -12,8 +12,11 @@
 //!
 //! The kernels live in one file per family: [`elementwise`](self) (with NumPy broadcasting),
 //! reductions, shape and indexing, matrix multiplication, and the numerically stable nn functions.
+//! The layout helpers they all share (broadcasting, axis normalisation, the strided row walk) live
+//! in their own module, `layout`, so that no kernel file imports another.
 
 mod elementwise;
+mod layout;
 mod matmul;
 mod nn;
 mod reduce;
@@ -29,9 +32,9 @@ use smallvec::SmallVec;
 use crate::Float;
 use storage::Storage;
 
-pub use elementwise::broadcast_shapes;
+pub use layout::broadcast_shapes;
+pub(crate) use layout::normalize_axis;
 pub(crate) use nn::lstm_block;
-pub(crate) use reduce::normalize_axis;
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 2 — scalars, vectors
 /// and matrices, nearly every value of a training step — is stored inline; higher ranks spill

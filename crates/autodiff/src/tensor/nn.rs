@@ -5,7 +5,7 @@
 //! avoid overflow: the log-sum-exp family subtracts the maximum before exponentiating, and binary
 //! cross-entropy only ever exponentiates `-|x|`. Logits of ±1000 give finite results in `f32`.
 
-use super::reduce::{max_or_nan, normalize_axis};
+use super::layout::{max_or_nan, normalize_axis};
 use super::{Shape, Tensor};
 use crate::Float;
 

@@ -1,47 +1,13 @@
 //! Reductions: sums, means and maxima over the whole tensor or along one axis, and
 //! [`Tensor::sum_to`], the reverse of broadcasting, which the backward pass of every broadcasting
 //! op needs.
-//!
-//! Also home to [`normalize_axis`], which every kernel taking an axis uses to resolve negative
-//! axes and report out-of-range ones the same way.
 
-use super::elementwise::broadcast_shapes;
-use super::shape::{broadcast_strides, split_at_axis, StridedRows};
+use super::layout::{
+    accumulate, broadcast_shapes, broadcast_strides, max_or_nan, normalize_axis, split_at_axis,
+    StridedRows,
+};
 use super::{shape_of, Shape, Tensor};
 use crate::Float;
-
-/// Resolves an axis that may count from the end (-1 is the last) against a rank.
-///
-/// # Panics
-/// When the axis is outside `-rank..rank`; the message starts with `op`.
-#[track_caller]
-pub(crate) fn normalize_axis(axis: isize, rank: usize, op: &str) -> usize {
-    let resolved = if axis < 0 {
-        axis.checked_add_unsigned(rank)
-    } else {
-        Some(axis)
-    };
-    match resolved {
-        Some(a) if a >= 0 && (a as usize) < rank => a as usize,
-        _ => shape_panic!("{op}: axis {axis} is out of range for a tensor of rank {rank}"),
-    }
-}
-
-/// Adds `src` into `dst` element by element.
-pub(crate) fn accumulate<T: Float>(dst: &mut [T], src: &[T]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d += s;
-    }
-}
-
-/// The larger of two values, NaN if either is NaN (so a NaN is never silently dropped).
-pub(crate) fn max_or_nan<T: Float>(a: T, b: T) -> T {
-    if b > a || b.is_nan() {
-        b
-    } else {
-        a
-    }
-}
 
 impl<T: Float> Tensor<T> {
     /// The sum of all elements, as a 0-d tensor.
@@ -241,22 +207,9 @@ mod tests {
     }
 
     #[test]
-    fn normalize_axis_counts_from_the_end() {
-        assert_eq!(normalize_axis(-1, 3, "op"), 2);
-        assert_eq!(normalize_axis(-3, 3, "op"), 0);
-        assert_eq!(normalize_axis(1, 3, "op"), 1);
-    }
-
-    #[test]
     #[should_panic(expected = "sum_axis: axis -3 is out of range for a tensor of rank 2")]
     fn normalize_axis_rejects_out_of_range() {
         range(&[2, 3]).sum_axis(-3, false);
-    }
-
-    #[test]
-    #[should_panic(expected = "op: axis 0 is out of range for a tensor of rank 0")]
-    fn normalize_axis_rejects_any_axis_of_a_scalar() {
-        normalize_axis(0, 0, "op");
     }
 
     #[test]

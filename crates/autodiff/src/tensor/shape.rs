@@ -4,14 +4,16 @@
 //! Each kernel sits beside its adjoint (`narrow`/`pad`, `index_select`/`index_add`,
 //! `gather`/`scatter_add`), because the backward pass of one is the other.
 //!
-//! The strided walk at the bottom ([`StridedRows`]) is shared with the elementwise and reduction
-//! kernels: it is how every kernel here reads a permuted or broadcast layout one contiguous row
-//! at a time instead of one element at a time.
+//! Every kernel here reads a permuted or broadcast layout one contiguous row at a time instead of
+//! one element at a time, through [`StridedRows`], the strided walk in [`super::layout`] that the
+//! elementwise and reduction kernels share.
 
 use smallvec::{smallvec, SmallVec};
 
-use super::elementwise::broadcast_shapes;
-use super::reduce::{accumulate, normalize_axis};
+use super::layout::{
+    accumulate, broadcast_shapes, broadcast_strides, contiguous_strides, normalize_axis,
+    split_at_axis, StridedRows,
+};
 use super::{shape_of, Shape, Tensor};
 use crate::Float;
 
@@ -472,37 +474,6 @@ fn check_index(op: &str, index: usize, axis: usize, len: usize, shape: &[usize])
     }
 }
 
-/// Splits a shape around `axis` into `(outer, len, inner)`: the number of slices before the axis,
-/// the axis' length, and the number of elements in one step along it. Element `(o, j, i)` of the
-/// row-major data is at `(o * len + j) * inner + i`.
-pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    let outer = shape[..axis].iter().product();
-    let inner = shape[axis + 1..].iter().product();
-    (outer, shape[axis], inner)
-}
-
-/// The row-major strides of a contiguous tensor of this shape.
-pub(crate) fn contiguous_strides(shape: &[usize]) -> Shape {
-    let mut strides: Shape = smallvec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * shape[i + 1];
-    }
-    strides
-}
-
-/// The strides that read a contiguous tensor of `shape` as if broadcast to `out` (which it must
-/// broadcast to): one per axis of `out`, 0 on axes that `shape` lacks or has length 1.
-pub(crate) fn broadcast_strides(shape: &[usize], out: &[usize]) -> Shape {
-    let strides = contiguous_strides(shape);
-    let lead = out.len() - shape.len();
-    (0..out.len())
-        .map(|i| match i.checked_sub(lead) {
-            Some(j) if shape[j] != 1 => strides[j],
-            _ => 0,
-        })
-        .collect()
-}
-
 /// Copies a strided layout of `data` (element `index` at `Σ index[i] * strides[i]`) into a
 /// contiguous row-major vector of `shape`.
 pub(crate) fn copy_strided<T: Copy>(data: &[T], shape: &[usize], strides: &[usize]) -> Vec<T> {
@@ -517,79 +488,6 @@ pub(crate) fn copy_strided<T: Copy>(data: &[T], shape: &[usize], strides: &[usiz
         }
     }
     out
-}
-
-/// Walks an n-d index space one row (a run along the last axis) at a time, yielding where the
-/// row starts in each of `N` strided layouts of that space.
-///
-/// Kernels handle the row itself with a contiguous loop, so the index bookkeeping here costs
-/// once per row rather than once per element.
-pub(crate) struct StridedRows<const N: usize> {
-    /// Elements in each row: the last axis' length (1 for a 0-d space).
-    pub(crate) len: usize,
-    /// Each layout's stride along a row.
-    pub(crate) step: [usize; N],
-    /// The lengths of every axis but the last.
-    outer: Shape,
-    /// Each layout's strides on those axes.
-    strides: [Shape; N],
-    /// The position of the next row on those axes.
-    index: Shape,
-    /// Where the next row starts in each layout.
-    offsets: [usize; N],
-    rows_left: usize,
-}
-
-impl<const N: usize> StridedRows<N> {
-    /// Rows of `shape`, read through `N` layouts, each given as one stride per axis of `shape`.
-    pub(crate) fn new(shape: &[usize], strides: [&[usize]; N]) -> Self {
-        let rank = shape.len();
-        let (len, outer) = match shape.split_last() {
-            Some((&last, outer)) => (last, shape_of(outer)),
-            None => (1, Shape::new()),
-        };
-        let rows = if len == 0 { 0 } else { outer.iter().product() };
-        StridedRows {
-            len,
-            step: std::array::from_fn(|k| if rank == 0 { 0 } else { strides[k][rank - 1] }),
-            strides: std::array::from_fn(|k| shape_of(&strides[k][..outer.len()])),
-            index: smallvec![0; outer.len()],
-            offsets: [0; N],
-            rows_left: rows,
-            outer,
-        }
-    }
-}
-
-impl<const N: usize> Iterator for StridedRows<N> {
-    type Item = [usize; N];
-
-    fn next(&mut self) -> Option<[usize; N]> {
-        if self.rows_left == 0 {
-            return None;
-        }
-        self.rows_left -= 1;
-        let row = self.offsets;
-        // Advance like an odometer: bump the last outer axis, carrying into earlier ones.
-        for axis in (0..self.outer.len()).rev() {
-            self.index[axis] += 1;
-            if self.index[axis] < self.outer[axis] {
-                for (offset, strides) in self.offsets.iter_mut().zip(&self.strides) {
-                    *offset += strides[axis];
-                }
-                break;
-            }
-            self.index[axis] = 0;
-            for (offset, strides) in self.offsets.iter_mut().zip(&self.strides) {
-                *offset -= strides[axis] * (self.outer[axis] - 1);
-            }
-        }
-        Some(row)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.rows_left, Some(self.rows_left))
-    }
 }
 
 #[cfg(test)]
@@ -790,15 +688,5 @@ mod tests {
     #[should_panic(expected = "squeeze: axis 0 of shape [2, 3] has length 2, not 1")]
     fn squeeze_non_unit_axis_panics() {
         range(&[2, 3]).squeeze(0);
-    }
-
-    #[test]
-    fn strided_rows_visit_every_row_once() {
-        let shape = [2, 3, 4];
-        let strides = contiguous_strides(&shape);
-        let starts: Vec<usize> = StridedRows::new(&shape, [&strides]).map(|[s]| s).collect();
-        assert_eq!(starts, (0..6).map(|r| r * 4).collect::<Vec<_>>());
-        assert_eq!(StridedRows::new(&[], [&[]]).count(), 1);
-        assert_eq!(StridedRows::new(&[3, 0], [&[0, 1]]).count(), 0);
     }
 }

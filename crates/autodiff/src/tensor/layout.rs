@@ -1,0 +1,212 @@
+//! Layout helpers that every kernel family shares: the shape two operands broadcast to and the
+//! strides that read a tensor as if broadcast ([`broadcast_shapes`], [`broadcast_strides`],
+//! [`contiguous_strides`]), axis normalisation and splitting ([`normalize_axis`],
+//! [`split_at_axis`]), the row-at-a-time strided walk ([`StridedRows`]), and the two small
+//! element folds more than one family needs ([`accumulate`], [`max_or_nan`]).
+//!
+//! They live apart from the kernels so that the kernel files (elementwise, reductions, shape
+//! and indexing, nn, matmul) depend only on this module and never import each other.
+
+use smallvec::smallvec;
+
+use super::{shape_of, Shape};
+use crate::Float;
+
+/// The shape two shapes broadcast to under NumPy's rules, or `None` when they do not: align them
+/// at the last axis, and let each pair of lengths be equal or have one side 1.
+///
+/// ```
+/// use chainrule_autodiff::tensor::broadcast_shapes;
+/// assert_eq!(broadcast_shapes(&[2, 1], &[3]).unwrap().as_slice(), &[2, 3]);
+/// assert_eq!(broadcast_shapes(&[2, 3], &[4]), None);
+/// ```
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
+    let rank = a.len().max(b.len());
+    let length = |shape: &[usize], i: usize| match (i + shape.len()).checked_sub(rank) {
+        Some(j) => shape[j],
+        None => 1,
+    };
+    (0..rank)
+        .map(|i| match (length(a, i), length(b, i)) {
+            (x, y) if x == y || y == 1 => Some(x),
+            (1, y) => Some(y),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The row-major strides of a contiguous tensor of this shape.
+pub(crate) fn contiguous_strides(shape: &[usize]) -> Shape {
+    let mut strides: Shape = smallvec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    strides
+}
+
+/// The strides that read a contiguous tensor of `shape` as if broadcast to `out` (which it must
+/// broadcast to): one per axis of `out`, 0 on axes that `shape` lacks or has length 1.
+pub(crate) fn broadcast_strides(shape: &[usize], out: &[usize]) -> Shape {
+    let strides = contiguous_strides(shape);
+    let lead = out.len() - shape.len();
+    (0..out.len())
+        .map(|i| match i.checked_sub(lead) {
+            Some(j) if shape[j] != 1 => strides[j],
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Splits a shape around `axis` into `(outer, len, inner)`: the number of slices before the axis,
+/// the axis' length, and the number of elements in one step along it. Element `(o, j, i)` of the
+/// row-major data is at `(o * len + j) * inner + i`.
+pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = shape[..axis].iter().product();
+    let inner = shape[axis + 1..].iter().product();
+    (outer, shape[axis], inner)
+}
+
+/// Resolves an axis that may count from the end (-1 is the last) against a rank.
+///
+/// # Panics
+/// When the axis is outside `-rank..rank`; the message starts with `op`.
+#[track_caller]
+pub(crate) fn normalize_axis(axis: isize, rank: usize, op: &str) -> usize {
+    let resolved = if axis < 0 {
+        axis.checked_add_unsigned(rank)
+    } else {
+        Some(axis)
+    };
+    match resolved {
+        Some(a) if a >= 0 && (a as usize) < rank => a as usize,
+        _ => shape_panic!("{op}: axis {axis} is out of range for a tensor of rank {rank}"),
+    }
+}
+
+/// Walks an n-d index space one row (a run along the last axis) at a time, yielding where the
+/// row starts in each of `N` strided layouts of that space.
+///
+/// Kernels handle the row itself with a contiguous loop, so the index bookkeeping here costs
+/// once per row rather than once per element.
+pub(crate) struct StridedRows<const N: usize> {
+    /// Elements in each row: the last axis' length (1 for a 0-d space).
+    pub(crate) len: usize,
+    /// Each layout's stride along a row.
+    pub(crate) step: [usize; N],
+    /// The lengths of every axis but the last.
+    outer: Shape,
+    /// Each layout's strides on those axes.
+    strides: [Shape; N],
+    /// The position of the next row on those axes.
+    index: Shape,
+    /// Where the next row starts in each layout.
+    offsets: [usize; N],
+    rows_left: usize,
+}
+
+impl<const N: usize> StridedRows<N> {
+    /// Rows of `shape`, read through `N` layouts, each given as one stride per axis of `shape`.
+    pub(crate) fn new(shape: &[usize], strides: [&[usize]; N]) -> Self {
+        let rank = shape.len();
+        let (len, outer) = match shape.split_last() {
+            Some((&last, outer)) => (last, shape_of(outer)),
+            None => (1, Shape::new()),
+        };
+        let rows = if len == 0 { 0 } else { outer.iter().product() };
+        StridedRows {
+            len,
+            step: std::array::from_fn(|k| if rank == 0 { 0 } else { strides[k][rank - 1] }),
+            strides: std::array::from_fn(|k| shape_of(&strides[k][..outer.len()])),
+            index: smallvec![0; outer.len()],
+            offsets: [0; N],
+            rows_left: rows,
+            outer,
+        }
+    }
+}
+
+impl<const N: usize> Iterator for StridedRows<N> {
+    type Item = [usize; N];
+
+    fn next(&mut self) -> Option<[usize; N]> {
+        if self.rows_left == 0 {
+            return None;
+        }
+        self.rows_left -= 1;
+        let row = self.offsets;
+        // Advance like an odometer: bump the last outer axis, carrying into earlier ones.
+        for axis in (0..self.outer.len()).rev() {
+            self.index[axis] += 1;
+            if self.index[axis] < self.outer[axis] {
+                for (offset, strides) in self.offsets.iter_mut().zip(&self.strides) {
+                    *offset += strides[axis];
+                }
+                break;
+            }
+            self.index[axis] = 0;
+            for (offset, strides) in self.offsets.iter_mut().zip(&self.strides) {
+                *offset -= strides[axis] * (self.outer[axis] - 1);
+            }
+        }
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.rows_left, Some(self.rows_left))
+    }
+}
+
+/// Adds `src` into `dst` element by element.
+pub(crate) fn accumulate<T: Float>(dst: &mut [T], src: &[T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+/// The larger of two values, NaN if either is NaN (so a NaN is never silently dropped).
+pub(crate) fn max_or_nan<T: Float>(a: T, b: T) -> T {
+    if b > a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_shapes_follows_numpy() {
+        let b = |x: &[usize], y: &[usize]| broadcast_shapes(x, y).map(|s| s.to_vec());
+        assert_eq!(b(&[2, 1], &[3]), Some(vec![2, 3]));
+        assert_eq!(b(&[], &[4, 5]), Some(vec![4, 5]));
+        assert_eq!(b(&[5, 1, 3], &[4, 1]), Some(vec![5, 4, 3]));
+        assert_eq!(b(&[1], &[0]), Some(vec![0]));
+        assert_eq!(b(&[2, 3], &[3, 3]), None);
+        assert_eq!(b(&[0], &[2]), None);
+    }
+
+    #[test]
+    fn normalize_axis_counts_from_the_end() {
+        assert_eq!(normalize_axis(-1, 3, "op"), 2);
+        assert_eq!(normalize_axis(-3, 3, "op"), 0);
+        assert_eq!(normalize_axis(1, 3, "op"), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "op: axis 0 is out of range for a tensor of rank 0")]
+    fn normalize_axis_rejects_any_axis_of_a_scalar() {
+        normalize_axis(0, 0, "op");
+    }
+
+    #[test]
+    fn strided_rows_visit_every_row_once() {
+        let shape = [2, 3, 4];
+        let strides = contiguous_strides(&shape);
+        let starts: Vec<usize> = StridedRows::new(&shape, [&strides]).map(|[s]| s).collect();
+        assert_eq!(starts, (0..6).map(|r| r * 4).collect::<Vec<_>>());
+        assert_eq!(StridedRows::new(&[], [&[]]).count(), 1);
+        assert_eq!(StridedRows::new(&[3, 0], [&[0, 1]]).count(), 0);
+    }
+}
