@@ -1,263 +1,332 @@
-//! The one generic backward pass, and the operations every backward rule is written against.
+//! The one backward sweep: seed ∂L/∂L = 1, walk the tape backwards, apply each node's rule,
+//! sum the contributions of a node used more than once, and reduce a broadcast gradient back to
+//! its input's shape.
 //!
-//! Each op's backward rule (in `ops/`) is written once, generic over `BackwardOps`, which both
-//! [`Tensor`] and [`Var`] implement:
+//! The sweep is one generic function, `sweep`, run on two kinds of value:
 //!
-//! - run on tensors, the rules compute gradients directly: the fast first-order backward, which
-//!   records nothing;
-//! - run on vars, the rules record the gradient computation as new nodes of the same graph, so
-//!   a gradient is itself a var that can be differentiated again (Hessian-vector products,
-//!   gradient penalties).
+//! - tensors ([`Var::backward`]): each rule computes its gradient now and nothing is recorded —
+//!   the fast first-order backward;
+//! - vars ([`Var::backward_create_graph`]): each rule records its gradient as new nodes of the
+//!   same graph, so a gradient is itself a var that can be differentiated again
+//!   (Hessian-vector products, gradient penalties).
 //!
-//! The sweep: seed ∂L/∂L = 1, walk the tape backwards, skip nodes no gradient reached, apply each
-//! node's rule, and sum the contributions of a node used more than once. Nodes that lead to no
-//! parameter are never visited: their rules are not run. The traced backward
-//! ([`Var::backward_traced`]) runs this same sweep with an observer that records each step.
+//! Nodes that lead to no parameter are never visited. The traced backward
+//! ([`Var::backward_traced`]) runs the tensor sweep with an observer that records each step.
 //!
 //! An elementwise node whose value, inputs and incoming gradient are single numbers — every
-//! node of a micrograd-style graph of 0-d vars — takes a shortcut: its rule, the same generic
-//! code, runs on the plain numbers (`f64: ElementwiseOps`) and no tensor is built. This is what
-//! makes a graph of scalars cheap; `tests/scalar_path.rs` holds it to the tensor path exactly.
+//! node of a micrograd-style graph of 0-d vars — takes a shortcut on tensors: its rule, the same
+//! generic code, runs on the plain numbers and no tensor is built. This is what makes a graph of
+//! scalars cheap; `tests/scalar_path.rs` holds it to the tensor path exactly.
 
 use std::fmt;
-use std::ops::{Add, Div, Index, Mul, Neg, Sub};
+use std::ops::Index;
 
 use smallvec::SmallVec;
 
-use crate::graph::{Leaf, Node, Op};
+use crate::custom;
+use crate::graph::{Graph, Node, Var};
+use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
+use crate::ops::{self, CustomCall, InputGrads, Leaf, Op};
 use crate::spare::SpareBuffer;
 use crate::tensor::shape_of;
-use crate::{ops, Float, Graph, Shape, Tensor, Var};
+use crate::{Float, Tensor};
 
-/// The operations the elementwise rules (`ops/elementwise.rs`) use. Besides [`Tensor`] and
-/// [`Var`], plain numbers implement them, so the sweep applies the very same rules directly to
-/// the numbers of a graph of scalars — no tensor is built for a node with one element.
-pub(crate) trait ElementwiseOps<T: Float>:
-    Clone
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-    + Add<T, Output = Self>
-    + Mul<T, Output = Self>
-{
-    fn shape(&self) -> Shape;
-    fn ln(&self) -> Self;
-    fn powf(&self, exponent: T) -> Self;
-    fn pow(&self, exponent: &Self) -> Self;
-    fn sum_to(&self, shape: &[usize]) -> Self;
-    /// An elementwise function of the value whose result is a constant (no gradient flows
-    /// through it): the masks and signs of piecewise rules such as relu's.
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self;
-    /// A broadcasting function of two values whose result is a constant, like
-    /// [`ElementwiseOps::map_constant`].
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
-}
+/// A value the sweep can run the rules on: [`Tensor`] (compute now) or [`Var`] (record).
+pub(crate) trait Differentiable<T: Float>: BackwardOps<T> {
+    /// A user-defined op's own rule, for this kind of value (see `crate::custom`).
+    fn custom_rule(
+        call: &CustomCall,
+        inputs: &[&Self],
+        output: &Self,
+        grad: Self,
+        wants: &[bool],
+    ) -> InputGrads<Self>;
 
-/// The operations every backward rule may use; implemented by [`Tensor`] (compute now) and
-/// [`Var`] (record on the graph). Axes are already normalised to `0..rank`.
-pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
-    fn exp(&self) -> Self;
-    fn sigmoid(&self) -> Self;
-    fn sum_all(&self) -> Self;
-    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self;
-    fn broadcast_to(&self, shape: &[usize]) -> Self;
-    fn reshape(&self, shape: &[usize]) -> Self;
-    fn permute(&self, axes: &[usize]) -> Self;
-    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self;
-    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self;
-    fn pad(&self, axis: usize, before: usize, after: usize) -> Self;
-    fn index_select(&self, axis: usize, indices: &[usize]) -> Self;
-    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
-    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self;
-    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
-    fn softmax(&self, axis: usize) -> Self;
-    /// The fused LSTM cell's backward from its output blocks `self` and their gradient `g`:
-    /// `(∂z, ∂c_prev)`. Vars record the composed rule; tensors run it in one pass.
-    fn lstm_cell_backward(&self, g: &Self) -> (Self, Self) {
-        ops::lstm_cell_backward_composed(self, g)
-    }
-    /// A constant in the same place as `self` (the same graph, for a var).
-    fn constant(&self, value: Tensor<T>) -> Self;
-}
-
-/// A single number: the value of a 0-d (or one-element) node, for the sweep's scalar path.
-impl<T: Float> ElementwiseOps<T> for T {
-    fn shape(&self) -> Shape {
-        Shape::new()
-    }
-    fn ln(&self) -> Self {
-        num_traits::Float::ln(*self)
-    }
-    fn powf(&self, exponent: T) -> Self {
-        num_traits::Float::powf(*self, exponent)
-    }
-    fn pow(&self, exponent: &Self) -> Self {
-        num_traits::Float::powf(*self, *exponent)
-    }
-    fn sum_to(&self, _one_element: &[usize]) -> Self {
-        *self
-    }
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
-        f(*self)
-    }
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
-        f(*self, *other)
+    /// Applies `op`'s backward rule — a built-in op's from `ops/`, or a user-defined op's own:
+    /// the gradient of each input that wants one (see [`ops::backward`]).
+    fn apply_rule(
+        op: &Op<T>,
+        inputs: &[&Self],
+        output: &Self,
+        grad: Self,
+        wants: &[bool],
+    ) -> InputGrads<Self> {
+        match op {
+            Op::Custom(call) => Self::custom_rule(call, inputs, output, grad, wants),
+            op => ops::backward(op, inputs, output, grad, wants),
+        }
     }
 }
 
-impl<T: Float> ElementwiseOps<T> for Tensor<T> {
-    fn shape(&self) -> Shape {
-        shape_of(Tensor::shape(self))
-    }
-    fn ln(&self) -> Self {
-        Tensor::ln(self)
-    }
-    fn powf(&self, exponent: T) -> Self {
-        Tensor::powf(self, exponent)
-    }
-    fn pow(&self, exponent: &Self) -> Self {
-        Tensor::pow(self, exponent)
-    }
-    fn sum_to(&self, shape: &[usize]) -> Self {
-        Tensor::sum_to(self, shape)
-    }
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
-        self.map(f)
-    }
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
-        self.zip_map(other, "backward", f)
+impl<T: Float> Differentiable<T> for Tensor<T> {
+    fn custom_rule(
+        call: &CustomCall,
+        inputs: &[&Self],
+        output: &Self,
+        grad: Self,
+        wants: &[bool],
+    ) -> InputGrads<Self> {
+        custom::backward_on_tensors(call, inputs, output, grad, wants)
     }
 }
 
-impl<T: Float> BackwardOps<T> for Tensor<T> {
-    fn exp(&self) -> Self {
-        Tensor::exp(self)
-    }
-    fn sigmoid(&self) -> Self {
-        Tensor::sigmoid(self)
-    }
-    fn sum_all(&self) -> Self {
-        Tensor::sum_all(self)
-    }
-    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
-        Tensor::sum_axis(self, axis as isize, keepdim)
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Self {
-        Tensor::broadcast_to(self, shape)
-    }
-    fn reshape(&self, shape: &[usize]) -> Self {
-        Tensor::reshape(self, shape)
-    }
-    fn permute(&self, axes: &[usize]) -> Self {
-        Tensor::permute(self, axes)
-    }
-    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self {
-        Tensor::matmul_t(self, other, transpose_a, transpose_b)
-    }
-    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
-        Tensor::narrow(self, axis as isize, start, len)
-    }
-    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
-        Tensor::pad(self, axis as isize, before, after)
-    }
-    fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
-        Tensor::index_select(self, axis as isize, indices)
-    }
-    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
-        Tensor::index_add(self, axis as isize, indices, size)
-    }
-    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self {
-        Tensor::gather(self, axis as isize, indices, len)
-    }
-    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
-        Tensor::scatter_add(self, axis as isize, indices, size)
-    }
-    fn softmax(&self, axis: usize) -> Self {
-        Tensor::softmax(self, axis as isize)
-    }
-    fn lstm_cell_backward(&self, g: &Self) -> (Self, Self) {
-        Tensor::lstm_cell_backward(self, g)
-    }
-    fn constant(&self, value: Tensor<T>) -> Self {
-        value
+impl<'g, T: Float> Differentiable<T> for Var<'g, T> {
+    fn custom_rule(
+        call: &CustomCall,
+        inputs: &[&Self],
+        output: &Self,
+        grad: Self,
+        wants: &[bool],
+    ) -> InputGrads<Self> {
+        custom::backward_on_vars(call, inputs, output, grad, wants)
     }
 }
 
-impl<'g, T: Float> ElementwiseOps<T> for Var<'g, T> {
-    fn shape(&self) -> Shape {
-        Var::shape(self)
-    }
-    fn ln(&self) -> Self {
-        Var::ln(*self)
-    }
-    fn powf(&self, exponent: T) -> Self {
-        Var::powf(*self, exponent)
-    }
-    fn pow(&self, exponent: &Self) -> Self {
-        Var::pow(*self, *exponent)
-    }
-    fn sum_to(&self, shape: &[usize]) -> Self {
-        Var::sum_to(*self, shape)
-    }
-    fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
-        self.graph().constant(self.value().map(f))
-    }
-    fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
-        let value = self.value().zip_map(&other.value(), "backward", f);
-        self.graph().constant(value)
+/// One node as the sweep sees it, its values of the kind `V` the sweep runs on.
+pub(crate) struct NodeView<'a, T, V> {
+    pub id: usize,
+    pub op: &'a Op<T>,
+    pub input_ids: &'a [usize],
+    pub inputs: &'a [&'a V],
+    pub output: &'a V,
+    /// Which inputs want a gradient.
+    pub wants: &'a [bool],
+}
+
+/// The tape as the sweep reads it, for one kind of value: the recorded nodes themselves for
+/// tensors (borrowed once for the whole sweep, since nothing is recorded), the graph for vars
+/// (borrowed node by node, since each rule records new nodes).
+pub(crate) trait Tape<T: Float> {
+    type Value: Differentiable<T>;
+    /// A table of one empty gradient slot per node id below `len`.
+    fn gradient_table(&self, len: usize) -> Vec<Option<Self::Value>>;
+    fn is_leaf(&self, id: usize) -> bool;
+    /// Applies node `id`'s rule to its gradient `grad` ([`apply_rule_of`] with the node's
+    /// inputs and output as values of this kind).
+    fn visit(
+        &self,
+        id: usize,
+        grad: Self::Value,
+        grads: &mut [Option<Self::Value>],
+        observer: &mut impl SweepObserver<T, Self::Value>,
+    );
+    /// Applies node `id`'s rule without building values, where it can (the scalar path); says
+    /// whether it did.
+    fn shortcut(&self, _id: usize, _grads: &mut [Option<Self::Value>], _retain_all: bool) -> bool {
+        false
     }
 }
 
-impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
-    fn exp(&self) -> Self {
-        Var::exp(*self)
+impl<T: Float> Tape<T> for [Node<T>] {
+    type Value = Tensor<T>;
+
+    fn gradient_table(&self, len: usize) -> Vec<Option<Tensor<T>>> {
+        let mut grads: Vec<Option<Tensor<T>>> = SpareBuffer::take(&SPARE_GRADIENTS);
+        grads.resize(len, None);
+        grads
     }
-    fn sigmoid(&self) -> Self {
-        Var::sigmoid(*self)
+
+    #[inline(always)]
+    fn is_leaf(&self, id: usize) -> bool {
+        matches!(self[id].op, Op::Leaf(_))
     }
-    fn sum_all(&self) -> Self {
-        Var::sum(*self)
+
+    #[inline(always)]
+    fn visit(
+        &self,
+        id: usize,
+        grad: Tensor<T>,
+        grads: &mut [Option<Tensor<T>>],
+        observer: &mut impl SweepObserver<T, Tensor<T>>,
+    ) {
+        let node = &self[id];
+        // Pushed one by one: `collect` into a `SmallVec` goes through its general `extend`,
+        // which costs more than the rest of a small node's visit.
+        let mut inputs: SmallVec<[&Tensor<T>; 2]> = SmallVec::new();
+        let mut wants: SmallVec<[bool; 2]> = SmallVec::new();
+        for &i in &node.inputs {
+            inputs.push(&self[i].value);
+            wants.push(self[i].requires_grad);
+        }
+        let view = NodeView {
+            id,
+            op: &node.op,
+            input_ids: &node.inputs,
+            inputs: &inputs,
+            output: &node.value,
+            wants: &wants,
+        };
+        apply_rule_of(view, grad, grads, observer);
     }
-    fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
-        Var::sum_axis(*self, axis as isize, keepdim)
+
+    #[inline(always)]
+    fn shortcut(&self, id: usize, grads: &mut [Option<Tensor<T>>], retain_all: bool) -> bool {
+        let node = &self[id];
+        let Some(grad) = &grads[id] else { return false };
+        let Some(contributions) = elementwise_on_numbers(node, self, grad) else {
+            return false;
+        };
+        if !retain_all {
+            grads[id] = None;
+        }
+        for (&input, contribution) in node.inputs.iter().zip(contributions) {
+            if let Some(c) = contribution {
+                accumulate_number(&mut grads[input], c, self[input].value.shape());
+            }
+        }
+        true
     }
-    fn broadcast_to(&self, shape: &[usize]) -> Self {
-        Var::broadcast_to(*self, shape)
+}
+
+impl<'g, T: Float> Tape<T> for &'g Graph<T> {
+    type Value = Var<'g, T>;
+
+    fn gradient_table(&self, len: usize) -> Vec<Option<Var<'g, T>>> {
+        vec![None; len]
     }
-    fn reshape(&self, shape: &[usize]) -> Self {
-        Var::reshape(*self, shape)
+
+    fn is_leaf(&self, id: usize) -> bool {
+        matches!(self.nodes()[id].op, Op::Leaf(_))
     }
-    fn permute(&self, axes: &[usize]) -> Self {
-        Var::permute(*self, axes)
+
+    fn visit(
+        &self,
+        id: usize,
+        grad: Var<'g, T>,
+        grads: &mut [Option<Var<'g, T>>],
+        observer: &mut impl SweepObserver<T, Var<'g, T>>,
+    ) {
+        // The node is copied out so the tape is free while the rule records on it.
+        let (op, input_ids, wants) = {
+            let nodes = self.nodes();
+            let node = &nodes[id];
+            let wants: SmallVec<[bool; 2]> = node
+                .inputs
+                .iter()
+                .map(|&i| nodes[i].requires_grad)
+                .collect();
+            (node.op.clone(), node.inputs.clone(), wants)
+        };
+        let inputs: SmallVec<[Var<'g, T>; 2]> =
+            input_ids.iter().map(|&i| Var::new(self, i)).collect();
+        let inputs: SmallVec<[&Var<'g, T>; 2]> = inputs.iter().collect();
+        let view = NodeView {
+            id,
+            op: &op,
+            input_ids: &input_ids,
+            inputs: &inputs,
+            output: &Var::new(self, id),
+            wants: &wants,
+        };
+        apply_rule_of(view, grad, grads, observer);
     }
-    fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self {
-        Var::matmul_t(*self, *other, transpose_a, transpose_b)
+}
+
+/// The backward sweep from node `root`, whose gradient is `seed`: the gradient of every node
+/// it reached, by node id (below `root + 1`). Without `retain_all`, a node's gradient is dropped
+/// once its rule has used it, except at leaves.
+pub(crate) fn sweep<T: Float, P: Tape<T> + ?Sized>(
+    tape: &P,
+    root: usize,
+    seed: P::Value,
+    retain_all: bool,
+    observer: &mut impl SweepObserver<T, P::Value>,
+) -> Vec<Option<P::Value>> {
+    let mut grads = tape.gradient_table(root + 1);
+    grads[root] = Some(seed);
+    for id in (0..=root).rev() {
+        if tape.is_leaf(id) || grads[id].is_none() {
+            continue;
+        }
+        if !observer.watching() && tape.shortcut(id, &mut grads, retain_all) {
+            continue;
+        }
+        // Unwrapped in each branch: an `Option` of a tensor built first and unwrapped after
+        // costs two more copies of it, which show on small tensors.
+        let grad = if retain_all {
+            grads[id].clone().expect("present")
+        } else {
+            grads[id].take().expect("present")
+        };
+        tape.visit(id, grad, &mut grads, observer);
     }
-    fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
-        Var::narrow(*self, axis as isize, start, len)
+    grads
+}
+
+/// Applies one node's rule to its gradient `grad` and hands each input its contribution.
+#[inline(always)]
+fn apply_rule_of<T: Float, V: Differentiable<T>>(
+    node: NodeView<'_, T, V>,
+    grad: V,
+    grads: &mut [Option<V>],
+    observer: &mut impl SweepObserver<T, V>,
+) {
+    if observer.watching() {
+        observer.visit(node.id, &node, &grad);
     }
-    fn pad(&self, axis: usize, before: usize, after: usize) -> Self {
-        Var::pad(*self, axis as isize, before, after)
+    // Elementwise rules are called directly: collecting their one or two gradients in a
+    // `SmallVec` of values costs more than the rule itself on small tensors.
+    match node.op {
+        Op::Unary(op) => {
+            let c = op.backward(node.inputs[0], node.output, grad);
+            deliver(grads, observer, 0, node.input_ids[0], c);
+        }
+        Op::Binary(op) => {
+            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let wants = [node.wants[0], node.wants[1]];
+            let (ga, gb) = op.backward(a, b, node.output, grad, wants);
+            if let Some(c) = ga {
+                deliver(grads, observer, 0, node.input_ids[0], reduce_to(c, a));
+            }
+            if let Some(c) = gb {
+                deliver(grads, observer, 1, node.input_ids[1], reduce_to(c, b));
+            }
+        }
+        op => {
+            let broadcasts = op.broadcasts();
+            let rule = V::apply_rule(op, node.inputs, node.output, grad, node.wants);
+            for (position, contribution) in rule.into_iter().enumerate() {
+                if let Some(mut c) = contribution {
+                    if broadcasts {
+                        c = reduce_to(c, node.inputs[position]);
+                    }
+                    deliver(grads, observer, position, node.input_ids[position], c);
+                }
+            }
+        }
     }
-    fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
-        Var::index_select(*self, axis as isize, indices)
+}
+
+/// A gradient for `input` summed back to the input's shape where the op broadcast the input:
+/// the one place where that happens, for every op.
+#[inline(always)]
+fn reduce_to<T: Float, V: ElementwiseOps<T>>(contribution: V, input: &V) -> V {
+    if contribution.same_shape(input) {
+        contribution
+    } else {
+        contribution.sum_to(&input.shape())
     }
-    fn index_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
-        Var::index_add(*self, axis as isize, indices, size)
+}
+
+/// Adds the contribution for a node's `position`-th input, node `id`, to that input's gradient
+/// so far.
+#[inline(always)]
+fn deliver<T: Float, V: ElementwiseOps<T>>(
+    grads: &mut [Option<V>],
+    observer: &mut impl SweepObserver<T, V>,
+    position: usize,
+    id: usize,
+    contribution: V,
+) {
+    // Asked first so that, for the plain backward, no trace of the hooks is compiled in.
+    if !observer.watching() {
+        accumulate(&mut grads[id], contribution);
+        return;
     }
-    fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self {
-        Var::gather(*self, axis as isize, indices, len)
-    }
-    fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self {
-        Var::scatter_add(*self, axis as isize, indices, size)
-    }
-    fn softmax(&self, axis: usize) -> Self {
-        Var::softmax(*self, axis as isize)
-    }
-    fn constant(&self, value: Tensor<T>) -> Self {
-        self.graph().constant(value)
+    observer.contribution(position, id, &contribution, grads[id].as_ref());
+    accumulate(&mut grads[id], contribution);
+    if let Some(sum) = &grads[id] {
+        observer.accumulated(id, sum);
     }
 }
 
@@ -447,84 +516,22 @@ impl<'g, T: Float> Var<'g, T> {
         self.first_order("backward", options, &mut ())
     }
 
-    /// The first-order sweep shared by [`Var::backward_with`] and the traced backward
+    /// The tensor sweep shared by [`Var::backward_with`] and the traced backward
     /// (`crate::trace`): `observer` watches each chain-rule step; `()` watches nothing.
     #[track_caller]
     pub(crate) fn first_order(
         self,
         op: &str,
         options: BackwardOptions,
-        observer: &mut impl SweepObserver<T>,
+        observer: &mut impl SweepObserver<T, Tensor<T>>,
     ) -> Gradients<T> {
+        self.check_root(op);
         let graph = self.graph();
         let nodes = graph.nodes();
         let root = self.id();
-        self.check_root(op);
-        let mut grads: Vec<Option<Tensor<T>>> = SpareBuffer::take(&SPARE_GRADIENTS);
+        let seed = Tensor::ones(nodes[root].value.shape());
+        let mut grads = sweep(&nodes[..], root, seed, options.retain_all, observer);
         grads.resize(nodes.len(), None);
-        grads[root] = Some(Tensor::ones(nodes[root].value.shape()));
-        for id in (0..=root).rev() {
-            let node = &nodes[id];
-            if matches!(node.op, Op::Leaf(_)) {
-                continue;
-            }
-            let Some(grad) = &grads[id] else { continue };
-            if !observer.watching() {
-                if let Some(contributions) = elementwise_on_numbers(node, &nodes, grad) {
-                    if !options.retain_all {
-                        grads[id] = None;
-                    }
-                    for (&input, contribution) in node.inputs.iter().zip(contributions) {
-                        if let Some(c) = contribution {
-                            accumulate_number(&mut grads[input], c, nodes[input].value.shape());
-                        }
-                    }
-                    continue;
-                }
-            }
-            let grad = if options.retain_all {
-                grad.clone()
-            } else {
-                grads[id].take().expect("present")
-            };
-            // Pushed one by one: `collect` into a `SmallVec` goes through its general `extend`,
-            // which costs more than the rest of a small node's visit.
-            let mut inputs: SmallVec<[&Tensor<T>; 2]> = SmallVec::new();
-            let mut wants: SmallVec<[bool; 2]> = SmallVec::new();
-            for &i in &node.inputs {
-                inputs.push(&nodes[i].value);
-                wants.push(nodes[i].requires_grad);
-            }
-            observer.visit(id, node, &inputs, &wants, &grad);
-            let mut deliver = |position: usize, c: Tensor<T>| {
-                let input = node.inputs[position];
-                observer.contribution(position, input, &c, grads[input].as_ref());
-                accumulate(&mut grads[input], c);
-                if let Some(sum) = &grads[input] {
-                    observer.accumulated(input, sum);
-                }
-            };
-            // Elementwise rules are called directly: `ops::backward` returns its contributions
-            // in a `SmallVec` of tensors, and moving that around costs more than the rule
-            // itself on small tensors.
-            match &node.op {
-                Op::Unary(op) => deliver(0, op.backward(inputs[0], &node.value, grad)),
-                Op::Binary(op) => {
-                    let pair = [wants[0], wants[1]];
-                    let (a, b) = op.backward(inputs[0], inputs[1], &node.value, grad, pair);
-                    a.into_iter().for_each(|c| deliver(0, c));
-                    b.into_iter().for_each(|c| deliver(1, c));
-                }
-                op => {
-                    let contributions = ops::backward(op, &inputs, &node.value, grad, &wants);
-                    for (position, contribution) in contributions.into_iter().enumerate() {
-                        if let Some(c) = contribution {
-                            deliver(position, c);
-                        }
-                    }
-                }
-            }
-        }
         for &id in graph.parameter_ids().iter() {
             if grads[id].is_none() {
                 grads[id] = Some(Tensor::zeros(nodes[id].value.shape()));
@@ -540,7 +547,8 @@ impl<'g, T: Float> Var<'g, T> {
     /// is a var that can be differentiated again (PyTorch's `create_graph=True`).
     ///
     /// # Panics
-    /// When the var has more than one element, or depends on no parameter.
+    /// When the var has more than one element, or depends on no parameter; when the sweep
+    /// meets a user-defined op that has no backward rule on vars.
     ///
     /// ```
     /// use chainrule_autodiff::Graph;
@@ -553,41 +561,11 @@ impl<'g, T: Float> Var<'g, T> {
     /// ```
     #[track_caller]
     pub fn backward_create_graph(self) -> VarGradients<'g, T> {
-        let graph = self.graph();
-        let root = self.id();
         self.check_root("backward_create_graph");
+        let graph = self.graph();
         let recorded_before = graph.len();
-        let mut grads: Vec<Option<Var<'g, T>>> = vec![None; root + 1];
-        grads[root] = Some(graph.constant(Tensor::ones(&self.shape())));
-        for id in (0..=root).rev() {
-            let Some(grad) = grads[id] else { continue };
-            let (op, input_ids, wants) = {
-                let nodes = graph.nodes();
-                let node = &nodes[id];
-                if matches!(node.op, Op::Leaf(_)) {
-                    continue;
-                }
-                let wants: SmallVec<[bool; 2]> = node
-                    .inputs
-                    .iter()
-                    .map(|&i| nodes[i].requires_grad)
-                    .collect();
-                (node.op.clone(), node.inputs.clone(), wants)
-            };
-            let inputs: SmallVec<[Var<'g, T>; 2]> =
-                input_ids.iter().map(|&i| Var::new(graph, i)).collect();
-            let inputs: SmallVec<[&Var<'g, T>; 2]> = inputs.iter().collect();
-            let output = Var::new(graph, id);
-            let contributions = ops::backward(&op, &inputs, &output, grad, &wants);
-            for (&input, contribution) in input_ids.iter().zip(contributions) {
-                if let Some(c) = contribution {
-                    grads[input] = Some(match grads[input] {
-                        Some(previous) => previous + c,
-                        None => c,
-                    });
-                }
-            }
-        }
+        let seed = graph.constant(Tensor::ones(&self.shape()));
+        let mut grads = sweep(&graph, self.id(), seed, true, &mut ());
         grads.resize(graph.len(), None);
         for (id, slot) in grads.iter_mut().enumerate().take(recorded_before) {
             let var = Var::new(graph, id);
@@ -613,54 +591,47 @@ impl<'g, T: Float> Var<'g, T> {
     }
 }
 
-/// Watches the first-order sweep apply the chain rule, one node at a time. The backward trace
+/// Watches the sweep apply the chain rule, one node at a time. The backward trace
 /// (`crate::trace`) records what it sees; the plain backward passes `()`, whose empty hooks
 /// compile away, so watching costs nothing when nobody watches.
-pub(crate) trait SweepObserver<T: Float> {
+pub(crate) trait SweepObserver<T: Float, V> {
     /// Whether the observer looks at all. When it does not, the sweep may take shortcuts that
-    /// build no tensors for the hooks to see (the scalar path).
+    /// build no values for the hooks to see (the scalar path).
     fn watching(&self) -> bool {
         true
     }
-    /// Node `id` is about to apply its rule to `upstream` (∂L/∂ of the node), with its input
-    /// values and which of them want a gradient.
-    fn visit(
-        &mut self,
-        id: usize,
-        node: &Node<T>,
-        inputs: &[&Tensor<T>],
-        wants: &[bool],
-        upstream: &Tensor<T>,
-    );
+    /// Node `id` is about to apply its rule to `upstream` (∂L/∂ of the node).
+    fn visit(&mut self, id: usize, node: &NodeView<'_, T, V>, upstream: &V);
     /// The rule gave `contribution` to the node's `position`-th input, node `input`, which had
     /// gathered `earlier` from the nodes visited before.
     fn contribution(
         &mut self,
         position: usize,
         input: usize,
-        contribution: &Tensor<T>,
-        earlier: Option<&Tensor<T>>,
+        contribution: &V,
+        earlier: Option<&V>,
     );
     /// The contribution was added: `sum` is node `input`'s gradient so far.
-    fn accumulated(&mut self, input: usize, sum: &Tensor<T>);
+    fn accumulated(&mut self, input: usize, sum: &V);
 }
 
-impl<T: Float> SweepObserver<T> for () {
+impl<T: Float, V> SweepObserver<T, V> for () {
     #[inline(always)]
     fn watching(&self) -> bool {
         false
     }
     #[inline(always)]
-    fn visit(&mut self, _: usize, _: &Node<T>, _: &[&Tensor<T>], _: &[bool], _: &Tensor<T>) {}
+    fn visit(&mut self, _: usize, _: &NodeView<'_, T, V>, _: &V) {}
     #[inline(always)]
-    fn contribution(&mut self, _: usize, _: usize, _: &Tensor<T>, _: Option<&Tensor<T>>) {}
+    fn contribution(&mut self, _: usize, _: usize, _: &V, _: Option<&V>) {}
     #[inline(always)]
-    fn accumulated(&mut self, _: usize, _: &Tensor<T>) {}
+    fn accumulated(&mut self, _: usize, _: &V) {}
 }
 
 /// Adds a gradient contribution into a node's running sum (a node used several times receives
 /// one contribution per use).
-fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, contribution: Tensor<T>) {
+#[inline]
+fn accumulate<V: std::ops::Add<Output = V>>(slot: &mut Option<V>, contribution: V) {
     *slot = Some(match slot.take() {
         Some(sum) => sum + contribution,
         None => contribution,
@@ -669,8 +640,8 @@ fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, contribution: Tensor<T>) {
 
 /// The chain-rule step of an elementwise node whose output, inputs and upstream gradient are all
 /// single numbers — every node of a micrograd-style graph — computed on the numbers themselves
-/// by the op's own rule (see [`ElementwiseOps`]). `None` for any other node, which takes the
-/// tensor path. The contributions come in input order.
+/// by the op's own rule (numbers speak the elementwise rules' vocabulary). `None` for any other
+/// node, which takes the tensor path. The contributions come in input order.
 #[inline]
 fn elementwise_on_numbers<T: Float>(
     node: &Node<T>,

@@ -6,8 +6,7 @@
 
 use std::fmt;
 
-use crate::graph::{Leaf, Op};
-use crate::ops::{BinaryOp, UnaryOp};
+use crate::ops::{BinaryOp, Leaf, Op, UnaryOp};
 use crate::{Float, Graph, Tensor};
 
 /// How many values a tensor summary shows before the ellipsis.
@@ -199,17 +198,21 @@ impl<T: Float> Graph<T> {
             Op::Unary(op) => {
                 let x = &names[0];
                 match *op {
-                    UnaryOp::Neg => format!("−{x}"),
-                    UnaryOp::AddScalar(c) if c < T::zero() => format!("{x} − {}", number(-c)),
-                    UnaryOp::AddScalar(c) => format!("{x} + {}", number(c)),
-                    UnaryOp::MulScalar(c) => format!("{} · {x}", number(c).as_factor()),
-                    UnaryOp::Powf(c) => format!("{x}^{}", number(c).as_factor()),
+                    UnaryOp::Neg {} => format!("−{x}"),
+                    UnaryOp::AddScalar { c } if c < T::zero() => {
+                        format!("{x} − {}", number(-c))
+                    }
+                    UnaryOp::AddScalar { c } => format!("{x} + {}", number(c)),
+                    UnaryOp::MulScalar { c } => format!("{} · {x}", number(c).as_factor()),
+                    UnaryOp::Powf { exponent } => format!("{x}^{}", number(exponent).as_factor()),
                     UnaryOp::Clamp { min, max } => {
                         format!("clamp({x}, {}, {})", number(min), number(max))
                     }
+                    UnaryOp::LeakyRelu { slope } => format!("leaky_relu({x}, {})", number(slope)),
                     _ => format!("{}({x})", op.name()),
                 }
             }
+            Op::Where => format!("where({}, {}, {})", names[0], names[1], names[2]),
             op => format!("{}({})", op.name(), names.join(", ")),
         }
     }

@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use crate::graph::{Leaf, Op};
+use crate::ops::{Leaf, Op};
 use crate::{Float, Gradients, Graph, Quantity};
 
 impl<T: Float> Graph<T> {

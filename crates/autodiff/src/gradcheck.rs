@@ -3,10 +3,20 @@
 //! The backward rules are the part of an autodiff engine most likely to be wrong and least
 //! likely to look wrong; a finite difference needs nothing but forward evaluations, so it is an
 //! independent oracle for every rule. Use [`gradcheck`] on any function you build from graph ops.
+//!
+//! When a model's check fails, [`check_each_op`] says which op is wrong: it checks every node's
+//! rule on its own — the node's vector–Jacobian product at its actual input values against
+//! central differences of that node's forward alone — and reports the first node that
+//! disagrees, by op, name and source line. [`gradcheck`] runs it for you on failure
+//! ([`GradcheckReport::wrong_op`]).
 
 use std::fmt;
+use std::panic::Location;
 
-use crate::{Graph, Tensor, Var};
+use crate::backward::Differentiable;
+use crate::ops::vocabulary::ElementwiseOps;
+use crate::ops::Op;
+use crate::{custom, Graph, Tensor, Var};
 
 /// Step size and tolerances for [`gradcheck`].
 ///
@@ -70,6 +80,42 @@ pub struct GradcheckReport {
     pub elements: usize,
     /// Whether every element was within tolerance (and every value finite).
     pub passed: bool,
+    /// When the check failed: the first op whose own rule disagrees with finite differences
+    /// of its own forward (see [`check_each_op`]); `None` when it passed, or when every op is
+    /// right on its own (then look at the inputs: a kink, a pole, a step too large).
+    pub wrong_op: Option<WrongOp>,
+}
+
+/// An op whose backward rule disagrees with central differences of its forward, found by
+/// [`check_each_op`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct WrongOp {
+    /// The node's position in the tape.
+    pub node: usize,
+    /// The node's display name (its label, or `n` and its id).
+    pub name: String,
+    /// The op's name (a user-defined op's own name).
+    pub op: &'static str,
+    /// Where the node was recorded.
+    pub source_line: Option<&'static Location<'static>>,
+    /// The worst element: `input` is the op's input position (0 for its first argument).
+    pub worst: WorstElement,
+}
+
+impl fmt::Display for WrongOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the backward rule of `{}` (node {}", self.op, self.name)?;
+        if let Some(line) = self.source_line {
+            write!(f, ", recorded at {line}")?;
+        }
+        let w = &self.worst;
+        write!(
+            f,
+            ") disagrees with its forward: ∂/∂(input {}) at {:?} is {:.10e} by the rule, \
+             {:.10e} by central differences",
+            w.input, w.index, w.analytic, w.numeric
+        )
+    }
 }
 
 impl GradcheckReport {
@@ -96,6 +142,9 @@ impl fmt::Display for GradcheckReport {
                 "; worst at input {} index {:?}: analytic {:.10e}, numeric {:.10e}",
                 w.input, w.index, w.analytic, w.numeric
             )?;
+        }
+        if let Some(wrong) = &self.wrong_op {
+            write!(f, "; {wrong}")?;
         }
         Ok(())
     }
@@ -134,59 +183,201 @@ where
         f(&g, &vars).item()
     };
 
-    let mut report = GradcheckReport {
-        max_abs_error: 0.0,
-        max_rel_error: 0.0,
-        worst: None,
-        elements: 0,
-        passed: true,
-    };
-    let mut worst_ratio = -1.0;
+    let mut tally = Tally::new(options);
     let mut work: Vec<Tensor<f64>> = inputs.to_vec();
     for (which, input) in inputs.iter().enumerate() {
         for flat in 0..input.numel() {
-            let original = input.as_slice()[flat];
-            work[which].data_mut()[flat] = original + options.step;
-            let plus = evaluate(&work);
-            work[which].data_mut()[flat] = original - options.step;
-            let minus = evaluate(&work);
-            work[which].data_mut()[flat] = original;
-
-            let numeric = (plus - minus) / (2.0 * options.step);
+            let numeric = central_difference(&mut work, which, flat, options.step, evaluate);
             let exact = analytic[which].as_slice()[flat];
-            let abs_error = (exact - numeric).abs();
-            let scale = exact.abs().max(numeric.abs());
-            let rel_error = if scale > 0.0 { abs_error / scale } else { 0.0 };
-            let allowed = options.abs_tol + options.rel_tol * numeric.abs();
-            // NaN compares false everywhere, so a NaN on either side fails here.
-            let within = abs_error <= allowed;
-            let ratio = if abs_error.is_nan() {
-                f64::INFINITY
-            } else if allowed > 0.0 {
-                abs_error / allowed
-            } else if abs_error == 0.0 {
-                0.0
-            } else {
-                f64::INFINITY
-            };
-
-            report.elements += 1;
-            report.passed &= within;
-            report.max_abs_error = report.max_abs_error.max(abs_error);
-            report.max_rel_error = report.max_rel_error.max(rel_error);
-            if abs_error.is_nan() {
-                report.max_abs_error = f64::NAN;
-            }
-            if ratio > worst_ratio {
-                worst_ratio = ratio;
-                report.worst = Some(WorstElement {
-                    input: which,
-                    index: input.unravel_index(flat),
-                    analytic: exact,
-                    numeric,
-                });
-            }
+            tally.compare(which, || input.unravel_index(flat), exact, numeric);
         }
     }
+    let mut report = tally.report;
+    if !report.passed {
+        report.wrong_op = check_each_op(&f, inputs, options);
+    }
     report
+}
+
+/// `(f(x + h) − f(x − h)) / 2h` with `x` the element `flat` of `values[which]`, which is put
+/// back afterwards.
+fn central_difference(
+    values: &mut [Tensor<f64>],
+    which: usize,
+    flat: usize,
+    step: f64,
+    evaluate: impl Fn(&[Tensor<f64>]) -> f64,
+) -> f64 {
+    let original = values[which].as_slice()[flat];
+    values[which].data_mut()[flat] = original + step;
+    let plus = evaluate(values);
+    values[which].data_mut()[flat] = original - step;
+    let minus = evaluate(values);
+    values[which].data_mut()[flat] = original;
+    (plus - minus) / (2.0 * step)
+}
+
+/// Element-by-element comparisons of analytic and numeric derivatives, gathered into a report.
+struct Tally {
+    options: GradcheckOptions,
+    report: GradcheckReport,
+    worst_ratio: f64,
+}
+
+impl Tally {
+    fn new(options: GradcheckOptions) -> Self {
+        Tally {
+            options,
+            report: GradcheckReport {
+                max_abs_error: 0.0,
+                max_rel_error: 0.0,
+                worst: None,
+                elements: 0,
+                passed: true,
+                wrong_op: None,
+            },
+            worst_ratio: -1.0,
+        }
+    }
+
+    /// Compares one element: `index` gives its multi-index, asked for only if it is the worst.
+    fn compare(&mut self, input: usize, index: impl Fn() -> Vec<usize>, exact: f64, numeric: f64) {
+        let options = &self.options;
+        let report = &mut self.report;
+        let abs_error = (exact - numeric).abs();
+        let scale = exact.abs().max(numeric.abs());
+        let rel_error = if scale > 0.0 { abs_error / scale } else { 0.0 };
+        let allowed = options.abs_tol + options.rel_tol * numeric.abs();
+        // NaN compares false everywhere, so a NaN on either side fails here.
+        let within = abs_error <= allowed;
+        let ratio = if abs_error.is_nan() {
+            f64::INFINITY
+        } else if allowed > 0.0 {
+            abs_error / allowed
+        } else if abs_error == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        report.elements += 1;
+        report.passed &= within;
+        report.max_abs_error = report.max_abs_error.max(abs_error);
+        report.max_rel_error = report.max_rel_error.max(rel_error);
+        if abs_error.is_nan() {
+            report.max_abs_error = f64::NAN;
+        }
+        if ratio > self.worst_ratio {
+            self.worst_ratio = ratio;
+            report.worst = Some(WorstElement {
+                input,
+                index: index(),
+                analytic: exact,
+                numeric,
+            });
+        }
+    }
+}
+
+/// Checks the backward rule of every op of the model `f` on its own, and returns the first
+/// (in the order the ops were recorded) whose rule disagrees with central differences of its
+/// own forward: the op to fix when [`gradcheck`] of the whole model fails.
+///
+/// Each node is checked at the input values it actually saw when `f` ran at `inputs`, with
+/// an uneven upstream gradient (so a rule that routes gradients to the wrong element cannot
+/// pass by symmetry), for each input that wants a gradient. Works on built-in and
+/// user-defined ops alike (see [`CustomOp`](crate::CustomOp)).
+///
+/// ```
+/// use chainrule_autodiff::gradcheck::check_each_op;
+/// use chainrule_autodiff::{GradcheckOptions, Tensor};
+/// let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[3]);
+/// let wrong = check_each_op(|_g, v| (v[0].tanh() * v[0]).sum(), &[x], GradcheckOptions::default());
+/// assert_eq!(wrong, None); // every built-in rule is right
+/// ```
+pub fn check_each_op<F>(f: F, inputs: &[Tensor<f64>], options: GradcheckOptions) -> Option<WrongOp>
+where
+    F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
+{
+    let g = Graph::with_source_lines();
+    let vars: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+    f(&g, &vars);
+    let nodes = g.nodes();
+    for (id, node) in nodes.iter().enumerate() {
+        if matches!(node.op, Op::Leaf(_)) || !node.requires_grad {
+            continue;
+        }
+        let wants: Vec<bool> = node
+            .inputs
+            .iter()
+            .map(|&i| nodes[i].requires_grad)
+            .collect();
+        let values: Vec<Tensor<f64>> = node
+            .inputs
+            .iter()
+            .map(|&i| nodes[i].value.clone())
+            .collect();
+        let report = check_one_op(&node.op, &values, &node.value, &wants, options);
+        if !report.passed {
+            return Some(WrongOp {
+                node: id,
+                name: g.display_name(id),
+                op: node.op.name(),
+                source_line: g.source_line(id),
+                worst: report.worst.expect("a failed check has a worst element"),
+            });
+        }
+    }
+    None
+}
+
+/// Checks one op's rule at `inputs` (whose output is `output`) against central differences of
+/// its forward, for the inputs that want a gradient.
+fn check_one_op(
+    op: &Op<f64>,
+    inputs: &[Tensor<f64>],
+    output: &Tensor<f64>,
+    wants: &[bool],
+    options: GradcheckOptions,
+) -> GradcheckReport {
+    let forward = |values: &[Tensor<f64>]| -> Tensor<f64> {
+        let refs: Vec<&Tensor<f64>> = values.iter().collect();
+        match op {
+            Op::Custom(call) => custom::forward_on_tensors(call, &refs),
+            op => op.forward(&refs),
+        }
+    };
+    // Σ w·y with uneven weights w: its gradient is the rule applied to w.
+    let weights = Tensor::from_vec(
+        (0..output.numel())
+            .map(|i| (1.3 * i as f64 + 0.7).sin() + 0.1)
+            .collect(),
+        output.shape(),
+    );
+    let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
+    let analytic: Vec<Option<Tensor<f64>>> =
+        Tensor::apply_rule(op, &refs, output, weights.clone(), wants)
+            .into_iter()
+            .zip(inputs)
+            .map(|(c, input)| {
+                c.map(|c| {
+                    if c.same_shape(input) {
+                        c
+                    } else {
+                        c.sum_to(input.shape())
+                    }
+                })
+            })
+            .collect();
+    let weighted =
+        |values: &[Tensor<f64>]| -> f64 { forward(values).mul(&weights).sum_all().item() };
+    let mut tally = Tally::new(options);
+    let mut work = inputs.to_vec();
+    for (which, input) in inputs.iter().enumerate().filter(|(i, _)| wants[*i]) {
+        for flat in 0..input.numel() {
+            let numeric = central_difference(&mut work, which, flat, options.step, weighted);
+            let exact = analytic[which].as_ref().map_or(0.0, |a| a.as_slice()[flat]);
+            tally.compare(which, || input.unravel_index(flat), exact, numeric);
+        }
+    }
+    tally.report
 }

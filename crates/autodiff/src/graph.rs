@@ -5,81 +5,25 @@
 //! and the backward sweep (see [`crate::backward`]) is a plain reverse walk — no sorting, no
 //! recursion, no depth limit.
 //!
+//! A [`Var`] is a `Copy` handle to one node; it lives here with the graph because each holds
+//! the other (a graph hands out vars, a var points into its graph). The op methods on vars are in
+//! `crate::var`, above the op definitions.
+//!
 //! A graph lives for one step of work: build it, run backward, drop it. Parameters live outside
 //! it and are bound in as leaves without copying their storage.
 
 use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
-use crate::ops::{BinaryOp, MatmulOp, NnOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::ops::{Leaf, Op};
 use crate::spare::SpareBuffer;
-use crate::{Float, Tensor, Var};
-
-/// What kind of leaf a node is: where a value enters the graph from outside.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Leaf {
-    /// A value that wants a gradient: a model's weight, or a micrograd-style scalar.
-    Parameter,
-    /// Data fed to the model; no gradient is computed for it.
-    Input,
-    /// A fixed value (including the result of [`Var::detach`]); never gets a gradient.
-    Constant,
-}
-
-/// The primitive that produced a node. The graph is inspectable data: printing, tracing and
-/// drawing all read this enum. Each family of ops lives in its own file under `ops/`, with its
-/// forward and backward rules side by side.
-#[derive(Clone, Debug)]
-pub enum Op<T> {
-    /// A leaf: the value came from outside the graph.
-    Leaf(Leaf),
-    /// An elementwise function of one input (`exp`, `tanh`, `x * 2.0`, …).
-    Unary(UnaryOp<T>),
-    /// An elementwise function of two broadcast inputs (`+`, `*`, `maximum`, …).
-    Binary(BinaryOp),
-    /// A sum, mean or max over all elements or one axis.
-    Reduce(ReduceOp),
-    /// A (batched) matrix product.
-    Matmul(MatmulOp),
-    /// A change of shape, or a selection of elements (reshape, narrow, index_select, …).
-    Shape(Box<ShapeOp>),
-    /// A numerically stable neural-network function (log_softmax, fused cross-entropy, …).
-    Nn(NnOp),
-}
-
-impl<T: Float> Op<T> {
-    /// The op's name as its method is spelled (`"tanh"`, `"matmul"`, `"parameter"`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::Leaf(Leaf::Parameter) => "parameter",
-            Op::Leaf(Leaf::Input) => "input",
-            Op::Leaf(Leaf::Constant) => "constant",
-            Op::Unary(op) => op.name(),
-            Op::Binary(op) => op.name(),
-            Op::Reduce(op) => op.name(),
-            Op::Matmul(op) => op.name(),
-            Op::Shape(op) => op.name(),
-            Op::Nn(op) => op.name(),
-        }
-    }
-
-    /// The local derivative in textbook form (`tanh: ∂y/∂x = 1 − y²`), for traces and pictures.
-    pub fn formula(&self) -> &'static str {
-        match self {
-            Op::Leaf(_) => "",
-            Op::Unary(op) => op.formula(),
-            Op::Binary(op) => op.formula(),
-            Op::Reduce(op) => op.formula(),
-            Op::Matmul(op) => op.formula(),
-            Op::Shape(op) => op.formula(),
-            Op::Nn(op) => op.formula(),
-        }
-    }
-}
+use crate::tensor::shape_of;
+use crate::{Float, Shape, Tensor};
 
 /// One recorded operation: its value, its inputs and the op that computed it.
 #[derive(Clone, Debug)]
@@ -119,6 +63,9 @@ pub struct Graph<T> {
     /// The ids of the parameter leaves, in order: the backward pass gives each one a gradient
     /// without scanning the whole tape for them.
     parameters: RefCell<Vec<usize>>,
+    /// The source line that recorded each node, by node id — kept only by graphs made with
+    /// [`Graph::with_source_lines`], since most graphs never need them.
+    source_lines: Option<RefCell<Vec<&'static Location<'static>>>>,
 }
 
 /// Graph ids: unique for the life of the process, so a stale reference to a dropped graph can
@@ -146,7 +93,32 @@ impl<T: Float> Graph<T> {
             nodes: RefCell::new(tape),
             labels: RefCell::new(HashMap::new()),
             parameters: RefCell::new(Vec::new()),
+            source_lines: None,
         }
+    }
+
+    /// An empty graph that remembers the source line that recorded each node, for messages
+    /// that point at the user's code (the localized gradient check names the line of the op
+    /// whose rule is wrong).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::with_source_lines();
+    /// let x = g.scalar(1.0f64);
+    /// let y = x.exp(); let line = line!();
+    /// assert_eq!(g.source_line(y.id()).unwrap().line(), line);
+    /// assert_eq!(Graph::<f64>::new().source_line(0), None);
+    /// ```
+    pub fn with_source_lines() -> Self {
+        let mut graph = Self::new();
+        graph.source_lines = Some(RefCell::new(Vec::new()));
+        graph
+    }
+
+    /// Where the node with this id was recorded, for a graph made with
+    /// [`Graph::with_source_lines`]; `None` otherwise.
+    pub fn source_line(&self, id: usize) -> Option<&'static Location<'static>> {
+        self.source_lines.as_ref()?.borrow().get(id).copied()
     }
 
     /// A number that identifies this graph among all graphs of the process, ever.
@@ -209,6 +181,7 @@ impl<T: Float> Graph<T> {
         self.leaf(value, Leaf::Constant)
     }
 
+    #[track_caller]
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
         let requires_grad = kind == Leaf::Parameter;
         let var = self.push(value, Op::Leaf(kind), SmallVec::new(), |_, _| requires_grad);
@@ -224,6 +197,7 @@ impl<T: Float> Graph<T> {
     }
 
     /// Appends a node computed by `op` from `inputs`; it wants a gradient if any input does.
+    #[track_caller]
     pub(crate) fn record(
         &self,
         value: Tensor<T>,
@@ -237,6 +211,7 @@ impl<T: Float> Graph<T> {
 
     /// Appends a node; `requires_grad` decides from the tape so far and the node's inputs
     /// whether it wants a gradient (one borrow of the tape for both).
+    #[track_caller]
     fn push(
         &self,
         value: Tensor<T>,
@@ -247,6 +222,9 @@ impl<T: Float> Graph<T> {
         let mut nodes = self.nodes.borrow_mut();
         let requires_grad = requires_grad(&nodes, &inputs);
         let id = nodes.len();
+        if let Some(lines) = &self.source_lines {
+            lines.borrow_mut().push(Location::caller());
+        }
         nodes.push(Node {
             value,
             op,
@@ -377,5 +355,155 @@ impl fmt::Display for NonFinite {
             "node {} ({}, shape {:?}) is the first to hold NaN or infinity",
             self.node, self.op, self.shape
         )
+    }
+}
+
+/// A value in a [`Graph`]: a cheap `Copy` handle (the graph and a node id).
+///
+/// Arithmetic on vars records new nodes:
+///
+/// ```
+/// use chainrule_autodiff::{Graph, Tensor};
+/// let g = Graph::new();
+/// let w = g.param(Tensor::from_vec(vec![0.5, -1.0], &[2]));
+/// let x = g.input(Tensor::from_vec(vec![2.0, 3.0], &[2]));
+/// let y = (w * x + 1.0).tanh().sum();
+/// let grads = y.backward();
+/// assert_eq!(grads[w].shape(), &[2]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Var<'g, T> {
+    graph: &'g Graph<T>,
+    id: usize,
+}
+
+impl<'g, T: Float> Var<'g, T> {
+    pub(crate) fn new(graph: &'g Graph<T>, id: usize) -> Self {
+        Var { graph, id }
+    }
+
+    /// The graph this var belongs to.
+    pub fn graph(&self) -> &'g Graph<T> {
+        self.graph
+    }
+
+    /// The node's position in its graph's tape.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The forward value (a cheap clone: the storage is shared).
+    pub fn value(&self) -> Tensor<T> {
+        self.graph.nodes()[self.id].value.clone()
+    }
+
+    /// The shape of the forward value.
+    pub fn shape(&self) -> Shape {
+        shape_of(self.graph.nodes()[self.id].value.shape())
+    }
+
+    /// The number of axes of the forward value.
+    pub fn rank(&self) -> usize {
+        self.graph.nodes()[self.id].value.rank()
+    }
+
+    /// The value of a one-element var.
+    ///
+    /// # Panics
+    /// When the value has more than one element.
+    #[track_caller]
+    pub fn item(&self) -> T {
+        self.graph.nodes()[self.id].value.item()
+    }
+
+    /// The op that produced this node.
+    pub fn op(&self) -> Op<T> {
+        self.graph.nodes()[self.id].op.clone()
+    }
+
+    /// Whether a parameter lies upstream of this var, so backward will reach through it.
+    pub fn requires_grad(&self) -> bool {
+        self.graph.nodes()[self.id].requires_grad
+    }
+
+    /// Gives this node a name for display (traces, graph pictures) and returns the var, so a
+    /// leaf can be named where it is made. The name lives in a side table of the graph; naming
+    /// again replaces it.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let w = g.scalar(-1.0f64).named("w");
+    /// assert_eq!(w.label().as_deref(), Some("w"));
+    /// ```
+    pub fn named(self, name: impl Into<String>) -> Self {
+        self.graph.set_label(self.id, name.into());
+        self
+    }
+
+    /// The name given with [`Var::named`], if any.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64);
+    /// assert_eq!(x.label(), None);
+    /// ```
+    pub fn label(&self) -> Option<String> {
+        self.graph.label(self.id)
+    }
+
+    /// The name this node goes by in traces and pictures: its label, or `n` and its id.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64).named("x");
+    /// let y = x.exp();
+    /// assert_eq!((x.display_name(), y.display_name()), ("x".to_string(), "n1".to_string()));
+    /// ```
+    pub fn display_name(&self) -> String {
+        self.graph.display_name(self.id)
+    }
+
+    /// The same value as a constant: gradients stop here, as with PyTorch's `detach`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(3.0f64);
+    /// let y = x * x.detach(); // d/dx treats the second factor as the number 3
+    /// assert_eq!(y.backward()[x].item(), 3.0);
+    /// ```
+    pub fn detach(self) -> Var<'g, T> {
+        self.graph.constant(self.value())
+    }
+
+    /// Panics unless both vars live in the same graph.
+    #[track_caller]
+    pub(crate) fn same_graph(self, other: Var<'g, T>, op: &str) {
+        shape_assert!(
+            std::ptr::eq(self.graph, other.graph),
+            "{op}: the two vars belong to different graphs",
+        );
+    }
+
+    /// Whether this node is a leaf of the given kind.
+    pub fn is_leaf(&self, kind: Leaf) -> bool {
+        matches!(self.graph.nodes()[self.id].op, Op::Leaf(k) if k == kind)
+    }
+}
+
+impl<T: Float> fmt::Debug for Var<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes = self.graph.nodes();
+        let node = &nodes[self.id];
+        write!(f, "Var#{} {} = {:?}", self.id, node.op.name(), node.value)
+    }
+}
+
+impl<T: Float> fmt::Display for Var<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.graph.nodes()[self.id].value)
     }
 }

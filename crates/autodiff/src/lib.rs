@@ -9,7 +9,12 @@
 //!   it on the graph so gradients can be differentiated again.
 //! - [`ParamStore`] — named weights and biases outside any graph, bound into each step's graph
 //!   without copying.
-//! - [`gradcheck`](fn@gradcheck) — the engine's gradients against central finite differences in `f64`.
+//! - [`ops`] — the primitive ops: each op's name, formula, forward kernel and backward rule in
+//!   one place (the elementwise ops one table entry each).
+//! - [`CustomOp`] — an op of your own, recorded with [`Var::custom`], which the backward sweep,
+//!   traces, pictures and gradcheck treat like a built-in one.
+//! - [`gradcheck`](fn@gradcheck) — the engine's gradients against central finite differences in
+//!   `f64`; when a model fails, [`gradcheck::check_each_op`] names the op whose rule is wrong.
 //! - [`Var::backward_traced`] — the chain rule written out step by step ([`Trace`]);
 //!   [`Graph::to_dot`] — a picture of the graph with values and gradients (and `Graph::to_svg`
 //!   with the `svg` feature); [`Var::named`] gives nodes names for both.
@@ -62,6 +67,7 @@ macro_rules! shape_assert {
 }
 
 pub mod backward;
+mod custom;
 mod describe;
 mod dot;
 mod float;
@@ -76,12 +82,13 @@ pub mod trace;
 mod var;
 
 pub use backward::{BackwardOptions, Gradients, VarGradients};
+pub use custom::CustomOp;
 pub use describe::Quantity;
 pub use float::Float;
-pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement};
-pub use graph::{Graph, Leaf, Node, NonFinite, Op};
+pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement, WrongOp};
+pub use graph::{Graph, Node, NonFinite, Var};
+pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Shape, ShapeError, Tensor};
 pub use threads::{num_threads, set_num_threads};
 pub use trace::{ChainStep, Trace, TraceNode};
-pub use var::Var;

@@ -20,9 +20,8 @@
 
 use std::fmt;
 
-use crate::backward::SweepObserver;
-use crate::graph::Node;
-use crate::ops::{self, InputGrads};
+use crate::backward::{Differentiable, NodeView, SweepObserver};
+use crate::ops::InputGrads;
 use crate::{BackwardOptions, Float, Gradients, Graph, Quantity, Tensor, Var};
 
 /// Every chain-rule step of one backward pass, in the order the sweep took them (see
@@ -134,19 +133,13 @@ impl<T: Float> Recorder<'_, T> {
     }
 }
 
-impl<T: Float> SweepObserver<T> for Recorder<'_, T> {
-    fn visit(
-        &mut self,
-        id: usize,
-        node: &Node<T>,
-        inputs: &[&Tensor<T>],
-        wants: &[bool],
-        upstream: &Tensor<T>,
-    ) {
-        let all_numbers = node.value.rank() == 0 && inputs.iter().all(|x| x.rank() == 0);
+impl<T: Float> SweepObserver<T, Tensor<T>> for Recorder<'_, T> {
+    fn visit(&mut self, id: usize, node: &NodeView<'_, T, Tensor<T>>, upstream: &Tensor<T>) {
+        let all_numbers = node.output.rank() == 0 && node.inputs.iter().all(|x| x.rank() == 0);
         self.locals = if all_numbers {
             // With a seed of 1 the rule's output is the local derivative itself.
-            ops::backward(&node.op, inputs, &node.value, Tensor::ones(&[]), wants)
+            let seed = Tensor::ones(&[]);
+            Tensor::apply_rule(node.op, node.inputs, node.output, seed, node.wants)
         } else {
             InputGrads::new()
         };

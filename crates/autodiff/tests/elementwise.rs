@@ -3,7 +3,7 @@
 
 mod common;
 
-use chainrule_autodiff::Tensor;
+use chainrule_autodiff::{Tensor, Var};
 use common::*;
 use proptest::prelude::*;
 
@@ -134,4 +134,86 @@ fn sigmoid_is_finite_and_exact_at_large_logits() {
     assert_eq!(y.value().to_vec(), vec![0.0, 1.0]);
     let grads = y.sum().backward();
     assert_eq!(grads[x].to_vec(), vec![0.0, 0.0]);
+}
+
+/// First- and second-order gradchecks of unary ops, one line per op: the op's name, the values
+/// it is checked at (away from kinks and poles), and the op applied to the var `x`.
+macro_rules! unary_gradchecks {
+    ($($name:ident: $values:expr => |$x:ident| $op:expr;)*) => {
+        proptest! {
+            #![proptest_config(config())]
+            $(
+                #[test]
+                fn $name(input in shape().prop_flat_map($values)) {
+                    let first = check(std::slice::from_ref(&input), |_g, v| { let $x = v[0]; $op });
+                    prop_assert!(first.passed, "first order: {}", first);
+                    let second = check_second_order(&[input], |_g, v| { let $x = v[0]; $op });
+                    prop_assert!(second.passed, "second order: {}", second);
+                }
+            )*
+        }
+    };
+}
+
+unary_gradchecks! {
+    softplus: |s| tensor_in(s, -4.0, 4.0) => |x| x.softplus();
+    leaky_relu: |s| tensor_away_from_zero(s, 0.05) => |x| x.leaky_relu(0.1) * x;
+    gelu: |s| tensor_in(s, -3.0, 3.0) => |x| x.gelu();
+    log1p: |s| tensor_in(s, -0.7, 3.0) => |x| x.log1p();
+    expm1: |s| tensor_in(s, -2.0, 2.0) => |x| x.expm1();
+    sin: tensor => |x| x.sin();
+    cos: tensor => |x| x.cos();
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `where(mask, a, b)` over broadcasting pairs, the mask shaped like `a` and held constant:
+    /// first order, and second order through a product so the second derivative is not zero.
+    #[test]
+    fn where_(
+        (a, b) in broadcast_pair().prop_flat_map(|(sa, sb)| (tensor(sa), tensor(sb))),
+        seed in any::<u64>(),
+    ) {
+        let picks = (0..a.as_slice().len()).map(|i| ((seed >> (i % 64)) & 1) as f64).collect();
+        let mask = Tensor::from_vec(picks, a.shape());
+        let first = check(&[a.clone(), b.clone()], |_g, v| select(&mask, v));
+        prop_assert!(first.passed, "first order: {}", first);
+        let second = check_second_order(&[a, b], |_g, v| select(&mask, v) * v[0] * v[1]);
+        prop_assert!(second.passed, "second order: {}", second);
+    }
+}
+
+/// `where(mask, v[0], v[1])` with the mask a constant of the graph.
+fn select<'g>(mask: &Tensor<f64>, v: &[Var<'g, f64>]) -> Var<'g, f64> {
+    Var::where_(v[0].graph().constant(mask.clone()), v[0], v[1])
+}
+
+/// The new ops against values computed another way, in `f64` and `f32`.
+#[test]
+fn new_unary_ops_match_their_definitions() {
+    use chainrule_autodiff::Graph;
+    let g = Graph::new();
+    for &v in &[-30.0f64, -2.5, -0.3, 0.0, 0.4, 1.7, 25.0] {
+        let x = g.input(Tensor::scalar(v));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        assert!(
+            close(x.softplus().item(), (1.0 + v.exp()).ln()),
+            "softplus({v})"
+        );
+        let u = (2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3));
+        assert!(
+            close(x.gelu().item(), 0.5 * v * (1.0 + u.tanh())),
+            "gelu({v})"
+        );
+        assert!(close(x.sin().item(), v.sin()) && close(x.cos().item(), v.cos()));
+        assert!(close(x.expm1().item(), v.exp() - 1.0), "expm1({v})");
+        let leaky = if v > 0.0 { v } else { 0.01 * v };
+        assert_eq!(x.leaky_relu(0.01).item(), leaky);
+    }
+    // Far out, softplus is x itself and never overflows.
+    assert_eq!(g.input(Tensor::scalar(1000.0f64)).softplus().item(), 1000.0);
+    let gf = Graph::<f32>::new();
+    assert_eq!(gf.input(Tensor::scalar(100.0f32)).softplus().item(), 100.0);
+    assert!(gf.input(Tensor::scalar(-100.0f32)).softplus().item() > 0.0);
 }

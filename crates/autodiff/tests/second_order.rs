@@ -3,7 +3,7 @@
 
 mod common;
 
-use chainrule_autodiff::{gradcheck, GradcheckOptions, Graph, Tensor, Var};
+use chainrule_autodiff::{Graph, Tensor, Var};
 use common::*;
 use proptest::prelude::*;
 
@@ -31,26 +31,12 @@ proptest! {
     }
 }
 
-/// Gradchecks the gradient of `op`: the closure returns `Σ w·∂(Σ w·op)/∂x` computed with
-/// `backward_create_graph`, so gradcheck compares its second-order backward with finite
-/// differences of the recorded first-order gradient.
+/// Gradchecks the gradient of `op` (see [`check_second_order`]), panicking on failure.
 fn gradgradcheck<F>(inputs: Vec<Tensor<f64>>, op: F)
 where
     F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
 {
-    let report = gradcheck(
-        |g, v| {
-            let y = weighted_sum(g, op(g, v));
-            let grads = y.backward_create_graph();
-            v.iter()
-                .map(|&x| weighted_sum(g, grads.wrt(x)))
-                .reduce(|a, b| a + b)
-                .expect("one input at least")
-        },
-        &inputs,
-        GradcheckOptions::default(),
-    );
-    report.assert_passed();
+    check_second_order(&inputs, op).assert_passed();
 }
 
 fn values(shape: &[usize], offset: f64) -> Tensor<f64> {

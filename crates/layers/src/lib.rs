@@ -1,5 +1,7 @@
 //! Layers, activations and losses for chainrule, built only from graph ops: no layer or loss
-//! has a hand-written gradient; the engine's one backward pass differentiates them all.
+//! has a hand-written gradient; the engine's one backward pass differentiates them all. The
+//! one exception is by choice: the LSTM cell's pointwise part is a fused user-defined op
+//! ([`FusedLstmCell`]) whose rule is tested against the same equations composed from graph ops.
 //!
 //! - [`Module`] — the one trait: a layer owns the ids of its parameters in a [`ParamStore`]
 //!   and maps a var to a var.
@@ -8,7 +10,8 @@
 //! - [`Dense`] — the material's `Z = g(XW + B)` on a batch.
 //! - [`Sequential`], [`Residual`], [`Highway`] — ways to compose layers.
 //! - [`RnnCell`], [`LstmCell`], [`Rnn`], [`Lstm`] — recurrent layers; backpropagation through
-//!   time is the generic backward pass over the unrolled graph.
+//!   time is the generic backward pass over the unrolled graph. [`lstm_cell`] is the LSTM
+//!   cell's pointwise part as one fused op, a user-defined op ([`FusedLstmCell`]) of the layer.
 //! - [`Embedding`], [`Dropout`].
 //! - [`losses`] — mean squared error (plain and the material's `1/(2m)`), binary log loss and
 //!   softmax cross-entropy from logits, and the L2 penalty over weights only.
@@ -67,7 +70,7 @@ pub use init::Init;
 pub use losses::{
     binary_log_loss, half_mean_squared_error, l2_penalty, mean_squared_error, softmax_cross_entropy,
 };
-pub use recurrent::{Lstm, LstmCell, LstmState, Rnn, RnnCell};
+pub use recurrent::{lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmState, Rnn, RnnCell};
 pub use residual::Residual;
 pub use sequential::Sequential;
 

@@ -1,122 +1,454 @@
 //! Elementwise ops: functions applied to each element, of one input or of two broadcast inputs.
 //!
-//! Each rule multiplies the upstream gradient `g` by the local derivative. For two inputs of
-//! different shapes the forward broadcasts (NumPy rules), so the backward sums each input's
-//! gradient back down to that input's shape (`sum_to`).
+//! Each op is one entry of a table — its method, its derivative in textbook form, its forward
+//! kernel and its backward rule, side by side. The tables are read twice: by
+//! [`define_unary_ops!`] and [`define_binary_ops!`] here, which make the [`UnaryOp`] and
+//! [`BinaryOp`] enums and their rules, and by `crate::var`, which makes the `Var` method of each
+//! entry with the entry's doc comment. Adding an elementwise op is adding one entry.
+//!
+//! Each rule multiplies the upstream gradient `g` by the local derivative, written against
+//! [`ElementwiseOps`] so that it runs on tensors, on vars (for second derivatives) and on plain
+//! numbers (the sweep's scalar path). Where two inputs broadcast, the backward sweep sums each
+//! input's gradient back down to that input's shape; the rules here never do.
 
-use crate::backward::ElementwiseOps;
-use crate::{Float, Tensor, Var};
+use crate::ops::vocabulary::ElementwiseOps;
+use crate::{Float, Tensor};
 
-/// An elementwise function of one var.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp<T> {
-    /// `−x`
-    Neg,
-    /// `eˣ`
-    Exp,
-    /// `ln x`
-    Ln,
-    /// `√x`
-    Sqrt,
-    /// `|x|`
-    Abs,
-    /// `tanh x`
-    Tanh,
-    /// `1 / (1 + e⁻ˣ)`
-    Sigmoid,
-    /// `max(x, 0)`
-    Relu,
-    /// `xᶜ` for a fixed number `c`
-    Powf(T),
-    /// `x` limited to `[min, max]`
-    Clamp {
-        /// The lower limit.
-        min: T,
-        /// The upper limit.
-        max: T,
-    },
-    /// `x + c` for a fixed number `c`
-    AddScalar(T),
-    /// `c · x` for a fixed number `c`
-    MulScalar(T),
+/// The unary op table. An entry reads
+///
+/// ```text
+/// /// The Var method's doc: definition, derivative, PyTorch equivalent, runnable example.
+/// Variant => pub fn method(parameter: T, …) {
+///     formula: "∂y/∂x = …",                      // shown by traces and pictures
+///     forward: |x| kernel on the tensor x,
+///     backward: |x, y, g| ∂L/∂x from the input x, the output y and ∂L/∂y = g,
+/// }
+/// ```
+///
+/// `pub fn` entries are part of the public API (and callable by name, see
+/// [`UnaryOp::by_name`]); `pub(crate) fn` entries are reached through operators (`-x`, `x + 2.0`).
+/// Piecewise derivatives (masks, signs) are built with `map_constant`: they are zero almost
+/// everywhere, so they enter a second-order graph as constants.
+macro_rules! unary_ops {
+    ($define:ident) => {
+        $define! {
+            /// `−x`; derivative −1. PyTorch: `torch.neg`.
+            Neg => pub(crate) fn neg() {
+                formula: "∂y/∂x = −1",
+                forward: |x| x.neg(),
+                backward: |_x, _y, g| -g,
+            }
+
+            /// `x + c` for a fixed number `c`; derivative 1. PyTorch: `x + c`.
+            AddScalar => pub(crate) fn add_scalar(c: T) {
+                formula: "∂y/∂x = 1",
+                forward: |x| x.add_scalar(c),
+                backward: |_x, _y, g| g,
+            }
+
+            /// `c · x` for a fixed number `c`; derivative `c`. PyTorch: `c * x`.
+            MulScalar => pub(crate) fn mul_scalar(c: T) {
+                formula: "∂y/∂x = c",
+                forward: |x| x.mul_scalar(c),
+                backward: |_x, _y, g| g * c,
+            }
+
+    /// `eˣ`; derivative `eˣ`. PyTorch: `torch.exp`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(1.0f64);
+    /// assert_eq!(x.exp().backward()[x].item(), 1.0f64.exp());
+    /// ```
+            Exp => pub fn exp() {
+                formula: "∂y/∂x = eˣ = y",
+                forward: |x| x.exp(),
+                backward: |_x, y, g| g * y.clone(),
+            }
+
+    /// Natural logarithm; derivative `1/x`. PyTorch: `torch.log`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(4.0f64);
+    /// assert_eq!(x.ln().backward()[x].item(), 0.25);
+    /// ```
+            Ln => pub fn ln() {
+                formula: "∂y/∂x = 1/x",
+                forward: |x| x.ln(),
+                backward: |x, _y, g| g / x.clone(),
+            }
+
+    /// Square root; derivative `1/(2√x)`. PyTorch: `torch.sqrt`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(4.0f64);
+    /// assert_eq!(x.sqrt().backward()[x].item(), 0.25);
+    /// ```
+            Sqrt => pub fn sqrt() {
+                formula: "∂y/∂x = 1/(2√x) = 1/(2y)",
+                forward: |x| x.sqrt(),
+                backward: |_x, y, g| g / (y.clone() * T::of(2.0)),
+            }
+
+    /// Absolute value; derivative `sign(x)`, taken as 0 at 0. PyTorch: `torch.abs`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(-2.0f64);
+    /// assert_eq!(x.abs().backward()[x].item(), -1.0);
+    /// ```
+            Abs => pub fn abs() {
+                formula: "∂y/∂x = sign(x)",
+                forward: |x| x.abs(),
+                backward: |x, _y, g| g * x.map_constant(sign),
+            }
+
+    /// Hyperbolic tangent; derivative `1 − tanh²(x)`. PyTorch: `torch.tanh`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(0.0f64);
+    /// assert_eq!(x.tanh().backward()[x].item(), 1.0);
+    /// ```
+            Tanh => pub fn tanh() {
+                formula: "∂y/∂x = 1 − y²",
+                forward: |x| x.tanh(),
+                backward: |_x, y, g| g * (-(y.clone() * y.clone()) + T::one()),
+            }
+
+    /// The logistic sigmoid `1/(1 + e⁻ˣ)`, computed without overflow; derivative `σ(x)(1 − σ(x))`.
+    /// PyTorch: `torch.sigmoid`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(0.0f64);
+    /// assert_eq!(x.sigmoid().backward()[x].item(), 0.25);
+    /// ```
+            Sigmoid => pub fn sigmoid() {
+                formula: "∂y/∂x = y·(1 − y)",
+                forward: |x| x.sigmoid(),
+                backward: |_x, y, g| g * y.clone() * (-y.clone() + T::one()),
+            }
+
+    /// Rectified linear unit `max(x, 0)`; derivative 1 for `x > 0`, else 0 (0 at the kink, as
+    /// PyTorch). PyTorch: `torch.relu`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(-1.0f64);
+    /// assert_eq!(x.relu().backward()[x].item(), 0.0);
+    /// ```
+            Relu => pub fn relu() {
+                formula: "∂y/∂x = 1 if x > 0 else 0",
+                forward: |x| x.relu(),
+                backward: |x, _y, g| g * x.map_constant(|v| step(v > T::zero())),
+            }
+
+    /// `xᶜ` for a fixed exponent; derivative `c·xᶜ⁻¹`. PyTorch: `torch.pow(x, c)`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(3.0f64);
+    /// assert_eq!(x.powf(2.0).backward()[x].item(), 6.0);
+    /// ```
+            Powf => pub fn powf(exponent: T) {
+                formula: "∂y/∂x = c·xᶜ⁻¹",
+                forward: |x| x.powf(exponent),
+                // c = 0 is special: 0·x⁻¹ would be NaN at x = 0, where the derivative is 0.
+                backward: |x, _y, g| if exponent == T::zero() {
+                    g.map_constant(|_| T::zero())
+                } else {
+                    g * x.powf(exponent - T::one()) * exponent
+                },
+            }
+
+    /// `x` limited to `[min, max]`; derivative 1 inside (bounds included), 0 outside.
+    /// PyTorch: `torch.clamp`.
+    ///
+    /// # Panics
+    /// When `min > max`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let x = g.scalar(5.0f64);
+    /// let y = x.clamp(-1.0, 1.0);
+    /// assert_eq!(y.item(), 1.0);
+    /// assert_eq!(y.backward()[x].item(), 0.0);
+    /// ```
+            Clamp => pub fn clamp(min: T, max: T) {
+                formula: "∂y/∂x = 1 if min ≤ x ≤ max else 0",
+                forward: |x| x.clamp(min, max),
+                backward: |x, _y, g| g * x.map_constant(|v| step(v >= min && v <= max)),
+            }
+
+            /// Leaky ReLU: `x` for `x > 0`, else `slope · x`; derivative 1 for `x > 0`, else
+            /// `slope` (`slope` at the kink, as PyTorch). PyTorch:
+            /// `torch.nn.functional.leaky_relu(x, negative_slope)`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(-2.0f64);
+            /// let y = x.leaky_relu(0.1);
+            /// assert_eq!(y.item(), -0.2);
+            /// assert_eq!(y.backward()[x].item(), 0.1);
+            /// ```
+            LeakyRelu => pub fn leaky_relu(slope: T) {
+                formula: "∂y/∂x = 1 if x > 0 else slope",
+                forward: |x| x.map(|v| if v > T::zero() { v } else { v * slope }),
+                backward: |x, _y, g| g * x.map_constant(|v| if v > T::zero() { T::one() } else { slope }),
+            }
+
+            /// Softplus `ln(1 + eˣ)`, a smooth relu, computed as `max(x, 0) + ln(1 + e^−|x|)` so
+            /// it never overflows; derivative `σ(x)`. PyTorch: `torch.nn.functional.softplus`
+            /// (whose `threshold=20` returns `x` itself above 20; this is exact everywhere).
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// let y = x.softplus();
+            /// assert!((y.item() - 2.0f64.ln()).abs() < 1e-15);
+            /// assert_eq!(y.backward()[x].item(), 0.5);
+            /// assert_eq!(g.scalar(1000.0f64).softplus().item(), 1000.0);
+            /// ```
+            Softplus => pub fn softplus() {
+                formula: "∂y/∂x = σ(x)",
+                forward: |x| x.map(|v| v.max(T::zero()) + (-v.abs()).exp().ln_1p()),
+                backward: |x, _y, g| g * x.sigmoid(),
+            }
+
+            /// GELU in its tanh form, `½x·(1 + tanh(√(2/π)·(x + 0.044715x³)))`; derivative
+            /// `½(1 + t) + ½x·(1 − t²)·√(2/π)·(1 + 3·0.044715x²)` with `t` the tanh. PyTorch:
+            /// `torch.nn.functional.gelu(x, approximate='tanh')`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// let y = x.gelu();
+            /// assert_eq!(y.item(), 0.0);
+            /// assert_eq!(y.backward()[x].item(), 0.5);
+            /// ```
+            Gelu => pub fn gelu() {
+                formula: "∂y/∂x = ½(1 + t) + ½x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh(√(2/π)·(x + 0.044715·x³))",
+                forward: |x| x.map(|v| {
+                    let t = (gelu_inner(v)).tanh();
+                    T::of(0.5) * v * (T::one() + t)
+                }),
+                backward: |x, _y, g| {
+                    let x2 = x.clone() * x.clone();
+                    let t = ((x2.clone() * T::of(GELU_CUBIC) + T::one()) * x.clone() * T::of(GELU_SCALE)).tanh();
+                    let slope = (x2 * T::of(3.0 * GELU_CUBIC) + T::one()) * T::of(GELU_SCALE);
+                    let one_minus_t2 = -(t.clone() * t.clone()) + T::one();
+                    g * ((t + T::one()) * T::of(0.5) + x.clone() * one_minus_t2 * slope * T::of(0.5))
+                },
+            }
+
+            /// `ln(1 + x)`, accurate for `x` near 0 where `ln` of `1 + x` loses digits;
+            /// derivative `1/(1 + x)`. PyTorch: `torch.log1p`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(1e-10f64);
+            /// let y = x.log1p();
+            /// assert!((y.item() - (1e-10 - 0.5e-20)).abs() < 1e-24); // x − x²/2
+            /// assert!(((1.0f64 + 1e-10).ln() - 1e-10).abs() > 1e-18); // ln(1 + x) is off by 8e-18
+            /// assert!((y.backward()[x].item() - 1.0 / (1.0 + 1e-10)).abs() < 1e-15);
+            /// ```
+            Log1p => pub fn log1p() {
+                formula: "∂y/∂x = 1/(1 + x)",
+                forward: |x| x.map(|v| v.ln_1p()),
+                backward: |x, _y, g| g / (x.clone() + T::one()),
+            }
+
+            /// `eˣ − 1`, accurate for `x` near 0; derivative `eˣ = y + 1`. PyTorch: `torch.expm1`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(1e-10f64);
+            /// let y = x.expm1();
+            /// assert!((y.item() - (1e-10 + 0.5e-20)).abs() < 1e-24); // x + x²/2
+            /// assert!((1e-10f64.exp() - 1.0 - 1e-10).abs() > 1e-18); // eˣ − 1 is off by 8e-18
+            /// assert!((y.backward()[x].item() - 1.0).abs() < 1e-9);
+            /// ```
+            Expm1 => pub fn expm1() {
+                formula: "∂y/∂x = eˣ = y + 1",
+                forward: |x| x.map(|v| v.exp_m1()),
+                backward: |_x, y, g| g * (y.clone() + T::one()),
+            }
+
+            /// Sine; derivative `cos x`. PyTorch: `torch.sin`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// assert_eq!(x.sin().backward()[x].item(), 1.0);
+            /// ```
+            Sin => pub fn sin() {
+                formula: "∂y/∂x = cos x",
+                forward: |x| x.map(|v| v.sin()),
+                backward: |x, _y, g| g * x.cos(),
+            }
+
+            /// Cosine; derivative `−sin x`. PyTorch: `torch.cos`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// let y = x.cos();
+            /// assert_eq!(y.item(), 1.0);
+            /// assert_eq!(y.backward()[x].item(), 0.0);
+            /// ```
+            Cos => pub fn cos() {
+                formula: "∂y/∂x = −sin x",
+                forward: |x| x.map(|v| v.cos()),
+                backward: |x, _y, g| -(g * x.sin()),
+            }
+        }
+    };
+}
+pub(crate) use unary_ops;
+
+/// Makes [`UnaryOp`] and its rules from the [`unary_ops!`] table.
+macro_rules! define_unary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident => $vis:vis fn $method:ident($($param:ident: T),*) {
+            formula: $formula:literal,
+            forward: |$x:ident| $forward:expr,
+            $(#[$note:meta])*
+            backward: |$bx:pat_param, $by:pat_param, $bg:ident| $backward:expr $(,)?
+        }
+    )*) => {
+        /// An elementwise function of one var: one variant per entry of the table in
+        /// `ops/elementwise.rs`, carrying the entry's fixed numbers.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum UnaryOp<T> {
+            $(
+                #[doc = concat!("`", stringify!($method), "`: ", $formula)]
+                $variant {
+                    $(
+                        #[doc = concat!("The `", stringify!($param), "` argument.")]
+                        $param: T,
+                    )*
+                },
+            )*
+        }
+
+        impl<T: Float> UnaryOp<T> {
+            /// The op's name: the name of its `Var` method.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(UnaryOp::$variant { .. } => stringify!($method),)*
+                }
+            }
+
+            /// The local derivative.
+            pub fn formula(&self) -> &'static str {
+                match self {
+                    $(UnaryOp::$variant { .. } => $formula,)*
+                }
+            }
+
+            /// The public unary functions, each with the names of its fixed numbers, in table
+            /// order: what `chainrule explain` accepts as `name(x, number, …)`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::ops::UnaryOp;
+            /// let functions = UnaryOp::<f64>::functions();
+            /// assert!(functions.contains(&("tanh", &[][..])));
+            /// assert!(functions.contains(&("leaky_relu", &["slope"][..])));
+            /// ```
+            pub fn functions() -> Vec<(&'static str, &'static [&'static str])> {
+                let mut functions = Vec::new();
+                $(
+                    if stringify!($vis) == "pub" {
+                        functions.push((stringify!($method), &[$(stringify!($param)),*][..]));
+                    }
+                )*
+                functions
+            }
+
+            /// The public function called `name` with these fixed numbers, if there is one
+            /// with that many numbers (see [`UnaryOp::functions`]).
+            ///
+            /// ```
+            /// use chainrule_autodiff::ops::UnaryOp;
+            /// assert_eq!(UnaryOp::by_name("powf", &[2.0f64]), Some(UnaryOp::Powf { exponent: 2.0 }));
+            /// assert_eq!(UnaryOp::<f64>::by_name("tanh", &[1.0]), None);
+            /// ```
+            pub fn by_name(name: &str, numbers: &[T]) -> Option<Self> {
+                $(
+                    if stringify!($vis) == "pub" && name == stringify!($method) {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut numbers = numbers.iter().copied();
+                        let op = UnaryOp::$variant { $($param: numbers.next()?),* };
+                        return numbers.next().is_none().then_some(op);
+                    }
+                )*
+                None
+            }
+
+            #[track_caller]
+            pub(crate) fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
+                match *self {
+                    $(UnaryOp::$variant { $($param),* } => {
+                        let $x = x;
+                        $forward
+                    })*
+                }
+            }
+
+            /// ∂L/∂x from ∂L/∂y = `g`, the input `x` and the output `y`.
+            #[allow(unused_variables)]
+            pub(crate) fn backward<V: ElementwiseOps<T>>(&self, x: &V, y: &V, g: V) -> V {
+                match *self {
+                    $(UnaryOp::$variant { $($param),* } => {
+                        let $bx = x;
+                        let $by = y;
+                        let $bg = g;
+                        $backward
+                    })*
+                }
+            }
+        }
+    };
 }
 
-impl<T: Float> UnaryOp<T> {
-    /// The op's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "neg",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Ln => "ln",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Relu => "relu",
-            UnaryOp::Powf(_) => "powf",
-            UnaryOp::Clamp { .. } => "clamp",
-            UnaryOp::AddScalar(_) => "add_scalar",
-            UnaryOp::MulScalar(_) => "mul_scalar",
-        }
-    }
+unary_ops!(define_unary_ops);
 
-    /// The local derivative.
-    pub fn formula(&self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "∂y/∂x = −1",
-            UnaryOp::Exp => "∂y/∂x = eˣ = y",
-            UnaryOp::Ln => "∂y/∂x = 1/x",
-            UnaryOp::Sqrt => "∂y/∂x = 1/(2√x) = 1/(2y)",
-            UnaryOp::Abs => "∂y/∂x = sign(x)",
-            UnaryOp::Tanh => "∂y/∂x = 1 − y²",
-            UnaryOp::Sigmoid => "∂y/∂x = y·(1 − y)",
-            UnaryOp::Relu => "∂y/∂x = 1 if x > 0 else 0",
-            UnaryOp::Powf(_) => "∂y/∂x = c·xᶜ⁻¹",
-            UnaryOp::Clamp { .. } => "∂y/∂x = 1 if min ≤ x ≤ max else 0",
-            UnaryOp::AddScalar(_) => "∂y/∂x = 1",
-            UnaryOp::MulScalar(_) => "∂y/∂x = c",
-        }
-    }
+/// √(2/π), the scale inside GELU's tanh.
+const GELU_SCALE: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient inside GELU's tanh.
+const GELU_CUBIC: f64 = 0.044_715;
 
-    #[track_caller]
-    pub(crate) fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
-        match *self {
-            UnaryOp::Neg => x.neg(),
-            UnaryOp::Exp => x.exp(),
-            UnaryOp::Ln => x.ln(),
-            UnaryOp::Sqrt => x.sqrt(),
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::Tanh => x.tanh(),
-            UnaryOp::Sigmoid => x.sigmoid(),
-            UnaryOp::Relu => x.relu(),
-            UnaryOp::Powf(c) => x.powf(c),
-            UnaryOp::Clamp { min, max } => x.clamp(min, max),
-            UnaryOp::AddScalar(c) => x.add_scalar(c),
-            UnaryOp::MulScalar(c) => x.mul_scalar(c),
-        }
-    }
+/// `√(2/π)·(x + 0.044715·x³)`, the argument of GELU's tanh.
+fn gelu_inner<T: Float>(v: T) -> T {
+    T::of(GELU_SCALE) * (v + T::of(GELU_CUBIC) * v * v * v)
+}
 
-    /// ∂L/∂x from ∂L/∂y = `g`, the input `x` and the output `y`.
-    pub(crate) fn backward<V: ElementwiseOps<T>>(&self, x: &V, y: &V, g: V) -> V {
-        let one = T::one();
-        match *self {
-            UnaryOp::Neg => -g,
-            UnaryOp::Exp => g * y.clone(),
-            UnaryOp::Ln => g / x.clone(),
-            UnaryOp::Sqrt => g / (y.clone() * T::of(2.0)),
-            UnaryOp::Abs => g * x.map_constant(sign),
-            UnaryOp::Tanh => g * (-(y.clone() * y.clone()) + one),
-            UnaryOp::Sigmoid => g * y.clone() * (-y.clone() + one),
-            UnaryOp::Relu => g * x.map_constant(|v| if v > T::zero() { one } else { T::zero() }),
-            // c = 0 is special: 0·x⁻¹ would be NaN at x = 0 where the derivative is 0.
-            UnaryOp::Powf(c) if c == T::zero() => g.map_constant(|_| T::zero()),
-            UnaryOp::Powf(c) => g * x.powf(c - one) * c,
-            UnaryOp::Clamp { min, max } => {
-                g * x.map_constant(|v| if v >= min && v <= max { one } else { T::zero() })
-            }
-            UnaryOp::AddScalar(_) => g,
-            UnaryOp::MulScalar(c) => g * c,
-        }
+/// 1 where `holds`, else 0: the derivative of a piecewise-linear function.
+fn step<T: Float>(holds: bool) -> T {
+    if holds {
+        T::one()
+    } else {
+        T::zero()
     }
 }
 
@@ -131,302 +463,225 @@ fn sign<T: Float>(v: T) -> T {
     }
 }
 
-/// An elementwise function of two vars whose shapes broadcast (NumPy rules).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinaryOp {
-    /// `a + b`
-    Add,
-    /// `a − b`
-    Sub,
-    /// `a · b`
-    Mul,
-    /// `a / b`
-    Div,
-    /// `aᵇ`
-    Pow,
-    /// `max(a, b)`
-    Maximum,
-    /// `min(a, b)`
-    Minimum,
+/// The share of the gradient `max`/`min` gives an input that `wins` or `ties` the other: all,
+/// half or none.
+fn share<T: Float>(wins: bool, ties: bool) -> T {
+    if wins {
+        T::one()
+    } else if ties {
+        T::of(0.5)
+    } else {
+        T::zero()
+    }
 }
 
-impl BinaryOp {
-    /// The op's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-            BinaryOp::Div => "div",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Maximum => "maximum",
-            BinaryOp::Minimum => "minimum",
-        }
-    }
+/// The binary op table: functions of two vars whose shapes broadcast (NumPy rules). An entry
+/// reads
+///
+/// ```text
+/// Variant ("name") [=> pub fn method] {
+///     formula: "∂y/∂a = …, ∂y/∂b = …",
+///     forward: |a, b| kernel,
+///     da: |a, b, y, g| ∂L/∂a,          // before the sweep sums it back to a's shape
+///     db: |a, b, y, g| ∂L/∂b,
+/// }
+/// ```
+///
+/// `+ − · /` have no method: they are the operators of `Var`.
+macro_rules! binary_ops {
+    ($define:ident) => {
+        $define! {
+            Add ("add") {
+                formula: "∂y/∂a = 1, ∂y/∂b = 1",
+                forward: |a, b| a.add(b),
+                da: |_a, _b, _y, g| g.clone(),
+                db: |_a, _b, _y, g| g.clone(),
+            }
+            Sub ("sub") {
+                formula: "∂y/∂a = 1, ∂y/∂b = −1",
+                forward: |a, b| a.sub(b),
+                da: |_a, _b, _y, g| g.clone(),
+                db: |_a, _b, _y, g| -g.clone(),
+            }
+            Mul ("mul") {
+                formula: "∂y/∂a = b, ∂y/∂b = a",
+                forward: |a, b| a.mul(b),
+                da: |_a, b, _y, g| g.clone() * b.clone(),
+                db: |a, _b, _y, g| g.clone() * a.clone(),
+            }
+            Div ("div") {
+                formula: "∂y/∂a = 1/b, ∂y/∂b = −a/b² = −y/b",
+                forward: |a, b| a.div(b),
+                da: |_a, b, _y, g| g.clone() / b.clone(),
+                db: |_a, b, y, g| -(g.clone() * y.clone() / b.clone()),
+            }
 
-    /// The local derivatives.
-    pub fn formula(&self) -> &'static str {
-        match self {
-            BinaryOp::Add => "∂y/∂a = 1, ∂y/∂b = 1",
-            BinaryOp::Sub => "∂y/∂a = 1, ∂y/∂b = −1",
-            BinaryOp::Mul => "∂y/∂a = b, ∂y/∂b = a",
-            BinaryOp::Div => "∂y/∂a = 1/b, ∂y/∂b = −a/b² = −y/b",
-            BinaryOp::Pow => "∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a = y·ln a",
-            BinaryOp::Maximum => "∂y/∂a = 1 where a > b, ½ where a = b, else 0 (b alike)",
-            BinaryOp::Minimum => "∂y/∂a = 1 where a < b, ½ where a = b, else 0 (b alike)",
+            /// `selfᵉˣᵖᵒⁿᵉⁿᵗ` elementwise with broadcasting; derivatives `b·aᵇ⁻¹` and `aᵇ·ln a`.
+            /// PyTorch: `torch.pow(a, b)`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let a = g.scalar(2.0f64);
+            /// let b = g.scalar(3.0f64);
+            /// let grads = a.pow(b).backward();
+            /// assert_eq!(grads[a].item(), 12.0);
+            /// assert!((grads[b].item() - 8.0 * 2.0f64.ln()).abs() < 1e-12);
+            /// ```
+            Pow ("pow") => pub fn pow {
+                formula: "∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a = y·ln a",
+                forward: |a, b| a.pow(b),
+                da: |a, b, _y, g| g.clone() * b.clone() * a.pow(&(b.clone() + -T::one())),
+                db: |a, _b, y, g| g.clone() * y.clone() * a.ln(),
+            }
+
+            /// The larger of two vars elementwise; the gradient goes to the larger one, split evenly on
+            /// ties. PyTorch: `torch.maximum`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let a = g.scalar(1.0f64);
+            /// let b = g.scalar(2.0f64);
+            /// let grads = a.maximum(b).backward();
+            /// assert_eq!((grads[a].item(), grads[b].item()), (0.0, 1.0));
+            /// ```
+            Maximum ("maximum") => pub fn maximum {
+                formula: "∂y/∂a = 1 where a > b, ½ where a = b, else 0 (b alike)",
+                forward: |a, b| a.maximum(b),
+                da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p > q, p == q)),
+                db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p > q, p == q)),
+            }
+
+            /// The smaller of two vars elementwise; the gradient goes to the smaller one, split evenly
+            /// on ties. PyTorch: `torch.minimum`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let a = g.scalar(1.0f64);
+            /// let b = g.scalar(2.0f64);
+            /// let grads = a.minimum(b).backward();
+            /// assert_eq!((grads[a].item(), grads[b].item()), (1.0, 0.0));
+            /// ```
+            Minimum ("minimum") => pub fn minimum {
+                formula: "∂y/∂a = 1 where a < b, ½ where a = b, else 0 (b alike)",
+                forward: |a, b| a.minimum(b),
+                da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p < q, p == q)),
+                db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p < q, p == q)),
+            }
         }
-    }
+    };
+}
+pub(crate) use binary_ops;
+
+/// Makes [`BinaryOp`] and its rules from the [`binary_ops!`] table.
+macro_rules! define_binary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident ($name:literal) $(=> pub fn $method:ident)? {
+            formula: $formula:literal,
+            forward: |$fa:ident, $fb:ident| $forward:expr,
+            da: |$a1:pat_param, $b1:pat_param, $y1:pat_param, $g1:ident| $da:expr,
+            db: |$a2:pat_param, $b2:pat_param, $y2:pat_param, $g2:ident| $db:expr $(,)?
+        }
+    )*) => {
+        /// An elementwise function of two vars whose shapes broadcast (NumPy rules): one
+        /// variant per entry of the table in `ops/elementwise.rs`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum BinaryOp {
+            $(
+                #[doc = concat!("`", $name, "`: ", $formula)]
+                $variant,
+            )*
+        }
+
+        impl BinaryOp {
+            /// The op's name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(BinaryOp::$variant => $name,)*
+                }
+            }
+
+            /// The local derivatives.
+            pub fn formula(&self) -> &'static str {
+                match self {
+                    $(BinaryOp::$variant => $formula,)*
+                }
+            }
+
+            #[track_caller]
+            pub(crate) fn forward<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+                match self {
+                    $(BinaryOp::$variant => {
+                        let ($fa, $fb) = (a, b);
+                        $forward
+                    })*
+                }
+            }
+
+            /// (∂L/∂a, ∂L/∂b) from ∂L/∂y = `g`, in the output's shape (the sweep sums each
+            /// back to its input's shape); `None` for an input that wants no gradient.
+            pub(crate) fn backward<T: Float, V: ElementwiseOps<T>>(
+                &self,
+                a: &V,
+                b: &V,
+                y: &V,
+                g: V,
+                [want_a, want_b]: [bool; 2],
+            ) -> (Option<V>, Option<V>) {
+                let g = &g;
+                match self {
+                    $(BinaryOp::$variant => (
+                        want_a.then(|| {
+                            let ($a1, $b1, $y1, $g1) = (a, b, y, g);
+                            $da
+                        }),
+                        want_b.then(|| {
+                            let ($a2, $b2, $y2, $g2) = (a, b, y, g);
+                            $db
+                        }),
+                    ),)*
+                }
+            }
+        }
+    };
+}
+
+binary_ops!(define_binary_ops);
+
+/// `where(mask, a, b)`: `a` where the mask is non-zero, else `b`, the three shapes broadcast
+/// together. The gradient goes to whichever input was picked; the mask gets none (it is
+/// piecewise constant).
+pub(crate) mod select {
+    use crate::ops::vocabulary::ElementwiseOps;
+    use crate::{Float, Tensor};
+
+    /// The op's name.
+    pub(crate) const NAME: &str = "where";
+    /// The local derivatives.
+    pub(crate) const FORMULA: &str =
+        "∂y/∂a = 1 where mask ≠ 0 else 0, ∂y/∂b = 1 where mask = 0 else 0";
 
     #[track_caller]
-    pub(crate) fn forward<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
-        match self {
-            BinaryOp::Add => a.add(b),
-            BinaryOp::Sub => a.sub(b),
-            BinaryOp::Mul => a.mul(b),
-            BinaryOp::Div => a.div(b),
-            BinaryOp::Pow => a.pow(b),
-            BinaryOp::Maximum => a.maximum(b),
-            BinaryOp::Minimum => a.minimum(b),
-        }
+    pub(crate) fn forward<T: Float>(mask: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+        let picked = |m: T| m != T::zero();
+        // a where picked, else 0, plus b where not picked, else 0: one broadcast kernel each.
+        let from_a = mask.zip_map(a, NAME, |m, v| if picked(m) { v } else { T::zero() });
+        let from_b = mask.zip_map(b, NAME, |m, v| if picked(m) { T::zero() } else { v });
+        from_a.add(&from_b)
     }
 
-    /// (∂L/∂a, ∂L/∂b) from ∂L/∂y = `g`, each summed back to its input's shape; `None` for an
-    /// input that wants no gradient.
+    /// (∂L/∂a, ∂L/∂b) from ∂L/∂y = `g`.
     pub(crate) fn backward<T: Float, V: ElementwiseOps<T>>(
-        &self,
-        a: &V,
-        b: &V,
-        y: &V,
+        mask: &V,
         g: V,
         [want_a, want_b]: [bool; 2],
     ) -> (Option<V>, Option<V>) {
-        let (ga, gb) = match self {
-            BinaryOp::Add => (want_a.then(|| g.clone()), want_b.then(|| g.clone())),
-            BinaryOp::Sub => (want_a.then(|| g.clone()), want_b.then(|| -g.clone())),
-            BinaryOp::Mul => (
-                want_a.then(|| g.clone() * b.clone()),
-                want_b.then(|| g.clone() * a.clone()),
-            ),
-            BinaryOp::Div => (
-                want_a.then(|| g.clone() / b.clone()),
-                want_b.then(|| -(g.clone() * y.clone() / b.clone())),
-            ),
-            BinaryOp::Pow => (
-                want_a.then(|| g.clone() * b.clone() * a.pow(&(b.clone() + -T::one()))),
-                want_b.then(|| g.clone() * y.clone() * a.ln()),
-            ),
-            BinaryOp::Maximum | BinaryOp::Minimum => {
-                let a_wins = if *self == BinaryOp::Maximum {
-                    |p: T, q: T| p > q
-                } else {
-                    |p: T, q: T| p < q
-                };
-                let share = move |p: T, q: T| {
-                    if a_wins(p, q) {
-                        T::one()
-                    } else if p == q {
-                        T::of(0.5)
-                    } else {
-                        T::zero()
-                    }
-                };
-                (
-                    want_a.then(|| g.clone() * a.zip_constant(b, share)),
-                    want_b.then(|| g.clone() * b.zip_constant(a, share)),
-                )
-            }
-        };
-        (
-            ga.map(|ga| ga.sum_to(&a.shape())),
-            gb.map(|gb| gb.sum_to(&b.shape())),
-        )
-    }
-}
-
-/// The elementwise ops on vars. Each doc gives the definition, the derivative the backward pass
-/// uses, and the PyTorch equivalent.
-impl<'g, T: Float> Var<'g, T> {
-    /// `eˣ`; derivative `eˣ`. PyTorch: `torch.exp`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(1.0f64);
-    /// assert_eq!(x.exp().backward()[x].item(), 1.0f64.exp());
-    /// ```
-    #[track_caller]
-    pub fn exp(self) -> Self {
-        self.unary(UnaryOp::Exp)
-    }
-
-    /// Natural logarithm; derivative `1/x`. PyTorch: `torch.log`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(4.0f64);
-    /// assert_eq!(x.ln().backward()[x].item(), 0.25);
-    /// ```
-    #[track_caller]
-    pub fn ln(self) -> Self {
-        self.unary(UnaryOp::Ln)
-    }
-
-    /// Square root; derivative `1/(2√x)`. PyTorch: `torch.sqrt`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(4.0f64);
-    /// assert_eq!(x.sqrt().backward()[x].item(), 0.25);
-    /// ```
-    #[track_caller]
-    pub fn sqrt(self) -> Self {
-        self.unary(UnaryOp::Sqrt)
-    }
-
-    /// Absolute value; derivative `sign(x)`, taken as 0 at 0. PyTorch: `torch.abs`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(-2.0f64);
-    /// assert_eq!(x.abs().backward()[x].item(), -1.0);
-    /// ```
-    #[track_caller]
-    pub fn abs(self) -> Self {
-        self.unary(UnaryOp::Abs)
-    }
-
-    /// Hyperbolic tangent; derivative `1 − tanh²(x)`. PyTorch: `torch.tanh`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(0.0f64);
-    /// assert_eq!(x.tanh().backward()[x].item(), 1.0);
-    /// ```
-    #[track_caller]
-    pub fn tanh(self) -> Self {
-        self.unary(UnaryOp::Tanh)
-    }
-
-    /// The logistic sigmoid `1/(1 + e⁻ˣ)`, computed without overflow; derivative `σ(x)(1 − σ(x))`.
-    /// PyTorch: `torch.sigmoid`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(0.0f64);
-    /// assert_eq!(x.sigmoid().backward()[x].item(), 0.25);
-    /// ```
-    #[track_caller]
-    pub fn sigmoid(self) -> Self {
-        self.unary(UnaryOp::Sigmoid)
-    }
-
-    /// Rectified linear unit `max(x, 0)`; derivative 1 for `x > 0`, else 0 (0 at the kink, as
-    /// PyTorch). PyTorch: `torch.relu`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(-1.0f64);
-    /// assert_eq!(x.relu().backward()[x].item(), 0.0);
-    /// ```
-    #[track_caller]
-    pub fn relu(self) -> Self {
-        self.unary(UnaryOp::Relu)
-    }
-
-    /// `xᶜ` for a fixed exponent; derivative `c·xᶜ⁻¹`. PyTorch: `torch.pow(x, c)`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(3.0f64);
-    /// assert_eq!(x.powf(2.0).backward()[x].item(), 6.0);
-    /// ```
-    #[track_caller]
-    pub fn powf(self, exponent: T) -> Self {
-        self.unary(UnaryOp::Powf(exponent))
-    }
-
-    /// `x` limited to `[min, max]`; derivative 1 inside (bounds included), 0 outside.
-    /// PyTorch: `torch.clamp`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(5.0f64);
-    /// let y = x.clamp(-1.0, 1.0);
-    /// assert_eq!(y.item(), 1.0);
-    /// assert_eq!(y.backward()[x].item(), 0.0);
-    /// ```
-    #[track_caller]
-    pub fn clamp(self, min: T, max: T) -> Self {
-        self.unary(UnaryOp::Clamp { min, max })
-    }
-
-    /// `selfᵉˣᵖᵒⁿᵉⁿᵗ` elementwise with broadcasting; derivatives `b·aᵇ⁻¹` and `aᵇ·ln a`.
-    /// PyTorch: `torch.pow(a, b)`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let a = g.scalar(2.0f64);
-    /// let b = g.scalar(3.0f64);
-    /// let grads = a.pow(b).backward();
-    /// assert_eq!(grads[a].item(), 12.0);
-    /// assert!((grads[b].item() - 8.0 * 2.0f64.ln()).abs() < 1e-12);
-    /// ```
-    #[track_caller]
-    pub fn pow(self, exponent: Var<'g, T>) -> Self {
-        self.binary(exponent, BinaryOp::Pow)
-    }
-
-    /// The larger of two vars elementwise; the gradient goes to the larger one, split evenly on
-    /// ties. PyTorch: `torch.maximum`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let a = g.scalar(1.0f64);
-    /// let b = g.scalar(2.0f64);
-    /// let grads = a.maximum(b).backward();
-    /// assert_eq!((grads[a].item(), grads[b].item()), (0.0, 1.0));
-    /// ```
-    #[track_caller]
-    pub fn maximum(self, other: Var<'g, T>) -> Self {
-        self.binary(other, BinaryOp::Maximum)
-    }
-
-    /// The smaller of two vars elementwise; the gradient goes to the smaller one, split evenly
-    /// on ties. PyTorch: `torch.minimum`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let a = g.scalar(1.0f64);
-    /// let b = g.scalar(2.0f64);
-    /// let grads = a.minimum(b).backward();
-    /// assert_eq!((grads[a].item(), grads[b].item()), (1.0, 0.0));
-    /// ```
-    #[track_caller]
-    pub fn minimum(self, other: Var<'g, T>) -> Self {
-        self.binary(other, BinaryOp::Minimum)
-    }
-
-    /// `x²`, as `x · x`.
-    ///
-    /// ```
-    /// use chainrule_autodiff::Graph;
-    /// let g = Graph::new();
-    /// let x = g.scalar(3.0f64);
-    /// assert_eq!(x.square().backward()[x].item(), 6.0);
-    /// ```
-    #[track_caller]
-    pub fn square(self) -> Self {
-        self * self
+        let is = |v: bool| if v { T::one() } else { T::zero() };
+        let to_a = want_a.then(|| g.clone() * mask.zip_constant(&g, |m, _| is(m != T::zero())));
+        let to_b = want_b.then(|| g.clone() * mask.zip_constant(&g, |m, _| is(m == T::zero())));
+        (to_a, to_b)
     }
 }

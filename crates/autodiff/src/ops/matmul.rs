@@ -8,10 +8,9 @@
 
 use smallvec::smallvec;
 
+use super::vocabulary::BackwardOps;
 use super::InputGrads;
-use crate::backward::BackwardOps;
-use crate::graph::Op;
-use crate::{Float, Tensor, Var};
+use crate::Float;
 
 /// `op(A)·op(B)` where `op` transposes the last two axes when its flag is set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +45,6 @@ impl MatmulOp {
         g: V,
         wants: &[bool],
     ) -> InputGrads<V> {
-        let b_shape = b.shape();
         // A batched A against a shared 2-D B: products with B on the left would be 2-D·3-D,
         // so ∂L/∂A is computed transposed, (X)ᵀ = (Xᵀ) with the factors swapped.
         let swap_last2 = |v: V| {
@@ -61,64 +59,13 @@ impl MatmulOp {
             (true, false) => swap_last2(g.matmul_t(b, false, true)),
             (true, true) => swap_last2(g.matmul_t(b, false, false)),
         });
-        let gb = wants[1].then(|| {
-            let gb = match (self.transpose_a, self.transpose_b) {
-                (false, false) => a.matmul_t(&g, true, false),
-                (false, true) => g.matmul_t(a, true, false),
-                (true, false) => a.matmul_t(&g, false, false),
-                (true, true) => g.matmul_t(a, true, true),
-            };
-            gb.sum_to(&b_shape)
+        // For a shared 2-D B this is one product per batch entry; the sweep sums them.
+        let gb = wants[1].then(|| match (self.transpose_a, self.transpose_b) {
+            (false, false) => a.matmul_t(&g, true, false),
+            (false, true) => g.matmul_t(a, true, false),
+            (true, false) => a.matmul_t(&g, false, false),
+            (true, true) => g.matmul_t(a, true, true),
         });
         smallvec![ga, gb]
-    }
-}
-
-impl<'g, T: Float> Var<'g, T> {
-    /// The matrix product: `[m,k]·[k,n] → [m,n]`, `[b,m,k]·[b,k,n] → [b,m,n]`, or
-    /// `[b,m,k]·[k,n] → [b,m,n]`. Derivatives `∂L/∂A = G·Bᵀ`, `∂L/∂B = Aᵀ·G`.
-    /// PyTorch: `torch.matmul`.
-    ///
-    /// # Panics
-    /// When the shapes do not fit; the message names both shapes and the caller's line.
-    ///
-    /// ```
-    /// use chainrule_autodiff::{Graph, Tensor};
-    /// let g = Graph::new();
-    /// let x = g.input(Tensor::from_vec(vec![1.0f64, 2.0], &[1, 2]));
-    /// let w = g.param(Tensor::from_vec(vec![3.0, 4.0], &[2, 1]));
-    /// let y = x.matmul(w);
-    /// assert_eq!(y.item(), 11.0);
-    /// assert_eq!(y.backward()[w].to_vec(), vec![1.0, 2.0]); // Xᵀ·1
-    /// ```
-    #[track_caller]
-    pub fn matmul(self, other: Var<'g, T>) -> Self {
-        self.matmul_t(other, false, false)
-    }
-
-    /// `op(self)·op(other)` where each flag transposes the last two axes of its operand without
-    /// copying. PyTorch: `a.mT @ b` and the like.
-    ///
-    /// ```
-    /// use chainrule_autodiff::{Graph, Tensor};
-    /// let g = Graph::new();
-    /// let a = g.input(Tensor::from_vec(vec![1.0f64, 2.0], &[2, 1]));
-    /// assert_eq!(a.matmul_t(a, true, false).item(), 5.0); // aᵀa
-    /// ```
-    #[track_caller]
-    pub fn matmul_t(self, other: Var<'g, T>, transpose_a: bool, transpose_b: bool) -> Self {
-        self.same_graph(other, "matmul");
-        let value: Tensor<T> = {
-            let nodes = self.graph().nodes();
-            nodes[self.id()]
-                .value
-                .matmul_t(&nodes[other.id()].value, transpose_a, transpose_b)
-        };
-        let op = MatmulOp {
-            transpose_a,
-            transpose_b,
-        };
-        self.graph()
-            .record(value, Op::Matmul(op), smallvec![self.id(), other.id()])
     }
 }

@@ -34,7 +34,6 @@ use storage::Storage;
 
 pub use layout::broadcast_shapes;
 pub(crate) use layout::normalize_axis;
-pub(crate) use nn::lstm_block;
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 2 — scalars, vectors
 /// and matrices, nearly every value of a training step — is stored inline; higher ranks spill

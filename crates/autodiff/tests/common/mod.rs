@@ -100,6 +100,27 @@ where
     )
 }
 
+/// Gradchecks the gradient of `op`: the checked function is `Σ w·∂(Σ w·op)/∂x` computed with
+/// `backward_create_graph`, so gradcheck compares the second-order backward with finite
+/// differences of the recorded first-order gradient.
+pub fn check_second_order<F>(inputs: &[Tensor<f64>], op: F) -> GradcheckReport
+where
+    F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
+{
+    gradcheck(
+        |g, v| {
+            let y = weighted_sum(g, op(g, v));
+            let grads = y.backward_create_graph();
+            v.iter()
+                .map(|&x| weighted_sum(g, grads.wrt(x)))
+                .reduce(|a, b| a + b)
+                .expect("one input at least")
+        },
+        inputs,
+        GradcheckOptions::default(),
+    )
+}
+
 /// Whether every pair of values differs by more than `gap` (no ties near a max or a kink).
 pub fn all_distinct(values: &[f64], gap: f64) -> bool {
     let mut sorted = values.to_vec();

@@ -25,7 +25,7 @@ use std::fmt;
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
 use rand::Rng;
 
-use super::{time_step, zeros};
+use super::{lstm_cell, time_step, zeros};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -140,8 +140,8 @@ impl LstmCell {
         let w_h = params.bind(g, self.hidden_weight);
         let b = params.bind(g, self.bias);
         // The two products, then every gate and both states in one fused op
-        // (`Var::lstm_cell`, the module docs' equations with its own backward rule).
-        let (h, c) = x.matmul(w_x).lstm_cell(state.h.matmul(w_h), b, state.c);
+        // ([`lstm_cell`], the module docs' equations with its own backward rule).
+        let (h, c) = lstm_cell(x.matmul(w_x), state.h.matmul(w_h), b, state.c);
         LstmState { h, c }
     }
 

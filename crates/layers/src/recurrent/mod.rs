@@ -8,13 +8,16 @@
 //!
 //! - [`rnn`]: the simple (Elman) cell `h' = tanh(x·W_x + h·W_h + b)` and [`Rnn`].
 //! - [`lstm`]: the LSTM cell with input, forget and output gates and [`Lstm`].
+//! - [`lstm_cell_op`]: the cell's pointwise part fused into one user-defined op, [`lstm_cell`].
 
 use chainrule_autodiff::{Float, Graph, Tensor, Var};
 
 pub mod lstm;
+pub mod lstm_cell_op;
 pub mod rnn;
 
 pub use lstm::{Lstm, LstmCell, LstmState};
+pub use lstm_cell_op::{lstm_cell, FusedLstmCell};
 pub use rnn::{Rnn, RnnCell};
 
 /// Step `t` of a sequence: `[batch, seq, features] → [batch, features]`.
