@@ -159,6 +159,7 @@ unary_gradchecks! {
     softplus: |s| tensor_in(s, -4.0, 4.0) => |x| x.softplus();
     leaky_relu: |s| tensor_away_from_zero(s, 0.05) => |x| x.leaky_relu(0.1) * x;
     gelu: |s| tensor_in(s, -3.0, 3.0) => |x| x.gelu();
+    silu: |s| tensor_in(s, -4.0, 4.0) => |x| x.silu();
     log1p: |s| tensor_in(s, -0.7, 3.0) => |x| x.log1p();
     expm1: |s| tensor_in(s, -2.0, 2.0) => |x| x.expm1();
     sin: tensor => |x| x.sin();

@@ -256,6 +256,26 @@ macro_rules! unary_ops {
                 },
             }
 
+            /// SiLU (swish) `x·σ(x)`; derivative `σ(x)·(1 + x·(1 − σ(x)))`. PyTorch:
+            /// `torch.nn.functional.silu`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// let y = x.silu();
+            /// assert_eq!(y.item(), 0.0);
+            /// assert_eq!(y.backward()[x].item(), 0.5);
+            /// ```
+            Silu => pub fn silu() {
+                formula: "∂y/∂x = σ(x)·(1 + x·(1 − σ(x)))",
+                forward: |x| x.map(|v| v * crate::float::sigmoid_exact(v)),
+                backward: |x, _y, g| {
+                    let s = x.sigmoid();
+                    g * s.clone() * (x.clone() * (-s + T::one()) + T::one())
+                },
+            }
+
             /// `ln(1 + x)`, accurate for `x` near 0 where `ln` of `1 + x` loses digits;
             /// derivative `1/(1 + x)`. PyTorch: `torch.log1p`.
             ///
