@@ -5,6 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use chainrule::autodiff::ops::UnaryOp;
 
 fn chainrule() -> Command {
     Command::new(env!("CARGO_BIN_EXE_chainrule"))
@@ -93,6 +94,13 @@ fn gradcheck_passes_on_every_function_of_the_language() {
         ("relu(x - y) ^ 2", &["x=1.2", "y=0.2"]),
         ("abs(x) * 3 + 1/x", &["x=-1.7"]),
         ("x ^ y", &["x=1.8", "y=0.6"]),
+        // The functions the engine's op table added, with no change to the command line.
+        ("sin(x)*cos(x)+log1p(x)+expm1(x)+silu(x)", &["x=0.7"]),
+        (
+            "softplus(x) * gelu(y) - leaky_relu(x - y, 0.2)",
+            &["x=0.3", "y=-1.2"],
+        ),
+        ("clamp(x, -1, 1) * powf(y, 1.5)", &["x=0.4", "y=2"]),
     ] {
         let mut args = vec!["gradcheck", expression];
         args.extend(values);
@@ -101,6 +109,62 @@ fn gradcheck_passes_on_every_function_of_the_language() {
         assert!(out.contains("passed: all"), "{out}");
         assert!(!out.contains("FAIL"), "{out}");
     }
+}
+
+/// Runs `explain … --json` and returns (value, gradients by name).
+fn explain_json(args: &[&str]) -> (f64, serde_json::Map<String, serde_json::Value>) {
+    let mut all = vec!["explain"];
+    all.extend(args);
+    all.push("--json");
+    let (status, out, err) = run(&all);
+    assert_eq!(status, 0, "{args:?}: {out}{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let value = json["value"].as_f64().unwrap();
+    (value, json["gradients"].as_object().unwrap().clone())
+}
+
+#[test]
+fn the_engine_functions_are_in_the_language_softplus_and_gelu() {
+    let (x, y) = (0.3f64, -1.2f64);
+    let (value, gradients) = explain_json(&["softplus(x)*gelu(y)", "x=0.3", "y=-1.2"]);
+    // Closed forms, computed here without the engine.
+    let softplus = (1.0 + x.exp()).ln();
+    let sigmoid = 1.0 / (1.0 + (-x).exp());
+    let k = (2.0 / std::f64::consts::PI).sqrt();
+    let t = (k * (y + 0.044715 * y.powi(3))).tanh();
+    let gelu = 0.5 * y * (1.0 + t);
+    let gelu_slope = 0.5 * (1.0 + t) + 0.5 * y * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * y * y);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9 * (1.0 + b.abs());
+    assert!(
+        close(value, softplus * gelu),
+        "{value} vs {}",
+        softplus * gelu
+    );
+    let dx = gradients["x"].as_f64().unwrap();
+    let dy = gradients["y"].as_f64().unwrap();
+    assert!(close(dx, sigmoid * gelu), "∂/∂x {dx} vs {}", sigmoid * gelu);
+    assert!(
+        close(dy, softplus * gelu_slope),
+        "∂/∂y {dy} vs {}",
+        softplus * gelu_slope
+    );
+    assert_eq!(gradients.len(), 2);
+}
+
+#[test]
+fn functions_with_fixed_numbers_take_them_after_the_argument() {
+    let (value, gradients) = explain_json(&["leaky_relu(x, 0.1)", "x=-2"]);
+    assert!((value - -0.2).abs() < 1e-15, "{value}");
+    assert!((gradients["x"].as_f64().unwrap() - 0.1).abs() < 1e-15);
+    // Negative and computed numbers; the gradient is 0 where clamp holds x at its bound.
+    let (value, gradients) = explain_json(&["clamp(x, -1, 1) + powf(y, 1/2)", "x=-3", "y=4"]);
+    assert_eq!(value, -1.0 + 2.0);
+    assert_eq!(gradients["x"], 0.0);
+    assert!((gradients["y"].as_f64().unwrap() - 0.25).abs() < 1e-15);
+    // The text trace names the op of each node.
+    let (status, out, err) = run(&["explain", "leaky_relu(x, 0.1)", "x=-2"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains("leaky_relu"), "{out}");
 }
 
 #[test]
@@ -153,6 +217,31 @@ fn wrong_input_gets_one_message_and_exit_status_2() {
         (
             &["gradcheck", "foo(x)", "x=1"],
             &["unknown function 'foo'", "  foo(x)\n  ^"],
+        ),
+        // The functions are the engine's table: an unknown name lists them, a missing number
+        // is named.
+        (
+            &["explain", "2 * foo(x)", "x=1"],
+            &[
+                "unknown function 'foo'",
+                "column 5",
+                "softplus",
+                "leaky_relu(x, slope)",
+                "  2 * foo(x)\n      ^",
+            ],
+        ),
+        (
+            &["gradcheck", "leaky_relu(x)", "x=1"],
+            &[
+                "leaky_relu takes 1 number after its argument (slope), found 0",
+                "write leaky_relu(x, slope)",
+                "column 13",
+                "  leaky_relu(x)\n              ^",
+            ],
+        ),
+        (
+            &["explain", "clamp(x, y, 1)", "x=1", "y=0"],
+            &["the min of clamp must be a number", "column 10"],
         ),
         (
             &["explain", "(x + 1", "x=1"],
@@ -222,7 +311,21 @@ fn usage_errors_exit_2_and_every_command_has_help() {
         assert!(out.contains("Usage: chainrule"), "{out}");
     }
     let (_, out, _) = run(&["explain", "--help"]);
-    assert!(out.contains("--svg <FILE>") && out.contains("sigmoid relu abs"));
+    assert!(out.contains("--svg <FILE>"), "{out}");
+    // The language's functions are the engine's table, each written as it is called.
+    for command in ["explain", "gradcheck"] {
+        let (_, out, _) = run(&[command, "--help"]);
+        let words: Vec<&str> = out
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
+        for (name, numbers) in UnaryOp::<f64>::functions() {
+            assert!(words.contains(&name), "{command}: {name} not in\n{out}");
+            if !numbers.is_empty() {
+                let usage = format!("{name}(x, {})", numbers.join(", "));
+                assert!(out.contains(&usage), "{command}: {usage:?} not in\n{out}");
+            }
+        }
+    }
     let (_, out, _) = run(&["--help"]);
     assert!(["explain", "gradcheck", "train", "predict", "tour"]
         .iter()

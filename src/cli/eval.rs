@@ -3,12 +3,15 @@
 //! Each variable becomes a parameter (`g.scalar`) labelled with its name. Numbers are folded
 //! where they meet (`2*3` is 6) and enter the graph as the scalar forms of the ops (`x + 2` is
 //! one `add_scalar` node); `x^c` with a constant exponent is `powf`, any other power `pow`.
+//! Functions are the engine's unary ops, found by name in its table by the parser
+//! ([`UnaryOp::by_name`]) and recorded with [`Var::apply_unary`].
 
+use chainrule::autodiff::ops::UnaryOp;
 use chainrule::autodiff::Quantity;
 use chainrule::{Graph, Tensor, Var};
 
 use super::error::CliError;
-use super::parse::{BinaryOp, Expr, ExprKind, Function};
+use super::parse::{BinaryOp, Expr, ExprKind};
 
 /// A variable's name and value, in the order the variables first appear in the expression.
 pub type Bindings = Vec<(String, f64)>;
@@ -126,6 +129,18 @@ pub fn build<'g>(g: &'g Graph<f64>, expr: &Expr, vars: &[(String, Var<'g, f64>)]
     }
 }
 
+/// The value of an expression without variables (a function's fixed number), folded as
+/// [`build`] folds numbers.
+///
+/// # Panics
+/// When the expression has a variable.
+pub fn number(expr: &Expr) -> f64 {
+    match evaluate(&Graph::new(), expr, &[]) {
+        Value::Number(n) => n,
+        Value::Var(_) => panic!("an expression without variables folds to a number"),
+    }
+}
+
 /// A number not yet in the graph, or a var.
 #[derive(Clone, Copy)]
 enum Value<'g> {
@@ -148,9 +163,9 @@ fn evaluate<'g>(g: &'g Graph<f64>, expr: &Expr, vars: &[(String, Var<'g, f64>)])
             Number(n) => Number(-n),
             V(v) => V(-v),
         },
-        ExprKind::Call(function, x) => match evaluate(g, x, vars) {
-            Number(n) => Number(apply_to_number(*function, n)),
-            V(v) => V(apply(*function, v)),
+        ExprKind::Call(op, x) => match evaluate(g, x, vars) {
+            Number(n) => Number(apply_to_number(*op, n)),
+            V(v) => V(v.apply_unary(*op)),
         },
         ExprKind::Binary(op, a, b) => {
             let (a, b) = (evaluate(g, a, vars), evaluate(g, b, vars));
@@ -182,23 +197,11 @@ fn constant(g: &Graph<f64>, value: f64) -> Var<'_, f64> {
         .named(Quantity::Number(value).to_string())
 }
 
-fn apply(function: Function, x: Var<'_, f64>) -> Var<'_, f64> {
-    match function {
-        Function::Exp => x.exp(),
-        Function::Ln => x.ln(),
-        Function::Sqrt => x.sqrt(),
-        Function::Tanh => x.tanh(),
-        Function::Sigmoid => x.sigmoid(),
-        Function::Relu => x.relu(),
-        Function::Abs => x.abs(),
-    }
-}
-
 /// A function of a number alone, folded without the graph: the engine's 0-d kernel, so a
 /// folded number equals what the op would have computed.
-fn apply_to_number(function: Function, x: f64) -> f64 {
+fn apply_to_number(op: UnaryOp<f64>, x: f64) -> f64 {
     let g = Graph::new();
-    apply(function, g.constant(Tensor::scalar(x))).item()
+    g.constant(Tensor::scalar(x)).apply_unary(op).item()
 }
 
 fn fold(op: BinaryOp, a: f64, b: f64) -> f64 {

@@ -29,6 +29,7 @@ mod train_report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chainrule::autodiff::ops::UnaryOp;
 use chainrule::{gradcheck, GradcheckOptions, Graph, Tensor};
 use clap::{Args, Parser, Subcommand};
 
@@ -36,11 +37,56 @@ use error::CliError;
 use output::Check;
 use train_args::{PredictArgs, TrainArgs};
 
-const LANGUAGE: &str = "\
-The expression language: numbers (2, 0.5, 1e-3), variables (x, w_1), + - * / ^, unary minus,
-parentheses, and the functions exp ln sqrt tanh sigmoid relu abs. ^ binds tightest and groups
-to the right, then unary minus (-x^2 is -(x^2)), then * and /, then + and -.
-Give every variable a value as NAME=NUMBER. Everything is computed in f64.";
+/// The expression language, for the help of `explain` and `gradcheck`: its functions are the
+/// engine's op table ([`UnaryOp::functions`]), listed in table order.
+fn language() -> String {
+    let prose = |text: &str| {
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (plain, with_numbers): (Vec<_>, Vec<_>) = UnaryOp::<f64>::functions()
+        .into_iter()
+        .partition(|(_, numbers)| numbers.is_empty());
+    let mut words = prose(
+        "The expression language: numbers (2, 0.5, 1e-3), variables (x, w_1), + - * / ^, unary \
+         minus, parentheses, and the functions",
+    );
+    words.extend(plain.into_iter().map(|(name, _)| name.to_string()));
+    if let Some(last) = words.last_mut() {
+        last.push(';');
+    }
+    words.extend(prose("with fixed numbers:"));
+    words.extend(with_numbers.into_iter().map(parse::usage));
+    words.extend(prose(
+        "(each number written as a number or an expression without variables: 0.1, -1, 1/3). \
+         ^ binds tightest and groups to the right, then unary minus (-x^2 is -(x^2)), then * and \
+         /, then + and -.",
+    ));
+    format!(
+        "{}\nGive every variable a value as NAME=NUMBER. Everything is computed in f64.",
+        wrap(&words, 95)
+    )
+}
+
+/// The words (each kept whole, as `clamp(x, min, max)`) in lines of at most `width` characters.
+fn wrap(words: &[String], width: usize) -> String {
+    let mut text = String::new();
+    let mut line_length = 0;
+    for word in words {
+        let length = word.chars().count();
+        if line_length > 0 && line_length + 1 + length > width {
+            text.push('\n');
+            line_length = 0;
+        } else if line_length > 0 {
+            text.push(' ');
+            line_length += 1;
+        }
+        text.push_str(word);
+        line_length += length;
+    }
+    text
+}
 
 /// Reverse-mode automatic differentiation, explained: chain-rule traces, graph pictures and
 /// gradient checks for small expressions, and neural networks trained on CSV files.
@@ -55,15 +101,18 @@ struct Cli {
 enum Command {
     /// Evaluate an expression and show backpropagation step by step
     #[command(after_help = format!(
-        "{LANGUAGE}\n\nExamples:\n  chainrule explain \"tanh(w*x + b)\" x=0.5 w=-1 b=2\n  \
+        "{}\n\nExamples:\n  chainrule explain \"tanh(w*x + b)\" x=0.5 w=-1 b=2\n  \
          chainrule explain \"a*b + a\" a=2 b=-3 --svg graph.svg\n  \
-         chainrule explain \"x^2\" x=3 --json"
+         chainrule explain \"leaky_relu(x, 0.1) * softplus(y)\" x=-2 y=0.5\n  \
+         chainrule explain \"x^2\" x=3 --json",
+        language()
     ))]
     Explain(ExplainArgs),
     /// Compare the engine's gradients with central finite differences (exit status 1 if they differ)
     #[command(after_help = format!(
-        "{LANGUAGE}\n\nExamples:\n  chainrule gradcheck \"sigmoid(a*b) / sqrt(c)\" a=0.3 b=-2 c=4\n  \
-         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json"
+        "{}\n\nExamples:\n  chainrule gradcheck \"sigmoid(a*b) / sqrt(c)\" a=0.3 b=-2 c=4\n  \
+         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json",
+        language()
     ))]
     Gradcheck(ExpressionArgs),
     /// Train a neural network (an MLP) on a CSV file; print the losses, test metrics and a

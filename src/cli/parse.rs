@@ -1,9 +1,12 @@
 //! The expression language of `chainrule explain` and `chainrule gradcheck`, and its parser.
 //!
-//! Numbers, variables, `+ − * / ^`, unary minus, parentheses and the functions
-//! `exp ln sqrt tanh sigmoid relu abs`, with the precedence of written math: `^` binds tightest
-//! and groups to the right (`a^b^c = a^(b^c)`), then unary minus (`-x^2 = -(x^2)`), then
-//! `* /`, then `+ −`, each of these grouping to the left.
+//! Numbers, variables, `+ − * / ^`, unary minus, parentheses and the engine's public unary
+//! functions, taken from its op table ([`UnaryOp::functions`]) so that every new op is usable
+//! here: `name(x)`, or `name(x, number, …)` for a function with fixed numbers
+//! (`leaky_relu(x, 0.1)`, `clamp(x, -1, 1)`), each number an expression without variables
+//! (`powf(x, 1/3)`). The precedence is that of written math: `^` binds tightest and groups to
+//! the right (`a^b^c = a^(b^c)`), then unary minus (`-x^2 = -(x^2)`), then `* /`, then `+ −`,
+//! each of these grouping to the left.
 //!
 //! A hand-written recursive-descent parser, one function per level of precedence:
 //!
@@ -12,12 +15,16 @@
 //! product = unary (("*" | "/") unary)*
 //! unary   = "-" unary | power
 //! power   = primary ("^" unary)?
-//! primary = NUMBER | NAME | FUNCTION "(" sum ")" | "(" sum ")"
+//! primary = NUMBER | NAME | FUNCTION "(" sum ("," sum)* ")" | "(" sum ")"
 //! ```
 //!
 //! Every node keeps the column where it starts, so errors can point at it.
 
 use std::fmt;
+
+use chainrule::autodiff::ops::UnaryOp;
+
+use super::eval;
 
 /// A parsed expression, with the column (0-based, in characters) where it starts.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +39,8 @@ pub enum ExprKind {
     Variable(String),
     Neg(Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    Call(Function, Box<Expr>),
+    /// One of the engine's unary functions, its fixed numbers already folded in.
+    Call(UnaryOp<f64>, Box<Expr>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,44 +52,41 @@ pub enum BinaryOp {
     Pow,
 }
 
-/// The functions of the language, each a method of the engine's `Var`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
-    Exp,
-    Ln,
-    Sqrt,
-    Tanh,
-    Sigmoid,
-    Relu,
-    Abs,
+/// A public unary function of the engine's op table: its name and the names of its fixed
+/// numbers.
+type Function = (&'static str, &'static [&'static str]);
+
+/// The function called `name`, if the engine's table has one.
+fn function(name: &str) -> Option<Function> {
+    UnaryOp::<f64>::functions()
+        .into_iter()
+        .find(|(n, _)| *n == name)
 }
 
-impl Function {
-    pub const ALL: [Function; 7] = [
-        Function::Exp,
-        Function::Ln,
-        Function::Sqrt,
-        Function::Tanh,
-        Function::Sigmoid,
-        Function::Relu,
-        Function::Abs,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::Exp => "exp",
-            Function::Ln => "ln",
-            Function::Sqrt => "sqrt",
-            Function::Tanh => "tanh",
-            Function::Sigmoid => "sigmoid",
-            Function::Relu => "relu",
-            Function::Abs => "abs",
-        }
+/// How a function is written: `tanh(x)`, `clamp(x, min, max)`.
+pub fn usage((name, numbers): Function) -> String {
+    let mut usage = format!("{name}(x");
+    for number in numbers {
+        usage.push_str(", ");
+        usage.push_str(number);
     }
+    usage.push(')');
+    usage
+}
 
-    fn from_name(name: &str) -> Option<Function> {
-        Function::ALL.into_iter().find(|f| f.name() == name)
-    }
+/// Every function of the language, as listed in messages: `exp, …, clamp(x, min, max), …`.
+fn function_list() -> String {
+    UnaryOp::<f64>::functions()
+        .into_iter()
+        .map(|f| {
+            if f.1.is_empty() {
+                f.0.to_string()
+            } else {
+                usage(f)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Expr {
@@ -148,6 +153,7 @@ enum Token {
     Caret,
     LeftParen,
     RightParen,
+    Comma,
     End,
 }
 
@@ -163,6 +169,7 @@ impl fmt::Display for Token {
             Token::Caret => f.write_str("'^'"),
             Token::LeftParen => f.write_str("'('"),
             Token::RightParen => f.write_str("')'"),
+            Token::Comma => f.write_str("','"),
             Token::End => f.write_str("the end of the expression"),
         }
     }
@@ -190,6 +197,7 @@ fn tokenize(source: &str) -> Result<Vec<Spanned>, ParseError> {
             '^' => Some(Token::Caret),
             '(' => Some(Token::LeftParen),
             ')' => Some(Token::RightParen),
+            ',' => Some(Token::Comma),
             _ => None,
         };
         if let Some(token) = single {
@@ -348,23 +356,24 @@ impl Parser {
             Token::Name(name) => {
                 self.advance();
                 let called = self.peek().token == Token::LeftParen;
-                match (Function::from_name(&name), called) {
-                    (Some(function), true) => {
-                        let argument = self.parenthesized()?;
-                        Ok(Expr {
-                            kind: ExprKind::Call(function, Box::new(argument)),
-                            column,
-                        })
-                    }
-                    (Some(_), false) => Err(ParseError {
+                match (function(&name), called) {
+                    (Some(function), true) => self.call(function, column),
+                    (Some((_, [])), false) => Err(ParseError {
                         column,
                         message: format!("{name} is a function: write {name}(…)"),
+                    }),
+                    (Some((_, numbers)), false) => Err(ParseError {
+                        column,
+                        message: format!(
+                            "{name} is a function: write {name}(…, {})",
+                            numbers.join(", ")
+                        ),
                     }),
                     (None, true) => Err(ParseError {
                         column,
                         message: format!(
                             "unknown function '{name}'; the functions are {}",
-                            Function::ALL.map(Function::name).join(", ")
+                            function_list()
                         ),
                     }),
                     (None, false) => Ok(Expr {
@@ -378,6 +387,78 @@ impl Parser {
                 "expected a number, a variable, a function or '(', found {other}"
             ))),
         }
+    }
+
+    /// `"(" sum ("," sum)* ")"`, starting at the `(` after the function's name (at `column`):
+    /// the argument, then exactly as many numbers as the function has, each an expression
+    /// without variables, folded here.
+    fn call(&mut self, function: Function, column: usize) -> Result<Expr, ParseError> {
+        let (name, parameters) = function;
+        let open = self.advance().column;
+        let argument = self.sum()?;
+        let mut numbers = Vec::with_capacity(parameters.len());
+        while self.peek().token == Token::Comma {
+            self.advance();
+            let at = self.peek().column;
+            let Some(parameter) = parameters.get(numbers.len()) else {
+                return Err(ParseError {
+                    column: at,
+                    message: count_message(function, None),
+                });
+            };
+            let expr = self.sum()?;
+            if let Some((variable, variable_column)) = expr.variables().into_iter().next() {
+                return Err(ParseError {
+                    column: variable_column,
+                    message: format!(
+                        "the {parameter} of {name} must be a number or an expression of numbers \
+                         only (like 0.1, -1 or 1/3), not the variable {variable}"
+                    ),
+                });
+            }
+            let value = eval::number(&expr);
+            if !value.is_finite() {
+                return Err(ParseError {
+                    column: at,
+                    message: format!(
+                        "the {parameter} of {name} must be a finite number, but this is {value}"
+                    ),
+                });
+            }
+            numbers.push((value, at));
+        }
+        if self.peek().token != Token::RightParen {
+            let expected = if parameters.is_empty() {
+                "')'"
+            } else {
+                "',' or ')'"
+            };
+            return Err(self.error_here(format!(
+                "expected {expected} to close the '(' of column {}, found {}",
+                open + 1,
+                self.peek().token
+            )));
+        }
+        if numbers.len() < parameters.len() {
+            return Err(self.error_here(count_message(function, Some(numbers.len()))));
+        }
+        self.advance();
+        let values: Vec<f64> = numbers.iter().map(|(value, _)| *value).collect();
+        let op = UnaryOp::by_name(name, &values)
+            .expect("a function of the table, given as many numbers as it has");
+        // The engine refuses an empty interval (it panics); say so here instead.
+        if let UnaryOp::Clamp { min, max } = op {
+            if min > max {
+                return Err(ParseError {
+                    column: numbers[0].1,
+                    message: format!("clamp needs min ≤ max, but min is {min} and max is {max}"),
+                });
+            }
+        }
+        Ok(Expr {
+            kind: ExprKind::Call(op, Box::new(argument)),
+            column,
+        })
     }
 
     /// `"(" sum ")"`, starting at the `(`.
@@ -396,30 +477,47 @@ impl Parser {
     }
 }
 
+/// That `function` was given `found` numbers after its argument (`None`: more than it has), not
+/// as many as it has.
+fn count_message(function: Function, found: Option<usize>) -> String {
+    let (name, parameters) = function;
+    let takes = match parameters.len() {
+        0 => "no numbers, only its argument".to_string(),
+        1 => format!("1 number after its argument ({})", parameters[0]),
+        n => format!("{n} numbers after its argument ({})", parameters.join(", ")),
+    };
+    let found = found.map_or("more".to_string(), |n| n.to_string());
+    format!(
+        "{name} takes {takes}, found {found}: write {}",
+        usage(function)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The expression written back with every operation in parentheses.
-    fn shape(source: &str) -> String {
-        fn show(e: &Expr) -> String {
-            match &e.kind {
-                ExprKind::Number(n) => n.to_string(),
-                ExprKind::Variable(v) => v.clone(),
-                ExprKind::Neg(x) => format!("(-{})", show(x)),
-                ExprKind::Call(f, x) => format!("{}({})", f.name(), show(x)),
-                ExprKind::Binary(op, a, b) => {
-                    let op = match op {
-                        BinaryOp::Add => "+",
-                        BinaryOp::Sub => "-",
-                        BinaryOp::Mul => "*",
-                        BinaryOp::Div => "/",
-                        BinaryOp::Pow => "^",
-                    };
-                    format!("({} {op} {})", show(a), show(b))
-                }
+    fn show(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Number(n) => n.to_string(),
+            ExprKind::Variable(v) => v.clone(),
+            ExprKind::Neg(x) => format!("(-{})", show(x)),
+            ExprKind::Call(op, x) => format!("{}({})", op.name(), show(x)),
+            ExprKind::Binary(op, a, b) => {
+                let op = match op {
+                    BinaryOp::Add => "+",
+                    BinaryOp::Sub => "-",
+                    BinaryOp::Mul => "*",
+                    BinaryOp::Div => "/",
+                    BinaryOp::Pow => "^",
+                };
+                format!("({} {op} {})", show(a), show(b))
             }
         }
+    }
+
+    fn shape(source: &str) -> String {
         show(&parse(source).unwrap())
     }
 
@@ -466,5 +564,112 @@ mod tests {
         assert!(error("x**2").1.contains("'^'"));
         assert!(error("   ").1.contains("empty"));
         assert_eq!(error("tanh(x").0, 6);
+    }
+
+    /// The call at the top of `source`: its op and its argument's shape.
+    fn call(source: &str) -> (UnaryOp<f64>, String) {
+        match parse(source).unwrap().kind {
+            ExprKind::Call(op, x) => (op, show(&x)),
+            other => panic!("{source} is not a call: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_function_of_the_engine_table_parses() {
+        let functions = UnaryOp::<f64>::functions();
+        assert!(functions.len() >= 17, "{functions:?}");
+        for (name, parameters) in functions {
+            let mut source = format!("{name}(x");
+            for _ in parameters {
+                source.push_str(", 0.5");
+            }
+            source.push(')');
+            let numbers = vec![0.5; parameters.len()];
+            let expected = UnaryOp::by_name(name, &numbers).unwrap();
+            assert_eq!(call(&source), (expected, "x".to_string()), "{source}");
+            assert_eq!(
+                parse(&source).unwrap().variables(),
+                [("x".into(), name.len() + 1)]
+            );
+            // Used without a call, the name is a function, not a variable.
+            assert!(
+                error(name).1.contains(&format!("{name} is a function")),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn fixed_numbers_are_expressions_of_numbers_folded_in() {
+        assert_eq!(
+            call("leaky_relu(x, 0.1)").0,
+            UnaryOp::LeakyRelu { slope: 0.1 }
+        );
+        assert_eq!(
+            call("clamp(x, -1, 1)").0,
+            UnaryOp::Clamp {
+                min: -1.0,
+                max: 1.0
+            }
+        );
+        assert_eq!(
+            call("powf(y, 1/4)"),
+            (UnaryOp::Powf { exponent: 0.25 }, "y".into())
+        );
+        assert_eq!(
+            call("powf(x, 2^3 - ln(1))").0,
+            UnaryOp::Powf { exponent: 8.0 }
+        );
+        assert_eq!(
+            shape("2 * clamp(x - 1, 0, 1)^2"),
+            "(2 * (clamp((x - 1)) ^ 2))"
+        );
+        assert_eq!(
+            parse("softplus(x) * gelu(y)").unwrap().variables(),
+            [("x".into(), 9), ("y".into(), 19)]
+        );
+    }
+
+    #[test]
+    fn wrong_calls_say_what_the_function_takes() {
+        let (column, message) = error("leaky_relu(x)");
+        assert_eq!(column, 12);
+        assert!(
+            message.contains("leaky_relu takes 1 number after its argument (slope), found 0")
+                && message.contains("write leaky_relu(x, slope)"),
+            "{message}"
+        );
+        let (column, message) = error("clamp(x, 1)");
+        assert_eq!(column, 10);
+        assert!(message.contains("2 numbers after its argument (min, max), found 1"));
+        let (column, message) = error("tanh(x, 2)");
+        assert_eq!(column, 8);
+        assert!(message.contains("tanh takes no numbers, only its argument, found more"));
+        assert!(message.contains("write tanh(x)"), "{message}");
+        assert_eq!(error("powf(x, 2, 3)").0, 11);
+        // The numbers are numbers.
+        let (column, message) = error("leaky_relu(x, 2*y)");
+        assert_eq!(column, 16);
+        assert!(message.contains("the slope of leaky_relu must be a number"));
+        assert!(message.contains("not the variable y"), "{message}");
+        let (column, message) = error("powf(x, 1/0)");
+        assert_eq!(column, 8);
+        assert!(message.contains("must be a finite number, but this is inf"));
+        let (column, message) = error("clamp(x, 1, -1)");
+        assert_eq!(column, 9);
+        assert!(message.contains("min ≤ max"), "{message}");
+        // Unknown names list the table, numbers included.
+        let message = error("foo(x)").1;
+        assert!(
+            message.contains("exp, ln") && message.contains("clamp(x, min, max)"),
+            "{message}"
+        );
+        assert!(error("leaky_relu + 1")
+            .1
+            .contains("write leaky_relu(…, slope)"));
+        // A comma anywhere else.
+        assert_eq!(error("(x, 1)").0, 2);
+        assert!(error("leaky_relu(x 0.1)").1.contains("expected ',' or ')'"));
+        assert!(error("x, y").1.contains("found ','"));
     }
 }
