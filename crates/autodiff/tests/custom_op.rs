@@ -139,7 +139,7 @@ fn the_localized_check_finds_no_fault_in_built_in_ops() {
         |_g, v| {
             let h = v[0].matmul(v[1]).softplus().gelu() + v[2].sin();
             let p = h.log_softmax(1);
-            (p.sigmoid() * h.leaky_relu(0.2)).sum() + h.max_axis(0, false).sum()
+            (p.silu() * h.leaky_relu(0.2)).sum() + h.max_axis(0, false).sum()
         },
         &inputs,
         GradcheckOptions::default(),

@@ -207,6 +207,7 @@ fn new_unary_ops_match_their_definitions() {
             close(x.gelu().item(), 0.5 * v * (1.0 + u.tanh())),
             "gelu({v})"
         );
+        assert!(close(x.silu().item(), v / (1.0 + (-v).exp())), "silu({v})");
         assert!(close(x.sin().item(), v.sin()) && close(x.cos().item(), v.cos()));
         assert!(close(x.expm1().item(), v.exp() - 1.0), "expm1({v})");
         let leaky = if v > 0.0 { v } else { 0.01 * v };
