@@ -89,6 +89,6 @@ pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement, 
 pub use graph::{Graph, Node, NonFinite, Var};
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
-pub use tensor::{Shape, ShapeError, Tensor};
+pub use tensor::{Conv1dOptions, Conv2dOptions, Pool2dOptions, Shape, ShapeError, Tensor};
 pub use threads::{num_threads, set_num_threads};
 pub use trace::{ChainStep, Trace, TraceNode};

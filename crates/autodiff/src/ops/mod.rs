@@ -5,6 +5,7 @@
 //! folder knows nothing of graphs: it sits between the tensor kernels below and the graph, the
 //! `Var` methods and the backward sweep above, which read [`Op`] and call the rules.
 
+mod conv;
 mod elementwise;
 mod matmul;
 mod nn;
@@ -16,6 +17,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+pub use conv::ConvOp;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub use matmul::MatmulOp;
 pub use nn::NnOp;
@@ -64,6 +66,9 @@ pub enum Op<T> {
     Shape(Box<ShapeOp>),
     /// A numerically stable neural-network function (log_softmax, fused cross-entropy, …).
     Nn(NnOp),
+    /// A convolution, its two adjoints, or a pooling (boxed: its options are large, and most
+    /// nodes are not convolutions).
+    Conv(Box<ConvOp>),
     /// A user-defined op (see `CustomOp`).
     Custom(CustomCall),
 }
@@ -83,6 +88,7 @@ impl<T: Float> Op<T> {
             Op::Matmul(op) => op.name(),
             Op::Shape(op) => op.name(),
             Op::Nn(op) => op.name(),
+            Op::Conv(op) => op.name(),
             Op::Custom(op) => op.name(),
         }
     }
@@ -98,6 +104,7 @@ impl<T: Float> Op<T> {
             Op::Matmul(op) => op.formula(),
             Op::Shape(op) => op.formula(),
             Op::Nn(op) => op.formula(),
+            Op::Conv(op) => op.formula(),
             Op::Custom(op) => op.formula(),
         }
     }
@@ -128,6 +135,7 @@ impl<T: Float> Op<T> {
             Op::Matmul(op) => inputs[0].matmul_t(inputs[1], op.transpose_a, op.transpose_b),
             Op::Shape(op) => op.forward(inputs),
             Op::Nn(op) => op.forward(inputs),
+            Op::Conv(op) => op.forward(inputs),
             Op::Custom(op) => panic!("{}: a user-defined op runs through the graph", op.name()),
         }
     }
@@ -159,6 +167,7 @@ pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
         Op::Matmul(op) => op.backward(inputs[0], inputs[1], grad, wants),
         Op::Shape(op) => op.backward(inputs, grad),
         Op::Nn(op) => op.backward(inputs, output, grad, wants),
+        Op::Conv(op) => op.backward(inputs, grad, wants),
     }
 }
 

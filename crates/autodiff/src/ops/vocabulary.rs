@@ -13,7 +13,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::float::sigmoid_exact;
 use crate::tensor::{shape_of, Shape, Tensor};
-use crate::Float;
+use crate::{Conv2dOptions, Float, Pool2dOptions};
 
 /// What the elementwise rules (`elementwise.rs`) use. Numbers implement it too, so the sweep
 /// applies the very same rules to the numbers of a graph of scalars.
@@ -63,6 +63,11 @@ pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
     fn gather(&self, axis: usize, indices: &[usize], len: usize) -> Self;
     fn scatter_add(&self, axis: usize, indices: &[usize], size: usize) -> Self;
     fn softmax(&self, axis: usize) -> Self;
+    fn conv2d(&self, weight: &Self, options: Conv2dOptions) -> Self;
+    fn conv_transpose2d(&self, weight: &Self, options: Conv2dOptions, size: [usize; 2]) -> Self;
+    fn conv2d_weight(&self, grad: &Self, options: Conv2dOptions, kernel: [usize; 2]) -> Self;
+    fn avg_pool2d(&self, options: Pool2dOptions) -> Self;
+    fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Self;
     /// A constant in the same place as `self` (the same graph, for a var).
     fn constant(&self, value: Tensor<T>) -> Self;
 }
@@ -191,6 +196,21 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     }
     fn softmax(&self, axis: usize) -> Self {
         Tensor::softmax(self, axis as isize)
+    }
+    fn conv2d(&self, weight: &Self, options: Conv2dOptions) -> Self {
+        Tensor::conv2d(self, weight, options)
+    }
+    fn conv_transpose2d(&self, weight: &Self, options: Conv2dOptions, size: [usize; 2]) -> Self {
+        Tensor::conv_transpose2d_to(self, weight, options, size)
+    }
+    fn conv2d_weight(&self, grad: &Self, options: Conv2dOptions, kernel: [usize; 2]) -> Self {
+        Tensor::conv2d_weight(self, grad, options, kernel)
+    }
+    fn avg_pool2d(&self, options: Pool2dOptions) -> Self {
+        Tensor::avg_pool2d(self, options)
+    }
+    fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Self {
+        Tensor::avg_pool2d_backward(self, options, size)
     }
     fn constant(&self, value: Tensor<T>) -> Self {
         value

@@ -110,6 +110,60 @@ impl<T: Float> Gemm<T> {
     }
 }
 
+/// `C ← op(A)·op(B) + beta·C` on row-major slices, threaded as [`Tensor::matmul_t`]'s products
+/// are: the way other kernels (convolution's im2col products) reach the GEMM path. `a` holds
+/// `op(A)` (m×k) as an m×k matrix, or as k×m when `transpose_a`; likewise `b` for k×n; `c` is
+/// m×n.
+///
+/// # Panics
+/// When a slice is shorter than its matrix.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_slices<T: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: &[T],
+    transpose_a: bool,
+    b: &[T],
+    transpose_b: bool,
+    beta: T,
+    c: &mut [T],
+) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c[..m * n].iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    let a_strides = if transpose_a {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let b_strides = if transpose_b {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
+    // SAFETY: the lengths were checked above; `c` is a unique borrow, so it aliases neither
+    // input; the buffers outlive the call.
+    unsafe {
+        Gemm {
+            m,
+            k,
+            n,
+            a: a.as_ptr(),
+            a_strides,
+            b: b.as_ptr(),
+            b_strides,
+            beta,
+            c: c.as_mut_ptr(),
+            c_strides: (n as isize, 1),
+        }
+        .run_threaded();
+    }
+}
+
 /// One operand as the GEMM kernel sees it: `op(X)` is `rows × cols`, read with these strides.
 struct MatrixView {
     /// The leading batch length of a 3-D operand.

@@ -15,6 +15,7 @@
 //! The layout helpers they all share (broadcasting, axis normalisation, the strided row walk) live
 //! in their own module, `layout`, so that no kernel file imports another.
 
+mod conv;
 mod elementwise;
 mod layout;
 mod matmul;
@@ -32,6 +33,8 @@ use smallvec::SmallVec;
 use crate::Float;
 use storage::Storage;
 
+pub(crate) use conv::transposed_output_size;
+pub use conv::{Conv1dOptions, Conv2dOptions, Pool2dOptions};
 pub use layout::broadcast_shapes;
 pub(crate) use layout::normalize_axis;
 

@@ -9,6 +9,7 @@
 //! Vars also speak the rules' vocabulary (`ops::vocabulary`): run on vars, a backward rule
 //! records the gradient on the graph, so it can be differentiated again.
 
+mod conv;
 mod elementwise;
 mod matmul;
 mod nn;
@@ -21,8 +22,8 @@ use smallvec::SmallVec;
 
 use crate::graph::Var;
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
-use crate::ops::{BinaryOp, Op, UnaryOp};
-use crate::{Float, Shape, Tensor};
+use crate::ops::{BinaryOp, ConvOp, Op, UnaryOp};
+use crate::{Conv2dOptions, Float, Pool2dOptions, Shape, Tensor};
 
 impl<'g, T: Float> Var<'g, T> {
     /// Records `op` applied to `self` and `others`: its value from the op's forward kernel.
@@ -194,6 +195,21 @@ impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
     }
     fn softmax(&self, axis: usize) -> Self {
         Var::softmax(*self, axis as isize)
+    }
+    fn conv2d(&self, weight: &Self, options: Conv2dOptions) -> Self {
+        self.conv(ConvOp::Conv2d(options), *weight)
+    }
+    fn conv_transpose2d(&self, weight: &Self, options: Conv2dOptions, size: [usize; 2]) -> Self {
+        self.conv(ConvOp::ConvTranspose2d { options, size }, *weight)
+    }
+    fn conv2d_weight(&self, grad: &Self, options: Conv2dOptions, kernel: [usize; 2]) -> Self {
+        Var::conv2d_weight(*self, *grad, options, kernel)
+    }
+    fn avg_pool2d(&self, options: Pool2dOptions) -> Self {
+        Var::avg_pool2d(*self, options)
+    }
+    fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Self {
+        self.pool(ConvOp::AvgPool2dBackward { options, size })
     }
     fn constant(&self, value: Tensor<T>) -> Self {
         self.graph().constant(value)

@@ -34,6 +34,30 @@ impl<'g, T: Float> Var<'g, T> {
         self.shape_op(ShapeOp::Reshape(Shape::from_slice(shape)))
     }
 
+    /// The axes from `start` on merged into one: `[N, C, H, W]` flattened from 1 is
+    /// `[N, C·H·W]`, what a dense layer after a convolution takes. PyTorch: `x.flatten(start)`.
+    ///
+    /// # Panics
+    /// When `start` is not an axis of the var.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.input(Tensor::<f64>::zeros(&[2, 3, 4, 5]));
+    /// assert_eq!(x.flatten(1).shape().as_slice(), &[2, 60]);
+    /// ```
+    #[track_caller]
+    pub fn flatten(self, start: usize) -> Self {
+        let shape = self.shape();
+        shape_assert!(
+            start < shape.len(),
+            "flatten: axis {start} is not an axis of shape {shape:?}"
+        );
+        let mut flat: Vec<usize> = shape[..start].to_vec();
+        flat.push(shape[start..].iter().product());
+        self.reshape(&flat)
+    }
+
     /// Reorders the axes: output axis `i` is input axis `axes[i]`. PyTorch: `x.permute`.
     ///
     /// ```

@@ -1,0 +1,1165 @@
+//! Convolution and pooling over batches of images laid out `[N, C, H, W]`, with PyTorch's
+//! semantics: stride, zero padding, dilation and groups, and its output-size formula
+//! `⌊(H + 2·padding − dilation·(k − 1) − 1) / stride⌋ + 1`.
+//!
+//! A convolution is a matrix product in disguise. Every output position sees one patch of the
+//! input; copying the patches of a chunk of images into the columns of one matrix (*im2col*)
+//! turns the whole convolution into `W·cols`, which runs on the same GEMM path (and threads) as
+//! [`Tensor::matmul`]. The two other products of a convolution's backward pass reuse the layout:
+//!
+//! - [`Tensor::conv_transpose2d`] — the adjoint with respect to the input, `Wᵀ·G` scattered back
+//!   onto the image (*col2im*): the backward of a convolution, and PyTorch's transposed
+//!   convolution;
+//! - [`Tensor::conv2d_weight`] — the adjoint with respect to the weight, `G·colsᵀ`.
+//!
+//! The three are bilinear and each one's derivatives are the other two, so gradients of
+//! gradients stay exact.
+
+use std::ops::Range;
+
+use super::matmul::gemm_slices;
+use super::{shape_of, Tensor};
+use crate::Float;
+
+/// How a 2-D convolution's window moves over its input, as PyTorch's `nn.Conv2d` takes it.
+/// Each pair is (height, width); the builder methods set both to one number.
+///
+/// ```
+/// use chainrule_autodiff::Conv2dOptions;
+/// let same = Conv2dOptions::new().padding(1);
+/// assert_eq!(same.padding, [1, 1]);
+/// assert_eq!(same.stride, [1, 1]);
+/// let wide = Conv2dOptions { stride: [1, 2], ..Conv2dOptions::new() };
+/// assert_eq!(wide.stride, [1, 2]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dOptions {
+    /// Steps between windows (default 1).
+    pub stride: [usize; 2],
+    /// Zeros added on each side of the input (default 0).
+    pub padding: [usize; 2],
+    /// Spacing between the kernel's taps (default 1).
+    pub dilation: [usize; 2],
+    /// Channel groups: input and output channels are split into this many groups, each
+    /// convolved with its own filters (default 1; `groups = C` is a depthwise convolution).
+    pub groups: usize,
+    /// Transposed convolution only: extra rows and columns on one side of the output, which
+    /// choose among the input sizes a strided convolution maps to the same output size
+    /// (default 0; must be smaller than the stride or the dilation).
+    pub output_padding: [usize; 2],
+}
+
+impl Default for Conv2dOptions {
+    fn default() -> Self {
+        Conv2dOptions {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+            output_padding: [0, 0],
+        }
+    }
+}
+
+impl Conv2dOptions {
+    /// PyTorch's defaults: stride 1, no padding, dilation 1, one group.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The same stride along both axes.
+    pub fn stride(self, stride: usize) -> Self {
+        Conv2dOptions {
+            stride: [stride; 2],
+            ..self
+        }
+    }
+
+    /// The same zero padding on every side.
+    pub fn padding(self, padding: usize) -> Self {
+        Conv2dOptions {
+            padding: [padding; 2],
+            ..self
+        }
+    }
+
+    /// The same dilation along both axes.
+    pub fn dilation(self, dilation: usize) -> Self {
+        Conv2dOptions {
+            dilation: [dilation; 2],
+            ..self
+        }
+    }
+
+    /// The number of channel groups.
+    pub fn groups(self, groups: usize) -> Self {
+        Conv2dOptions { groups, ..self }
+    }
+
+    /// The same output padding along both axes (transposed convolution only).
+    pub fn output_padding(self, output_padding: usize) -> Self {
+        Conv2dOptions {
+            output_padding: [output_padding; 2],
+            ..self
+        }
+    }
+}
+
+/// How a 1-D convolution's window moves along a sequence `[N, C, L]`, as PyTorch's `nn.Conv1d`
+/// takes it.
+///
+/// ```
+/// use chainrule_autodiff::Conv1dOptions;
+/// let options = Conv1dOptions::new().padding(2).dilation(2);
+/// assert_eq!(options.to_2d().padding, [0, 2]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv1dOptions {
+    /// Steps between windows (default 1).
+    pub stride: usize,
+    /// Zeros added at each end (default 0).
+    pub padding: usize,
+    /// Spacing between the kernel's taps (default 1).
+    pub dilation: usize,
+    /// Channel groups (default 1).
+    pub groups: usize,
+}
+
+impl Default for Conv1dOptions {
+    fn default() -> Self {
+        Conv1dOptions {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+impl Conv1dOptions {
+    /// PyTorch's defaults: stride 1, no padding, dilation 1, one group.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stride.
+    pub fn stride(self, stride: usize) -> Self {
+        Conv1dOptions { stride, ..self }
+    }
+
+    /// The zero padding at each end.
+    pub fn padding(self, padding: usize) -> Self {
+        Conv1dOptions { padding, ..self }
+    }
+
+    /// The dilation.
+    pub fn dilation(self, dilation: usize) -> Self {
+        Conv1dOptions { dilation, ..self }
+    }
+
+    /// The number of channel groups.
+    pub fn groups(self, groups: usize) -> Self {
+        Conv1dOptions { groups, ..self }
+    }
+
+    /// The same convolution over `[N, C, 1, L]` images: a sequence is an image one row high.
+    pub fn to_2d(self) -> Conv2dOptions {
+        Conv2dOptions {
+            stride: [1, self.stride],
+            padding: [0, self.padding],
+            dilation: [1, self.dilation],
+            groups: self.groups,
+            output_padding: [0, 0],
+        }
+    }
+}
+
+/// A pooling window, as PyTorch's `nn.MaxPool2d` and `nn.AvgPool2d` take it: the stride
+/// defaults to the kernel size (windows side by side, not overlapping).
+///
+/// ```
+/// use chainrule_autodiff::Pool2dOptions;
+/// let pool = Pool2dOptions::new(2);
+/// assert_eq!((pool.kernel, pool.stride, pool.padding), ([2, 2], [2, 2], [0, 0]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2dOptions {
+    /// The window's height and width.
+    pub kernel: [usize; 2],
+    /// Steps between windows (default: the kernel size).
+    pub stride: [usize; 2],
+    /// Padding on each side, at most half the kernel: `−∞` for max pooling, zeros (counted in
+    /// the average, as PyTorch's default `count_include_pad=True`) for average pooling.
+    pub padding: [usize; 2],
+}
+
+impl Pool2dOptions {
+    /// A square window of side `kernel`, stride `kernel`, no padding.
+    pub fn new(kernel: usize) -> Self {
+        Pool2dOptions {
+            kernel: [kernel; 2],
+            stride: [kernel; 2],
+            padding: [0, 0],
+        }
+    }
+
+    /// The same stride along both axes.
+    pub fn stride(self, stride: usize) -> Self {
+        Pool2dOptions {
+            stride: [stride; 2],
+            ..self
+        }
+    }
+
+    /// The same padding on every side.
+    pub fn padding(self, padding: usize) -> Self {
+        Pool2dOptions {
+            padding: [padding; 2],
+            ..self
+        }
+    }
+}
+
+/// The number of window positions along one axis, or `None` when the (dilated) kernel is
+/// larger than the padded input. PyTorch's formula.
+fn output_len(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+) -> Option<usize> {
+    let span = dilation * (kernel - 1) + 1;
+    let padded = input + 2 * padding;
+    (padded >= span).then(|| (padded - span) / stride + 1)
+}
+
+/// The output positions `lo..hi` (within `0..out_len`) whose input position
+/// `o·stride + offset` lies inside `0..in_len`.
+fn valid_range(out_len: usize, in_len: usize, offset: isize, stride: usize) -> (usize, usize) {
+    let lo = if offset >= 0 {
+        0
+    } else {
+        offset.unsigned_abs().div_ceil(stride)
+    };
+    let end = in_len as isize - offset;
+    let hi = if end <= 0 {
+        0
+    } else {
+        (end as usize).div_ceil(stride)
+    };
+    let lo = lo.min(out_len);
+    (lo, hi.min(out_len).max(lo))
+}
+
+/// Everything about one convolution's shapes, checked once.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    out_channels: usize,
+    kernel: [usize; 2],
+    out: [usize; 2],
+    options: Conv2dOptions,
+}
+
+/// The patch matrix of a chunk of images stays around this many elements (4 MB of `f32`): large
+/// enough that the product runs at GEMM speed, small enough to stay in cache.
+const CHUNK_ELEMENTS: usize = 1 << 20;
+
+impl Geometry {
+    /// Checks a convolution of an `input`-shaped batch by a `weight`-shaped filter bank.
+    #[track_caller]
+    fn new(op: &str, input: &[usize], weight: &[usize], options: Conv2dOptions) -> Geometry {
+        let shapes = format!("input shape {input:?}, weight shape {weight:?}");
+        shape_assert!(
+            input.len() == 4,
+            "{op}: the input must be 4-D [N, C, H, W] ({shapes})"
+        );
+        shape_assert!(
+            weight.len() == 4,
+            "{op}: the weight must be 4-D [out_channels, in_channels / groups, kh, kw] ({shapes})"
+        );
+        let Conv2dOptions {
+            stride,
+            padding,
+            dilation,
+            groups,
+            ..
+        } = options;
+        shape_assert!(
+            groups >= 1 && stride.iter().chain(&dilation).all(|&s| s >= 1),
+            "{op}: stride, dilation and groups must be at least 1 (got {options:?}; {shapes})"
+        );
+        let [batch, channels, height, width] = [input[0], input[1], input[2], input[3]];
+        let [out_channels, group_in, kh, kw] = [weight[0], weight[1], weight[2], weight[3]];
+        shape_assert!(
+            group_in * groups == channels,
+            "{op}: the input has {channels} channels, but the weight expects {group_in} per group × {groups} groups ({shapes})"
+        );
+        shape_assert!(
+            out_channels % groups == 0,
+            "{op}: {out_channels} output channels do not split into {groups} groups ({shapes})"
+        );
+        shape_assert!(
+            kh >= 1 && kw >= 1,
+            "{op}: the kernel must be at least 1×1 ({shapes})"
+        );
+        let out = [
+            output_len(height, kh, stride[0], padding[0], dilation[0]),
+            output_len(width, kw, stride[1], padding[1], dilation[1]),
+        ];
+        let [Some(oh), Some(ow)] = out else {
+            shape_panic!(
+                "{op}: the kernel {kh}×{kw} (dilation {}×{}) is larger than the padded input {}×{} ({shapes})",
+                dilation[0],
+                dilation[1],
+                height + 2 * padding[0],
+                width + 2 * padding[1]
+            )
+        };
+        Geometry {
+            batch,
+            channels,
+            height,
+            width,
+            out_channels,
+            kernel: [kh, kw],
+            out: [oh, ow],
+            options,
+        }
+    }
+
+    fn input_shape(&self) -> [usize; 4] {
+        [self.batch, self.channels, self.height, self.width]
+    }
+
+    fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.out_channels, self.out[0], self.out[1]]
+    }
+
+    fn weight_shape(&self) -> [usize; 4] {
+        let [kh, kw] = self.kernel;
+        [self.out_channels, self.group_in(), kh, kw]
+    }
+
+    fn group_in(&self) -> usize {
+        self.channels / self.options.groups
+    }
+
+    fn group_out(&self) -> usize {
+        self.out_channels / self.options.groups
+    }
+
+    /// Rows of the patch matrix: one per (channel of the group, kernel row, kernel column).
+    fn patch(&self) -> usize {
+        self.group_in() * self.kernel[0] * self.kernel[1]
+    }
+
+    fn out_plane(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    fn in_plane(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// Images per chunk.
+    fn chunk(&self) -> usize {
+        (CHUNK_ELEMENTS / (self.patch() * self.out_plane()).max(1)).clamp(1, self.batch.max(1))
+    }
+
+    /// The chunks of the batch, as ranges of image indices.
+    fn chunks(&self) -> impl Iterator<Item = Range<usize>> {
+        let (chunk, batch) = (self.chunk(), self.batch);
+        (0..batch)
+            .step_by(chunk)
+            .map(move |n0| n0..(n0 + chunk).min(batch))
+    }
+
+    /// Walks every (patch row, image of the chunk, output row) of `group`, handing `visit` the
+    /// patch-matrix row segment's position, the input row it reads (`None` in the padding), and
+    /// the window's column geometry. im2col and col2im are this one walk, copying in opposite
+    /// directions.
+    fn walk(
+        &self,
+        images: Range<usize>,
+        group: usize,
+        mut visit: impl FnMut(usize, Option<usize>, Columns),
+    ) {
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.out;
+        let Conv2dOptions {
+            stride,
+            padding,
+            dilation,
+            ..
+        } = self.options;
+        let width = images.len() * self.out_plane();
+        for ci in 0..self.group_in() {
+            let channel = group * self.group_in() + ci;
+            for i in 0..kh {
+                let dy = (i * dilation[0]) as isize - padding[0] as isize;
+                for j in 0..kw {
+                    let row = (ci * kh + i) * kw + j;
+                    let offset = (j * dilation[1]) as isize - padding[1] as isize;
+                    let (lo, hi) = valid_range(ow, self.width, offset, stride[1]);
+                    let columns = Columns {
+                        lo,
+                        hi,
+                        len: ow,
+                        offset,
+                        stride: stride[1],
+                    };
+                    for (k, image) in images.clone().enumerate() {
+                        let plane = (image * self.channels + channel) * self.in_plane();
+                        for oy in 0..oh {
+                            let start = row * width + k * self.out_plane() + oy * ow;
+                            let iy = (oy * stride[0]) as isize + dy;
+                            let line = (0..self.height as isize)
+                                .contains(&iy)
+                                .then(|| plane + iy as usize * self.width);
+                            visit(start, line, columns);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies the patches of `images` for `group` into `cols`, `[patch, images·out_plane]`.
+    fn im2col<T: Float>(&self, x: &[T], images: Range<usize>, group: usize, cols: &mut [T]) {
+        self.walk(images, group, |start, line, c| {
+            let segment = &mut cols[start..start + c.len];
+            let Some(line) = line else {
+                segment.fill(T::zero());
+                return;
+            };
+            segment[..c.lo].fill(T::zero());
+            segment[c.hi..].fill(T::zero());
+            if c.stride == 1 && c.lo < c.hi {
+                let first = (line as isize + c.lo as isize + c.offset) as usize;
+                segment[c.lo..c.hi].copy_from_slice(&x[first..first + (c.hi - c.lo)]);
+            } else {
+                for (o, slot) in segment.iter_mut().enumerate().take(c.hi).skip(c.lo) {
+                    *slot = x[(line as isize + (o * c.stride) as isize + c.offset) as usize];
+                }
+            }
+        });
+    }
+
+    /// Adds the columns of `cols` back onto the images they were taken from: im2col's adjoint.
+    fn col2im<T: Float>(&self, cols: &[T], images: Range<usize>, group: usize, x: &mut [T]) {
+        self.walk(images, group, |start, line, c| {
+            let Some(line) = line else { return };
+            let segment = &cols[start..start + c.len];
+            for (o, &value) in segment.iter().enumerate().take(c.hi).skip(c.lo) {
+                x[(line as isize + (o * c.stride) as isize + c.offset) as usize] += value;
+            }
+        });
+    }
+
+    /// The channels of `group` for `images`, from an `[N, channels_total, out_plane]` tensor,
+    /// as one `[group_channels, images·out_plane]` matrix: borrowed when it is one image (its
+    /// rows are already contiguous), else copied into `buffer`.
+    fn channel_block<'a, T: Float>(
+        &self,
+        data: &'a [T],
+        images: Range<usize>,
+        group: usize,
+        buffer: &'a mut Vec<T>,
+    ) -> &'a [T] {
+        let (per_group, plane) = (self.group_out(), self.out_plane());
+        let first = group * per_group;
+        if images.len() == 1 {
+            let start = (images.start * self.out_channels + first) * plane;
+            return &data[start..start + per_group * plane];
+        }
+        buffer.clear();
+        for o in 0..per_group {
+            for image in images.clone() {
+                let start = (image * self.out_channels + first + o) * plane;
+                buffer.extend_from_slice(&data[start..start + plane]);
+            }
+        }
+        buffer
+    }
+
+    /// Writes a `[group_channels, images·out_plane]` matrix into the `[N, O, out_plane]` output.
+    fn store_block<T: Float>(
+        &self,
+        block: &[T],
+        images: Range<usize>,
+        group: usize,
+        out: &mut [T],
+    ) {
+        let (per_group, plane) = (self.group_out(), self.out_plane());
+        let width = images.len() * plane;
+        for o in 0..per_group {
+            for (k, image) in images.clone().enumerate() {
+                let start = (image * self.out_channels + group * per_group + o) * plane;
+                out[start..start + plane].copy_from_slice(&block[o * width + k * plane..][..plane]);
+            }
+        }
+    }
+
+    /// The filters of `group`: a `[group_channels, patch]` block of the weight.
+    fn filters<'a, T>(&self, weight: &'a [T], group: usize) -> &'a [T] {
+        let size = self.group_out() * self.patch();
+        &weight[group * size..(group + 1) * size]
+    }
+}
+
+/// The column geometry of one kernel tap: output columns `lo..hi` of `0..len` read input column
+/// `o·stride + offset`.
+#[derive(Clone, Copy)]
+struct Columns {
+    lo: usize,
+    hi: usize,
+    len: usize,
+    offset: isize,
+    stride: usize,
+}
+
+/// A pooling window over an `[N, C, H, W]` batch, checked.
+#[derive(Clone, Copy, Debug)]
+struct PoolGeometry {
+    planes: usize,
+    height: usize,
+    width: usize,
+    out: [usize; 2],
+    options: Pool2dOptions,
+}
+
+impl PoolGeometry {
+    #[track_caller]
+    fn new(op: &str, input: &[usize], options: Pool2dOptions) -> PoolGeometry {
+        shape_assert!(
+            input.len() == 4,
+            "{op}: the input must be 4-D [N, C, H, W], got shape {input:?}"
+        );
+        let Pool2dOptions {
+            kernel,
+            stride,
+            padding,
+        } = options;
+        shape_assert!(
+            kernel.iter().chain(&stride).all(|&k| k >= 1),
+            "{op}: kernel and stride must be at least 1 (got {options:?}; input shape {input:?})"
+        );
+        shape_assert!(
+            padding[0] <= kernel[0] / 2 && padding[1] <= kernel[1] / 2,
+            "{op}: padding {padding:?} is more than half the kernel {kernel:?} (input shape {input:?})"
+        );
+        let out = [
+            output_len(input[2], kernel[0], stride[0], padding[0], 1),
+            output_len(input[3], kernel[1], stride[1], padding[1], 1),
+        ];
+        let [Some(oh), Some(ow)] = out else {
+            shape_panic!(
+                "{op}: the window {}×{} is larger than the padded input {}×{} (input shape {input:?})",
+                kernel[0],
+                kernel[1],
+                input[2] + 2 * padding[0],
+                input[3] + 2 * padding[1]
+            )
+        };
+        PoolGeometry {
+            planes: input[0] * input[1],
+            height: input[2],
+            width: input[3],
+            out: [oh, ow],
+            options,
+        }
+    }
+
+    /// Calls `visit(plane, output index, window)` for every output element, where the window is
+    /// the in-plane indices of the input elements it covers (padding excluded).
+    fn each_window(&self, mut visit: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>)) {
+        let [oh, ow] = self.out;
+        let Pool2dOptions {
+            kernel,
+            stride,
+            padding,
+        } = self.options;
+        let span = |o: usize, axis: usize, len: usize| {
+            let start = (o * stride[axis]) as isize - padding[axis] as isize;
+            let end = (start + kernel[axis] as isize).min(len as isize);
+            start.max(0) as usize..end.max(0) as usize
+        };
+        for plane in 0..self.planes {
+            for oy in 0..oh {
+                let rows = span(oy, 0, self.height);
+                for ox in 0..ow {
+                    let cols = span(ox, 1, self.width);
+                    let width = self.width;
+                    let mut window = rows
+                        .clone()
+                        .flat_map(|y| cols.clone().map(move |x| y * width + x));
+                    visit(plane, (plane * oh + oy) * ow + ox, &mut window);
+                }
+            }
+        }
+    }
+
+    fn in_plane(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// One over the window's area: PyTorch's average counts the padding.
+    fn area_inverse<T: Float>(&self) -> T {
+        let [kh, kw] = self.options.kernel;
+        T::one() / T::of((kh * kw) as f64)
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// The 2-D convolution (strictly, cross-correlation, as in every deep-learning library) of
+    /// an `[N, C, H, W]` batch with a `[O, C / groups, kh, kw]` filter bank: output
+    /// `[N, O, H', W']` with `H' = ⌊(H + 2·padding − dilation·(kh − 1) − 1) / stride⌋ + 1`.
+    /// PyTorch: `torch.nn.functional.conv2d` without bias.
+    ///
+    /// # Panics
+    /// When the shapes do not fit (the message names both shapes), or the kernel is larger than
+    /// the padded input.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Conv2dOptions, Tensor};
+    /// let image = Tensor::from_vec((1..=9).map(f64::from).collect(), &[1, 1, 3, 3]);
+    /// let ones = Tensor::ones(&[1, 1, 2, 2]);
+    /// // Each output is the sum of one 2×2 patch.
+    /// let y = image.conv2d(&ones, Conv2dOptions::new());
+    /// assert_eq!(y.shape(), &[1, 1, 2, 2]);
+    /// assert_eq!(y.to_vec(), vec![12.0, 16.0, 24.0, 28.0]);
+    /// ```
+    #[track_caller]
+    pub fn conv2d(&self, weight: &Tensor<T>, options: Conv2dOptions) -> Tensor<T> {
+        let geo = Geometry::new("conv2d", self.shape(), weight.shape(), options);
+        let (x, w) = (self.as_slice(), weight.as_slice());
+        let mut out = vec![T::zero(); geo.output_shape().iter().product()];
+        let mut cols = Vec::new();
+        let mut product = Vec::new();
+        for images in geo.chunks() {
+            let width = images.len() * geo.out_plane();
+            cols.resize(geo.patch() * width, T::zero());
+            product.resize(geo.group_out() * width, T::zero());
+            for group in 0..options.groups {
+                geo.im2col(x, images.clone(), group, &mut cols);
+                let filters = geo.filters(w, group);
+                gemm_slices(
+                    (geo.group_out(), geo.patch(), width),
+                    filters,
+                    false,
+                    &cols,
+                    false,
+                    T::zero(),
+                    &mut product,
+                );
+                geo.store_block(&product, images.clone(), group, &mut out);
+            }
+        }
+        Tensor::from_parts(out, shape_of(&geo.output_shape()))
+    }
+
+    /// The transposed convolution of an `[N, O, H', W']` batch with an `[O, C / groups, kh,
+    /// kw]` weight: output `[N, C, H, W]` with `H = (H' − 1)·stride − 2·padding +
+    /// dilation·(kh − 1) + output_padding + 1`. It is the adjoint of [`Tensor::conv2d`] with the
+    /// same weight and options — the gradient of a convolution with respect to its input — and
+    /// the "deconvolution" that upsamples in decoders. PyTorch:
+    /// `torch.nn.functional.conv_transpose2d` without bias.
+    ///
+    /// # Panics
+    /// When the shapes do not fit, or the output padding is not smaller than the stride or the
+    /// dilation.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Conv2dOptions, Tensor};
+    /// let g = Tensor::from_vec(vec![1.0f64, 2.0], &[1, 1, 1, 2]);
+    /// let w = Tensor::ones(&[1, 1, 2, 2]);
+    /// // Stride 2: each input spreads over its own 2×2 block.
+    /// let y = g.conv_transpose2d(&w, Conv2dOptions::new().stride(2));
+    /// assert_eq!(y.shape(), &[1, 1, 2, 4]);
+    /// assert_eq!(y.to_vec(), vec![1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn conv_transpose2d(&self, weight: &Tensor<T>, options: Conv2dOptions) -> Tensor<T> {
+        let size = transposed_output_size(self.shape(), weight.shape(), options);
+        self.conv_transpose2d_to(weight, options, size)
+    }
+
+    /// [`Tensor::conv_transpose2d`] to an output of spatial size `size`, the input size of the
+    /// convolution it is the adjoint of.
+    #[track_caller]
+    pub(crate) fn conv_transpose2d_to(
+        &self,
+        weight: &Tensor<T>,
+        options: Conv2dOptions,
+        size: [usize; 2],
+    ) -> Tensor<T> {
+        let geo = transposed_geometry(self.shape(), weight.shape(), options, size);
+        let (g, w) = (self.as_slice(), weight.as_slice());
+        let mut out = vec![T::zero(); geo.input_shape().iter().product()];
+        let mut cols = Vec::new();
+        let mut buffer = Vec::new();
+        for images in geo.chunks() {
+            let width = images.len() * geo.out_plane();
+            cols.resize(geo.patch() * width, T::zero());
+            for group in 0..options.groups {
+                let block = geo.channel_block(g, images.clone(), group, &mut buffer);
+                gemm_slices(
+                    (geo.patch(), geo.group_out(), width),
+                    geo.filters(w, group),
+                    true,
+                    block,
+                    false,
+                    T::zero(),
+                    &mut cols,
+                );
+                geo.col2im(&cols, images.clone(), group, &mut out);
+            }
+        }
+        Tensor::from_parts(out, shape_of(&geo.input_shape()))
+    }
+
+    /// The gradient of a convolution with respect to its weight: from the convolution's input
+    /// `self` (`[N, C, H, W]`) and the gradient `grad` of its output (`[N, O, H', W']`), the
+    /// `[O, C / groups, kh, kw]` sum over the batch of `G·patchesᵀ`. It is the adjoint of
+    /// [`Tensor::conv2d`] in its weight. PyTorch: `torch.nn.grad.conv2d_weight`.
+    ///
+    /// # Panics
+    /// When `grad` is not the shape the convolution of `self` by a `kernel`-sized filter gives.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Conv2dOptions, Tensor};
+    /// let x = Tensor::from_vec((1..=9).map(f64::from).collect(), &[1, 1, 3, 3]);
+    /// let g = Tensor::ones(&[1, 1, 2, 2]);
+    /// // With an all-ones gradient, each weight's gradient is the sum of the inputs it touched.
+    /// let dw = x.conv2d_weight(&g, Conv2dOptions::new(), [2, 2]);
+    /// assert_eq!(dw.to_vec(), vec![12.0, 16.0, 24.0, 28.0]);
+    /// ```
+    #[track_caller]
+    pub fn conv2d_weight(
+        &self,
+        grad: &Tensor<T>,
+        options: Conv2dOptions,
+        kernel: [usize; 2],
+    ) -> Tensor<T> {
+        let out_channels = grad.shape().get(1).copied().unwrap_or(0);
+        let groups = options.groups.max(1);
+        let channels = self.shape().get(1).copied().unwrap_or(0);
+        let weight = [out_channels, channels / groups, kernel[0], kernel[1]];
+        let geo = Geometry::new("conv2d_weight", self.shape(), &weight, options);
+        shape_assert!(
+            grad.shape() == geo.output_shape(),
+            "conv2d_weight: the gradient has shape {:?}, but convolving input shape {:?} by a {}×{} kernel gives {:?}",
+            grad.shape(),
+            self.shape(),
+            kernel[0],
+            kernel[1],
+            geo.output_shape()
+        );
+        let (x, g) = (self.as_slice(), grad.as_slice());
+        let mut out = vec![T::zero(); weight.iter().product()];
+        let mut cols = Vec::new();
+        let mut buffer = Vec::new();
+        let size = geo.group_out() * geo.patch();
+        for images in geo.chunks() {
+            let width = images.len() * geo.out_plane();
+            cols.resize(geo.patch() * width, T::zero());
+            for group in 0..options.groups {
+                geo.im2col(x, images.clone(), group, &mut cols);
+                let block = geo.channel_block(g, images.clone(), group, &mut buffer);
+                gemm_slices(
+                    (geo.group_out(), width, geo.patch()),
+                    block,
+                    false,
+                    &cols,
+                    true,
+                    T::one(),
+                    &mut out[group * size..(group + 1) * size],
+                );
+            }
+        }
+        Tensor::from_parts(out, shape_of(&geo.weight_shape()))
+    }
+
+    /// The maximum of each pooling window of an `[N, C, H, W]` batch (padding counts as `−∞`).
+    /// PyTorch: `torch.nn.functional.max_pool2d`.
+    ///
+    /// # Panics
+    /// When the input is not 4-D, the padding is more than half the window, or the window is
+    /// larger than the padded input.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Pool2dOptions, Tensor};
+    /// let x = Tensor::from_vec((1..=16).map(f64::from).collect(), &[1, 1, 4, 4]);
+    /// let y = x.max_pool2d(Pool2dOptions::new(2));
+    /// assert_eq!(y.to_vec(), vec![6.0, 8.0, 14.0, 16.0]);
+    /// ```
+    #[track_caller]
+    pub fn max_pool2d(&self, options: Pool2dOptions) -> Tensor<T> {
+        self.max_pool2d_with_indices(options).0
+    }
+
+    /// [`Tensor::max_pool2d`] and, for each output element, the index within its `H×W` plane
+    /// (`row·W + column`) of the input element it took: the first of equal maxima, a NaN if the
+    /// window holds one. PyTorch: `max_pool2d(…, return_indices=True)`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Pool2dOptions, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f64, 3.0, 3.0, 2.0], &[1, 1, 2, 2]);
+    /// let (y, at) = x.max_pool2d_with_indices(Pool2dOptions::new(2));
+    /// assert_eq!((y.to_vec(), at), (vec![3.0], vec![1]));
+    /// ```
+    #[track_caller]
+    pub fn max_pool2d_with_indices(&self, options: Pool2dOptions) -> (Tensor<T>, Vec<usize>) {
+        let geo = PoolGeometry::new("max_pool2d", self.shape(), options);
+        let x = self.as_slice();
+        let count = geo.planes * geo.out[0] * geo.out[1];
+        let mut out = vec![T::zero(); count];
+        let mut indices = vec![0; count];
+        geo.each_window(|plane, at, window| {
+            let values = &x[plane * geo.in_plane()..][..geo.in_plane()];
+            let mut best: Option<(usize, T)> = None;
+            for i in window {
+                let v = values[i];
+                let better = match best {
+                    None => true,
+                    Some((_, b)) => v > b || (v.is_nan() && !b.is_nan()),
+                };
+                if better {
+                    best = Some((i, v));
+                }
+            }
+            let (i, v) = best.expect("a pooling window holds at least one input element");
+            out[at] = v;
+            indices[at] = i;
+        });
+        let shape = [self.shape()[0], self.shape()[1], geo.out[0], geo.out[1]];
+        (Tensor::from_parts(out, shape_of(&shape)), indices)
+    }
+
+    /// The mean of each pooling window of an `[N, C, H, W]` batch, over the whole window with
+    /// padding counted as zeros (PyTorch's default `count_include_pad=True`).
+    /// PyTorch: `torch.nn.functional.avg_pool2d`.
+    ///
+    /// # Panics
+    /// As for [`Tensor::max_pool2d`].
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Pool2dOptions, Tensor};
+    /// let x = Tensor::from_vec((1..=16).map(f64::from).collect(), &[1, 1, 4, 4]);
+    /// let y = x.avg_pool2d(Pool2dOptions::new(2));
+    /// assert_eq!(y.to_vec(), vec![3.5, 5.5, 11.5, 13.5]);
+    /// ```
+    #[track_caller]
+    pub fn avg_pool2d(&self, options: Pool2dOptions) -> Tensor<T> {
+        let geo = PoolGeometry::new("avg_pool2d", self.shape(), options);
+        let x = self.as_slice();
+        let scale = geo.area_inverse::<T>();
+        let mut out = vec![T::zero(); geo.planes * geo.out[0] * geo.out[1]];
+        geo.each_window(|plane, at, window| {
+            let values = &x[plane * geo.in_plane()..][..geo.in_plane()];
+            out[at] = window.map(|i| values[i]).fold(T::zero(), |s, v| s + v) * scale;
+        });
+        let shape = [self.shape()[0], self.shape()[1], geo.out[0], geo.out[1]];
+        Tensor::from_parts(out, shape_of(&shape))
+    }
+
+    /// The adjoint of [`Tensor::avg_pool2d`] onto an input of spatial size `size`: each element
+    /// of `self` spread evenly over its window — average pooling's gradient.
+    ///
+    /// # Panics
+    /// When `self` is not the shape pooling a `size` input gives.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Pool2dOptions, Tensor};
+    /// let g = Tensor::from_vec(vec![4.0f64], &[1, 1, 1, 1]);
+    /// let dx = g.avg_pool2d_backward(Pool2dOptions::new(2), [2, 2]);
+    /// assert_eq!(dx.to_vec(), vec![1.0; 4]);
+    /// ```
+    #[track_caller]
+    pub fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Tensor<T> {
+        let dims = self.shape();
+        shape_assert!(
+            dims.len() == 4,
+            "avg_pool2d_backward: the gradient must be 4-D [N, C, H', W'], got shape {dims:?}"
+        );
+        let input = [dims[0], dims[1], size[0], size[1]];
+        let geo = PoolGeometry::new("avg_pool2d_backward", &input, options);
+        shape_assert!(
+            dims[2..] == geo.out,
+            "avg_pool2d_backward: the gradient has shape {dims:?}, but pooling input shape {input:?} gives {:?}",
+            [dims[0], dims[1], geo.out[0], geo.out[1]]
+        );
+        let g = self.as_slice();
+        let scale = geo.area_inverse::<T>();
+        let mut out = vec![T::zero(); input.iter().product()];
+        geo.each_window(|plane, at, window| {
+            let share = g[at] * scale;
+            let values = &mut out[plane * geo.in_plane()..][..geo.in_plane()];
+            for i in window {
+                values[i] += share;
+            }
+        });
+        Tensor::from_parts(out, shape_of(&input))
+    }
+}
+
+/// The output size of a transposed convolution (PyTorch's formula).
+#[track_caller]
+pub(crate) fn transposed_output_size(
+    input: &[usize],
+    weight: &[usize],
+    options: Conv2dOptions,
+) -> [usize; 2] {
+    let shapes = format!("input shape {input:?}, weight shape {weight:?}");
+    shape_assert!(
+        input.len() == 4 && weight.len() == 4,
+        "conv_transpose2d: input and weight must be 4-D ({shapes})"
+    );
+    let mut size = [0; 2];
+    for axis in 0..2 {
+        let (stride, dilation) = (options.stride[axis], options.dilation[axis]);
+        let extra = options.output_padding[axis];
+        shape_assert!(
+            stride >= 1 && dilation >= 1 && input[2 + axis] >= 1 && weight[2 + axis] >= 1,
+            "conv_transpose2d: sizes, stride and dilation must be at least 1 (got {options:?}; {shapes})"
+        );
+        shape_assert!(
+            extra < stride || extra < dilation,
+            "conv_transpose2d: output padding {extra} must be smaller than the stride {stride} or the dilation {dilation} ({shapes})"
+        );
+        let full = (input[2 + axis] - 1) * stride + dilation * (weight[2 + axis] - 1) + extra + 1;
+        let cut = 2 * options.padding[axis];
+        shape_assert!(
+            full > cut,
+            "conv_transpose2d: the padding {} leaves no output ({shapes})",
+            options.padding[axis]
+        );
+        size[axis] = full - cut;
+    }
+    size
+}
+
+/// The geometry of the convolution whose adjoint a transposed convolution of an
+/// `input`-shaped batch to spatial `size` is, checked against the input's shape.
+#[track_caller]
+fn transposed_geometry(
+    input: &[usize],
+    weight: &[usize],
+    options: Conv2dOptions,
+    size: [usize; 2],
+) -> Geometry {
+    shape_assert!(
+        input.len() == 4 && weight.len() == 4,
+        "conv_transpose2d: input and weight must be 4-D (input shape {input:?}, weight shape {weight:?})"
+    );
+    let channels = weight[1] * options.groups;
+    let image = [input[0], channels, size[0], size[1]];
+    let geo = Geometry::new("conv_transpose2d", &image, weight, options);
+    shape_assert!(
+        input == geo.output_shape(),
+        "conv_transpose2d: input shape {input:?} does not fit weight shape {weight:?} with output size {size:?} (a convolution of {image:?} gives {:?})",
+        geo.output_shape()
+    );
+    geo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic, irregular values.
+    fn values(shape: &[usize], seed: f64) -> Tensor<f64> {
+        let n: usize = shape.iter().product();
+        let data = (0..n).map(|i| ((i as f64 + seed) * 0.37).sin()).collect();
+        Tensor::from_vec(data, shape)
+    }
+
+    /// The convolution straight from its definition: seven nested loops.
+    fn direct(x: &Tensor<f64>, w: &Tensor<f64>, o: Conv2dOptions) -> Tensor<f64> {
+        let geo = Geometry::new("direct", x.shape(), w.shape(), o);
+        let [n, _, h, wd] = geo.input_shape();
+        let [oc, cg, kh, kw] = geo.weight_shape();
+        let [oh, ow] = geo.out;
+        let og = oc / o.groups;
+        let mut out = vec![0.0; n * oc * oh * ow];
+        for b in 0..n {
+            for f in 0..oc {
+                let group = f / og;
+                for y in 0..oh {
+                    for z in 0..ow {
+                        let mut sum = 0.0;
+                        for ci in 0..cg {
+                            let ch = group * cg + ci;
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let iy = (y * o.stride[0] + i * o.dilation[0]) as isize
+                                        - o.padding[0] as isize;
+                                    let ix = (z * o.stride[1] + j * o.dilation[1]) as isize
+                                        - o.padding[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    sum += x.get(&[b, ch, iy as usize, ix as usize])
+                                        * w.get(&[f, ci, i, j]);
+                                }
+                            }
+                        }
+                        out[((b * oc + f) * oh + y) * ow + z] = sum;
+                    }
+                }
+            }
+        }
+        Tensor::from_vec(out, &[n, oc, oh, ow])
+    }
+
+    fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+        a.as_slice()
+            .iter()
+            .zip(b.as_slice())
+            .map(|(x, y)| x * y)
+            .sum()
+    }
+
+    const CASES: [([usize; 4], [usize; 4], Conv2dOptions); 5] = [
+        (
+            [2, 3, 5, 6],
+            [4, 3, 3, 2],
+            Conv2dOptions {
+                stride: [1, 1],
+                padding: [0, 0],
+                dilation: [1, 1],
+                groups: 1,
+                output_padding: [0, 0],
+            },
+        ),
+        (
+            [1, 4, 7, 7],
+            [6, 2, 3, 3],
+            Conv2dOptions {
+                stride: [2, 1],
+                padding: [1, 2],
+                dilation: [1, 2],
+                groups: 2,
+                output_padding: [0, 0],
+            },
+        ),
+        (
+            [3, 2, 4, 5],
+            [2, 1, 2, 2],
+            Conv2dOptions {
+                stride: [3, 2],
+                padding: [1, 1],
+                dilation: [2, 1],
+                groups: 2,
+                output_padding: [0, 0],
+            },
+        ),
+        (
+            [2, 1, 3, 3],
+            [1, 1, 5, 5],
+            Conv2dOptions {
+                stride: [1, 1],
+                padding: [1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                output_padding: [0, 0],
+            },
+        ),
+        (
+            [1, 3, 4, 4],
+            [3, 3, 1, 1],
+            Conv2dOptions {
+                stride: [2, 2],
+                padding: [0, 0],
+                dilation: [1, 1],
+                groups: 1,
+                output_padding: [0, 0],
+            },
+        ),
+    ];
+
+    #[test]
+    fn im2col_convolution_matches_the_definition() {
+        for (i, (xs, ws, o)) in CASES.iter().enumerate() {
+            let (x, w) = (values(xs, i as f64), values(ws, 10.0 + i as f64));
+            let fast = x.conv2d(&w, *o);
+            let slow = direct(&x, &w, *o);
+            assert_eq!(fast.shape(), slow.shape(), "case {i}");
+            for (a, b) in fast.as_slice().iter().zip(slow.as_slice()) {
+                assert!((a - b).abs() < 1e-12, "case {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_three_products_are_adjoints() {
+        // ⟨conv(x, w), g⟩ = ⟨x, convᵀ(g, w)⟩ = ⟨w, conv_weight(x, g)⟩ for every geometry.
+        for (i, (xs, ws, o)) in CASES.iter().enumerate() {
+            let (x, w) = (values(xs, i as f64), values(ws, 3.0 + i as f64));
+            let y = x.conv2d(&w, *o);
+            let g = values(y.shape(), 7.0 + i as f64);
+            let forward = dot(&y, &g);
+            let dx = g.conv_transpose2d_to(&w, *o, [xs[2], xs[3]]);
+            let dw = x.conv2d_weight(&g, *o, [ws[2], ws[3]]);
+            assert!((forward - dot(&x, &dx)).abs() < 1e-10, "case {i} input");
+            assert!((forward - dot(&w, &dw)).abs() < 1e-10, "case {i} weight");
+        }
+    }
+
+    #[test]
+    fn chunked_batches_match_one_image_at_a_time() {
+        // A batch larger than one chunk goes through the copy paths; compare with per-image.
+        let o = Conv2dOptions::new().padding(1);
+        let x = values(&[40, 8, 30, 30], 1.0);
+        let w = values(&[3, 8, 3, 3], 2.0);
+        assert!(Geometry::new("t", x.shape(), w.shape(), o).chunk() < 20);
+        let all = x.conv2d(&w, o);
+        let first = x.narrow(0, 39, 1).conv2d(&w, o);
+        assert_eq!(all.narrow(0, 39, 1).to_vec(), first.to_vec());
+    }
+
+    #[test]
+    fn transposed_output_size_follows_pytorch() {
+        // PyTorch: ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1) maps 4 → 8.
+        let g = Tensor::<f64>::ones(&[1, 1, 4, 4]);
+        let w = Tensor::<f64>::ones(&[1, 1, 3, 3]);
+        let o = Conv2dOptions::new().stride(2).padding(1).output_padding(1);
+        assert_eq!(g.conv_transpose2d(&w, o).shape(), &[1, 1, 8, 8]);
+    }
+
+    #[test]
+    fn max_pool_ties_go_to_the_first() {
+        let x = Tensor::from_vec(vec![2.0f64, 2.0, 1.0, 2.0], &[1, 1, 2, 2]);
+        let (_, at) = x.max_pool2d_with_indices(Pool2dOptions::new(2));
+        assert_eq!(at, vec![0]);
+    }
+
+    #[test]
+    fn padded_pools_ignore_or_count_the_padding() {
+        let x = Tensor::from_vec(vec![-1.0f64, -2.0, -3.0, -4.0], &[1, 1, 2, 2]);
+        let o = Pool2dOptions::new(2).stride(1).padding(1);
+        // Max pooling never picks the padding, even when every value is negative.
+        assert_eq!(x.max_pool2d(o).to_vec()[0], -1.0);
+        // Average pooling divides by the whole window of 4.
+        assert_eq!(x.avg_pool2d(o).to_vec()[0], -0.25);
+    }
+
+    #[test]
+    #[should_panic(expected = "larger than the padded input 3×3")]
+    fn kernel_larger_than_the_input_panics() {
+        Tensor::<f64>::ones(&[1, 1, 3, 3])
+            .conv2d(&Tensor::ones(&[1, 1, 4, 4]), Conv2dOptions::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "input shape [1, 3, 5, 5], weight shape [2, 2, 3, 3]")]
+    fn channel_mismatch_names_both_shapes() {
+        Tensor::<f64>::ones(&[1, 3, 5, 5])
+            .conv2d(&Tensor::ones(&[2, 2, 3, 3]), Conv2dOptions::new());
+    }
+}
