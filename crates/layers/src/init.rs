@@ -39,6 +39,13 @@ pub enum Init {
     XavierUniform,
     /// `N(0, 2 / fan_in)`: variance `2 / fan_in`.
     HeNormal,
+    /// Kaiming uniform with leaky-ReLU slope `a`: `U(−b, b)` with `b = √(6 / ((1 + a²)·fan_in))`.
+    /// With `a = √5` it is PyTorch's default for `nn.Linear` and `nn.Conv2d`,
+    /// `U(−1/√fan_in, 1/√fan_in)`.
+    KaimingUniform {
+        /// The negative slope the gain is computed for.
+        a: f64,
+    },
     /// `U(low, high)`.
     Uniform {
         /// Lower bound (inclusive).
@@ -95,6 +102,7 @@ impl Init {
             Init::Constant(value) => Tensor::full(shape, T::of(value)),
             Init::XavierUniform => xavier_uniform(shape, fan_in, fan_out, rng),
             Init::HeNormal => he_normal(shape, fan_in, rng),
+            Init::KaimingUniform { a } => kaiming_uniform(shape, fan_in, a, rng),
             Init::Uniform { low, high } => {
                 Tensor::rand_uniform(shape, T::of(low), T::of(high), rng)
             }
@@ -142,6 +150,27 @@ pub fn he_normal<T: Float, R: Rng + ?Sized>(
 ) -> Tensor<T> {
     let std = (2.0 / fan_in.max(1) as f64).sqrt();
     Tensor::rand_normal(shape, T::zero(), T::of(std), rng)
+}
+
+/// Kaiming/He uniform for a leaky ReLU of slope `a`: `U(−b, b)` with
+/// `b = √(6 / ((1 + a²)·fan_in))`. `a = √5` gives PyTorch's default for dense and convolutional
+/// weights, `b = 1/√fan_in`.
+///
+/// ```
+/// use chainrule_layers::init::kaiming_uniform;
+/// use rand::SeedableRng;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let w = kaiming_uniform::<f64, _>(&[8, 1, 3, 3], 9, 5f64.sqrt(), &mut rng);
+/// assert!(w.as_slice().iter().all(|v| v.abs() <= 1.0 / 3.0));
+/// ```
+pub fn kaiming_uniform<T: Float, R: Rng + ?Sized>(
+    shape: &[usize],
+    fan_in: usize,
+    a: f64,
+    rng: &mut R,
+) -> Tensor<T> {
+    let bound = (6.0 / ((1.0 + a * a) * fan_in.max(1) as f64)).sqrt();
+    Tensor::rand_uniform(shape, T::of(-bound), T::of(bound), rng)
 }
 
 /// All zeros: the usual start for biases.

@@ -8,6 +8,8 @@
 //! - [`init`] — Xavier/Glorot, He/Kaiming and zero initialisation, seeded by the caller.
 //! - [`Activation`] — sigmoid, tanh, ReLU, linear and softmax, as functions and as layers.
 //! - [`Dense`] — the material's `Z = g(XW + B)` on a batch.
+//! - [`Conv2d`], [`Conv1d`], [`MaxPool2d`], [`AvgPool2d`], [`Flatten`] — convolutional networks:
+//!   one small filter shared across every patch of an image or sequence.
 //! - [`Sequential`], [`Residual`], [`Highway`] — ways to compose layers.
 //! - [`RnnCell`], [`LstmCell`], [`Rnn`], [`Lstm`] — recurrent layers; backpropagation through
 //!   time is the generic backward pass over the unrolled graph. [`lstm_cell`] is the LSTM
@@ -50,6 +52,7 @@ macro_rules! layer_panic {
 }
 
 pub mod activation;
+pub mod conv;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
@@ -62,6 +65,7 @@ pub mod sequential;
 mod shapes;
 
 pub use activation::Activation;
+pub use conv::{AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Unflatten};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;

@@ -296,6 +296,7 @@ pub fn run(out: &mut dyn Write) -> Result<Outcome, MaterialError> {
         passed,
         json: serde_json::json!({
             "test_accuracy": test_accuracy,
+            "parameters": chosen.params.num_elements(),
             "validation_accuracy": validation_accuracy,
             "chosen_learning_rate": learning_rate,
             "learning_rates": LEARNING_RATES,

@@ -13,6 +13,7 @@
 
 pub mod breast_cancer;
 pub mod buy_or_not;
+pub mod cnn_digits;
 pub mod digits_mlp;
 pub mod iris_softmax;
 pub mod lstm;
@@ -20,12 +21,13 @@ pub mod micrograd;
 pub mod multiple_regression;
 pub mod optimizers;
 pub mod overfitting;
+pub mod picture;
 pub mod tour;
 pub mod train_ticket;
 pub mod vanishing_gradients;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// What one model of the material learned, and how it measured up.
@@ -73,6 +75,14 @@ pub enum MaterialError {
     /// Training failed (a NaN loss, say).
     #[error(transparent)]
     Fit(#[from] chainrule_train::FitError),
+    /// A picture could not be drawn or written.
+    #[error("drawing {}: {reason}", path.display())]
+    Plot {
+        /// The picture's file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// Writing the narrative failed.
     #[error("writing the report: {0}")]
     Io(#[from] io::Error),
@@ -82,7 +92,7 @@ pub enum MaterialError {
 pub type RunFn = fn(&mut dyn Write) -> Result<Outcome, MaterialError>;
 
 /// Every example in the order of the material, as the tour runs them.
-pub const ALL: [(&str, RunFn); 10] = [
+pub const ALL: [(&str, RunFn); 11] = [
     ("train_ticket", train_ticket::run),
     ("buy_or_not", buy_or_not::run),
     ("multiple_regression", multiple_regression::run),
@@ -90,6 +100,7 @@ pub const ALL: [(&str, RunFn); 10] = [
     ("breast_cancer", breast_cancer::run),
     ("iris_softmax", iris_softmax::run),
     ("digits_mlp", digits_mlp::run),
+    ("cnn_digits", cnn_digits::run),
     ("vanishing_gradients", vanishing_gradients::run),
     ("lstm", lstm::run),
     ("optimizers", optimizers::run),
@@ -100,22 +111,58 @@ pub fn data_path(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data")).join(name)
 }
 
+/// An example's entry point that can also draw a picture into a file (`--plot FILE`).
+pub type PlotRunFn = fn(&mut dyn Write, Option<&Path>) -> Result<Outcome, MaterialError>;
+
 /// The `main` of an example binary: prose by default, one JSON object with `--json`.
 /// Exit status 0 when the check passed, 1 when it failed, 2 on bad arguments or an error.
 pub fn example_main(run: RunFn) -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let json = match args.as_slice() {
-        [] => false,
-        [flag] if flag == "--json" => true,
-        _ => {
-            eprintln!("error: unexpected arguments {args:?}; the only option is --json");
-            return ExitCode::from(2);
-        }
-    };
-    let result = if json {
-        run(&mut io::sink())
+    main_with(
+        |out, plot| match plot {
+            None => run(out),
+            Some(_) => unreachable!("plots are refused for this example"),
+        },
+        false,
+    )
+}
+
+/// [`example_main`] for an example that also takes `--plot FILE` (an SVG picture).
+pub fn example_main_with_plot(run: PlotRunFn) -> ExitCode {
+    main_with(run, true)
+}
+
+fn main_with(
+    run: impl Fn(&mut dyn Write, Option<&Path>) -> Result<Outcome, MaterialError>,
+    plots: bool,
+) -> ExitCode {
+    let options = if plots {
+        "--json and --plot FILE"
     } else {
-        run(&mut io::stdout().lock())
+        "--json"
+    };
+    let mut json = false;
+    let mut plot: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" if !json => json = true,
+            "--plot" if plots && plot.is_none() => match args.next() {
+                Some(path) => plot = Some(PathBuf::from(path)),
+                None => {
+                    eprintln!("error: --plot needs a file name");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("error: unexpected argument {arg:?}; the options are {options}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let result = if json {
+        run(&mut io::sink(), plot.as_deref())
+    } else {
+        run(&mut io::stdout().lock(), plot.as_deref())
     };
     match result {
         Ok(outcome) => {

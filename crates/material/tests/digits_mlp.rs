@@ -2,28 +2,10 @@
 //! against the labels read straight from the CSV and the split file, give the reported accuracy,
 //! at least 97%; and the learning rate was chosen on the cross-validation set.
 
-use chainrule_material::{data_path, digits_mlp};
+mod common;
 
-/// The labels of the test rows, in row order, read with plain string handling.
-fn test_labels() -> Vec<usize> {
-    let data = std::fs::read_to_string(data_path("digits.csv")).unwrap();
-    let labels: Vec<usize> = data
-        .lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
-        .collect();
-    let split = std::fs::read_to_string(data_path("digits_split.csv")).unwrap();
-    let mut part = vec![String::new(); labels.len()];
-    for line in split.lines().skip(1).filter(|l| !l.is_empty()) {
-        let (row, name) = line.split_once(',').unwrap();
-        part[row.parse::<usize>().unwrap()] = name.to_string();
-    }
-    (0..labels.len())
-        .filter(|&row| part[row] == "test")
-        .map(|row| labels[row])
-        .collect()
-}
+use chainrule_material::digits_mlp;
+use common::test_labels;
 
 #[test]
 fn digits_mlp_classifies_97_percent_of_test_digits() {
