@@ -164,6 +164,12 @@ unary_gradchecks! {
     expm1: |s| tensor_in(s, -2.0, 2.0) => |x| x.expm1();
     sin: tensor => |x| x.sin();
     cos: tensor => |x| x.cos();
+    erf: |s| tensor_in(s, -3.0, 3.0) => |x| x.erf();
+    // The steps have derivative 0; times x, the product's derivative is the step's value, so a
+    // wrong value or a gradient leaking through the step shows. Values keep 0.2 away from jumps.
+    round: |s| tensor_in(s, -3.0, 3.0).prop_map(|t| t.map(|v| v.round() + 0.3 * v.signum())) => |x| x.round() * x;
+    floor: |s| tensor_in(s, -3.0, 3.0).prop_map(|t| t.map(|v| v.floor() + 0.5)) => |x| x.floor() * x;
+    sign: |s| tensor_away_from_zero(s, 0.2) => |x| x.sign() * x;
 }
 
 proptest! {
@@ -218,4 +224,39 @@ fn new_unary_ops_match_their_definitions() {
     let gf = Graph::<f32>::new();
     assert_eq!(gf.input(Tensor::scalar(100.0f32)).softplus().item(), 100.0);
     assert!(gf.input(Tensor::scalar(-100.0f32)).softplus().item() > 0.0);
+}
+
+/// `erf` against published values (Abramowitz & Stegun, table 7.1), and the steps' values,
+/// in `f64` and `f32`.
+#[test]
+fn erf_and_the_steps_match_their_definitions() {
+    use chainrule_autodiff::Graph;
+    let g = Graph::<f64>::new();
+    for (x, erf) in [
+        (0.5, 0.520_499_877_8),
+        (1.0, 0.842_700_792_9),
+        (2.0, 0.995_322_265_0),
+    ] {
+        assert!((g.scalar(x).erf().item() - erf).abs() < 1e-10, "erf({x})");
+        assert!((g.scalar(-x).erf().item() + erf).abs() < 1e-10, "erf(−{x})");
+    }
+    let halves = g.input(Tensor::from_vec(
+        vec![-2.5, -1.5, -0.5, 0.5, 1.5, 2.5],
+        &[6],
+    ));
+    assert_eq!(
+        halves.round().value().to_vec(),
+        vec![-2.0, -2.0, -0.0, 0.0, 2.0, 2.0]
+    );
+    assert_eq!(
+        halves.floor().value().to_vec(),
+        vec![-3.0, -2.0, -1.0, 0.0, 1.0, 2.0]
+    );
+    assert_eq!(
+        halves.sign().value().to_vec(),
+        vec![-1.0, -1.0, -1.0, 1.0, 1.0, 1.0]
+    );
+    let g32 = Graph::<f32>::new();
+    assert!((g32.scalar(1.0).erf().item() - 0.842_700_8).abs() < 1e-6);
+    assert_eq!(g32.scalar(0.0).sign().item(), 0.0);
 }

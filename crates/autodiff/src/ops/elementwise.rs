@@ -340,6 +340,72 @@ macro_rules! unary_ops {
                 forward: |x| x.map(|v| v.cos()),
                 backward: |x, _y, g| -(g * x.sin()),
             }
+
+            /// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`; derivative `2/√π·e^(−x²)`. The exact
+            /// GELU is `½x·(1 + erf(x/√2))`. PyTorch: `torch.erf`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(0.0f64);
+            /// let y = x.erf();
+            /// assert_eq!(y.item(), 0.0);
+            /// assert!((y.backward()[x].item() - 2.0 / std::f64::consts::PI.sqrt()).abs() < 1e-15);
+            /// ```
+            Erf => pub fn erf() {
+                formula: "∂y/∂x = 2/√π·e^(−x²)",
+                forward: |x| x.map(|v| T::of(libm::erf(v.to_f64_exact()))),
+                backward: |x, _y, g| g * (-(x.clone() * x.clone())).exp() * T::of(std::f64::consts::FRAC_2_SQRT_PI),
+            }
+
+            /// Rounds to the nearest integer, halves to even (as PyTorch and NumPy); derivative 0
+            /// (almost everywhere): the gradient stops here. For a straight-through estimator, use
+            /// `x + (x.round() − x).detach()`. PyTorch: `torch.round`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::{Graph, Tensor};
+            /// let g = Graph::new();
+            /// let x = g.param(Tensor::from_vec(vec![0.5f64, 1.5, -2.7], &[3]));
+            /// assert_eq!(x.round().value().to_vec(), vec![0.0, 2.0, -3.0]);
+            /// assert_eq!(x.round().sum().backward()[x].to_vec(), vec![0.0; 3]);
+            /// ```
+            Round => pub fn round() {
+                formula: "∂y/∂x = 0",
+                forward: |x| x.map(|v| T::of(v.to_f64_exact().round_ties_even())),
+                backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
+            }
+
+            /// The largest integer not above `x`; derivative 0 (almost everywhere).
+            /// PyTorch: `torch.floor`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(-1.5f64);
+            /// assert_eq!(x.floor().item(), -2.0);
+            /// assert_eq!(x.floor().backward()[x].item(), 0.0);
+            /// ```
+            Floor => pub fn floor() {
+                formula: "∂y/∂x = 0",
+                forward: |x| x.map(|v| v.floor()),
+                backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
+            }
+
+            /// The sign of `x`: 1, −1, or 0 at 0; derivative 0 (almost everywhere).
+            /// PyTorch: `torch.sign`.
+            ///
+            /// ```
+            /// use chainrule_autodiff::Graph;
+            /// let g = Graph::new();
+            /// let x = g.scalar(-3.0f64);
+            /// assert_eq!(x.sign().item(), -1.0);
+            /// assert_eq!(x.sign().backward()[x].item(), 0.0);
+            /// ```
+            Sign => pub fn sign() {
+                formula: "∂y/∂x = 0",
+                forward: |x| x.map(sign),
+                backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
+            }
         }
     };
 }
