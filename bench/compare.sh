@@ -56,6 +56,8 @@ for t in 1 2; do
   run_pair mlp-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py mlp-digits --threads "$t"
   run_pair matmul-1024 "$t" "torch (GFLOP/s)" higher "$python" bench/torch_workloads.py matmul-1024 --threads "$t"
   run_pair lstm-seq "$t" "torch nn.LSTM (ms)" lower "$python" bench/torch_workloads.py lstm-seq --threads "$t" --variant fused
+  run_pair conv-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py conv-digits --threads "$t"
+  run_pair conv-32 "$t" "torch (GFLOP/s)" higher "$python" bench/torch_workloads.py conv-32 --threads "$t"
 done
 run_pair scalar-mlp 1 "torch 0-d tensors (ms)" lower "$python" bench/torch_workloads.py scalar-mlp --threads 1 --variant scalar
 # micrograd takes ~1.7 s a step; 10 steps give a stable median per step.
@@ -67,3 +69,5 @@ echo "mlp-digits peak resident memory: chainrule $(rss $bench mlp-digits --runs 
      "torch $(rss "$python" bench/torch_workloads.py mlp-digits --threads 1) KiB"
 echo "mlp-digits test accuracy, chainrule: $($bench mlp-digits --runs 1 2>/dev/null | awk '{print $5}')," \
      "torch: $("$python" bench/torch_workloads.py mlp-digits 2>/dev/null | tail -1 | awk '{print $5}')"
+echo "conv-digits test accuracy, chainrule: $($bench conv-digits --runs 1 2>/dev/null | awk '{print $5}')," \
+     "torch: $("$python" bench/torch_workloads.py conv-digits 2>/dev/null | tail -1 | awk '{print $5}')"

@@ -1,8 +1,9 @@
 //! `chainrule-bench WORKLOAD [--threads N] [--runs K]`: runs one of the standard workloads
-//! (`scalar-mlp`, `op-overhead`, `mlp-digits`, `matmul-1024`, `lstm-seq`, defined in the
-//! project's BENCHMARKS.md) after a warm-up, and prints one line
-//! `<workload> chainrule <median figure> <unit>` on stdout; the individual runs and the thread
-//! count go to stderr. `bench/compare.sh` runs it beside PyTorch.
+//! (`scalar-mlp`, `op-overhead`, `mlp-digits`, `matmul-1024`, `lstm-seq`, `conv-digits`,
+//! `conv-32`, defined in `bench/WORKLOADS.md` of the project's reference material and listed in
+//! BENCHMARKS.md) after a warm-up, and prints one line `<workload> chainrule <median figure>
+//! <unit>` on stdout; the individual runs and the thread count go to stderr.
+//! `bench/compare.sh` runs it beside PyTorch.
 
 mod workloads;
 
@@ -24,6 +25,12 @@ enum Workload {
     Matmul1024,
     /// LSTM 32→128 over 50 steps, batch 32, forward and backward: ms per batch.
     LstmSeq,
+    /// CNN conv 1→16 → pool → conv 16→32 → pool → dense 128→10 on the digits as 1×8×8
+    /// images, Adam, batch 64, 20 epochs: training samples per second.
+    ConvDigits,
+    /// 3×3 convolution 64→64 over [32, 64, 32, 32] with bias, and its backward: GFLOP/s.
+    #[value(name = "conv-32")]
+    Conv32,
 }
 
 #[derive(Parser, Debug)]
@@ -55,6 +62,8 @@ fn main() -> ExitCode {
         Workload::MlpDigits => workloads::mlp_digits(args.runs),
         Workload::Matmul1024 => workloads::matmul_1024(args.runs),
         Workload::LstmSeq => workloads::lstm_seq(args.runs),
+        Workload::ConvDigits => workloads::conv_digits(args.runs),
+        Workload::Conv32 => workloads::conv_32(args.runs),
     };
     match line {
         Ok(line) => {
