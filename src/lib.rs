@@ -24,9 +24,9 @@
 
 pub use chainrule_autodiff as autodiff;
 pub use chainrule_autodiff::{
-    gradcheck, BackwardOptions, Conv1dOptions, Conv2dOptions, Float, GradcheckOptions,
-    GradcheckReport, Gradients, Graph, ParamGrads, ParamId, ParamKind, ParamStore, Pool2dOptions,
-    Quantity, Tensor, Trace, Var, VarGradients,
+    grad, grad_vars, gradcheck, BackwardOptions, Conv1dOptions, Conv2dOptions, Float,
+    GradcheckOptions, GradcheckReport, Gradients, Graph, ParamGrads, ParamId, ParamKind,
+    ParamStore, Pool2dOptions, Quantity, Tensor, Trace, Var, VarGradients,
 };
 pub use chainrule_layers as layers;
 pub use chainrule_material as material;

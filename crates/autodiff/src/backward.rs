@@ -26,7 +26,7 @@ use smallvec::SmallVec;
 use crate::custom;
 use crate::graph::{Graph, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
-use crate::ops::{self, CustomCall, InputGrads, Leaf, Op};
+use crate::ops::{self, CustomCall, InputGrads, Op};
 use crate::spare::SpareBuffer;
 use crate::tensor::shape_of;
 use crate::{Float, Tensor};
@@ -369,8 +369,9 @@ impl<T: Float> Gradients<T> {
         match self.get(var) {
             Some(g) => g,
             None => shape_panic!(
-                "Gradients: node {} ({}) has no gradient: only parameters get one unless \
-                 backward_with(retain_all) is used, and inputs and constants never do",
+                "Gradients: node {} ({}) has no gradient: parameters get one, and inputs made with \
+                 g.input(x).requires_grad_(); other nodes only with backward_with(retain_all) or \
+                 chainrule_autodiff::grad(&[loss], None, &[var]); constants never do",
                 var.id(),
                 var.op().name()
             ),
@@ -472,7 +473,8 @@ impl<'g, T: Float> VarGradients<'g, T> {
         match self.grads.get(var.id()).copied().flatten() {
             Some(g) => g,
             None => shape_panic!(
-                "VarGradients: node {} ({}) has no gradient: only parameters get one",
+                "VarGradients: node {} ({}) has no gradient: parameters get one, and inputs made \
+                 with g.input(x).requires_grad_()",
                 var.id(),
                 var.op().name()
             ),
@@ -532,7 +534,7 @@ impl<'g, T: Float> Var<'g, T> {
         let seed = Tensor::ones(nodes[root].value.shape());
         let mut grads = sweep(&nodes[..], root, seed, options.retain_all, observer);
         grads.resize(nodes.len(), None);
-        for &id in graph.parameter_ids().iter() {
+        for &id in graph.gradient_leaf_ids().iter() {
             if grads[id].is_none() {
                 grads[id] = Some(Tensor::zeros(nodes[id].value.shape()));
             }
@@ -567,10 +569,10 @@ impl<'g, T: Float> Var<'g, T> {
         let seed = graph.constant(Tensor::ones(&self.shape()));
         let mut grads = sweep(&graph, self.id(), seed, true, &mut ());
         grads.resize(graph.len(), None);
-        for (id, slot) in grads.iter_mut().enumerate().take(recorded_before) {
-            let var = Var::new(graph, id);
-            if slot.is_none() && var.is_leaf(Leaf::Parameter) {
-                *slot = Some(graph.constant(Tensor::zeros(&var.shape())));
+        let leaves = graph.gradient_leaf_ids().clone();
+        for id in leaves.into_iter().filter(|&id| id < recorded_before) {
+            if grads[id].is_none() {
+                grads[id] = Some(graph.constant(Tensor::zeros(&Var::new(graph, id).shape())));
             }
         }
         VarGradients { graph, grads }
@@ -586,7 +588,7 @@ impl<'g, T: Float> Var<'g, T> {
         );
         shape_assert!(
             self.requires_grad(),
-            "{op}: the loss depends on no parameter, so there is nothing to differentiate"
+            "{op}: the loss depends on no parameter (nor on an input marked with requires_grad_()), so there is nothing to differentiate"
         );
     }
 }

@@ -60,9 +60,10 @@ pub struct Graph<T> {
     /// Display names given with [`Var::named`], by node id: a side table, so that nodes of the
     /// (many) unnamed values stay small.
     labels: RefCell<HashMap<usize, String>>,
-    /// The ids of the parameter leaves, in order: the backward pass gives each one a gradient
-    /// without scanning the whole tape for them.
-    parameters: RefCell<Vec<usize>>,
+    /// The ids of the leaves that want a gradient — parameters, and inputs marked with
+    /// [`Var::requires_grad_`] — in order: the backward pass gives each one a gradient without
+    /// scanning the whole tape for them.
+    gradient_leaves: RefCell<Vec<usize>>,
     /// The source line that recorded each node, by node id — kept only by graphs made with
     /// [`Graph::with_source_lines`], since most graphs never need them.
     source_lines: Option<RefCell<Vec<&'static Location<'static>>>>,
@@ -92,7 +93,7 @@ impl<T: Float> Graph<T> {
             id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(tape),
             labels: RefCell::new(HashMap::new()),
-            parameters: RefCell::new(Vec::new()),
+            gradient_leaves: RefCell::new(Vec::new()),
             source_lines: None,
         }
     }
@@ -186,14 +187,15 @@ impl<T: Float> Graph<T> {
         let requires_grad = kind == Leaf::Parameter;
         let var = self.push(value, Op::Leaf(kind), SmallVec::new(), |_, _| requires_grad);
         if requires_grad {
-            self.parameters.borrow_mut().push(var.id());
+            self.gradient_leaves.borrow_mut().push(var.id());
         }
         var
     }
 
-    /// The ids of the parameter leaves, in the order they were bound.
-    pub(crate) fn parameter_ids(&self) -> Ref<'_, Vec<usize>> {
-        self.parameters.borrow()
+    /// The ids of the leaves that want a gradient (parameters, and inputs marked with
+    /// [`Var::requires_grad_`]), in the order they were made.
+    pub(crate) fn gradient_leaf_ids(&self) -> Ref<'_, Vec<usize>> {
+        self.gradient_leaves.borrow()
     }
 
     /// Appends a node computed by `op` from `inputs`; it wants a gradient if any input does.
@@ -421,9 +423,51 @@ impl<'g, T: Float> Var<'g, T> {
         self.graph.nodes()[self.id].op.clone()
     }
 
-    /// Whether a parameter lies upstream of this var, so backward will reach through it.
+    /// Whether a parameter (or an input marked with [`Var::requires_grad_`]) lies upstream of
+    /// this var, so backward will reach through it.
     pub fn requires_grad(&self) -> bool {
         self.graph.nodes()[self.id].requires_grad
+    }
+
+    /// Marks an input as wanting a gradient — ∂L/∂x for data, a saliency map, an adversarial
+    /// step — without making it a parameter (it stays data: it is not trained). Call it where
+    /// the input is made, before anything uses it; PyTorch's `x.requires_grad_()`.
+    ///
+    /// # Panics
+    /// When the var is not an input leaf (a parameter already has a gradient; a constant never
+    /// does), or when a node already uses it (nodes decide whether they want a gradient when
+    /// they are recorded).
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.input(Tensor::from_vec(vec![1.0f64, 2.0], &[2])).requires_grad_();
+    /// let w = g.param(Tensor::from_vec(vec![3.0, 4.0], &[2]));
+    /// let grads = (x * w).sum().backward();
+    /// assert_eq!(grads[x].to_vec(), vec![3.0, 4.0]); // ∂L/∂x = w
+    /// assert_eq!(grads[w].to_vec(), vec![1.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn requires_grad_(self) -> Self {
+        let mut nodes = self.graph.nodes.borrow_mut();
+        let id = self.id;
+        shape_assert!(
+            matches!(nodes[id].op, Op::Leaf(Leaf::Input)),
+            "requires_grad_: node {id} is a {}, not an input (parameters always get a gradient, constants never do)",
+            nodes[id].op.name()
+        );
+        if let Some(user) = nodes[id + 1..].iter().position(|n| n.inputs.contains(&id)) {
+            shape_panic!(
+                "requires_grad_: input node {id} is already used by node {}; mark it where it is made: g.input(x).requires_grad_()",
+                id + 1 + user
+            );
+        }
+        if !nodes[id].requires_grad {
+            nodes[id].requires_grad = true;
+            self.graph.gradient_leaves.borrow_mut().push(id);
+        }
+        drop(nodes);
+        self
     }
 
     /// Gives this node a name for display (traces, graph pictures) and returns the var, so a
