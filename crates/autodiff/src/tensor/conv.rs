@@ -575,9 +575,10 @@ impl PoolGeometry {
         }
     }
 
-    /// Calls `visit(plane, output index, window)` for every output element, where the window is
-    /// the in-plane indices of the input elements it covers (padding excluded).
-    fn each_window(&self, mut visit: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>)) {
+    /// Calls `visit(plane, output index, rows, columns)` for every output element, with the
+    /// input rows and columns its window covers (padding excluded). Ranges rather than an
+    /// iterator of positions: the pooling loops over them inline.
+    fn each_window(&self, mut visit: impl FnMut(usize, usize, Range<usize>, Range<usize>)) {
         let [oh, ow] = self.out;
         let Pool2dOptions {
             kernel,
@@ -594,11 +595,7 @@ impl PoolGeometry {
                 let rows = span(oy, 0, self.height);
                 for ox in 0..ow {
                     let cols = span(ox, 1, self.width);
-                    let width = self.width;
-                    let mut window = rows
-                        .clone()
-                        .flat_map(|y| cols.clone().map(move |x| y * width + x));
-                    visit(plane, (plane * oh + oy) * ow + ox, &mut window);
+                    visit(plane, (plane * oh + oy) * ow + ox, rows.clone(), cols);
                 }
             }
         }
@@ -820,22 +817,21 @@ impl<T: Float> Tensor<T> {
         let count = geo.planes * geo.out[0] * geo.out[1];
         let mut out = vec![T::zero(); count];
         let mut indices = vec![0; count];
-        geo.each_window(|plane, at, window| {
+        let width = geo.width;
+        geo.each_window(|plane, at, rows, cols| {
             let values = &x[plane * geo.in_plane()..][..geo.in_plane()];
-            let mut best: Option<(usize, T)> = None;
-            for i in window {
-                let v = values[i];
-                let better = match best {
-                    None => true,
-                    Some((_, b)) => v > b || (v.is_nan() && !b.is_nan()),
-                };
-                if better {
-                    best = Some((i, v));
+            // The window's first element, then each later one that is larger (or a NaN).
+            let mut best = rows.start * width + cols.start;
+            for y in rows {
+                for i in y * width + cols.start..y * width + cols.end {
+                    let (v, b) = (values[i], values[best]);
+                    if v > b || (v.is_nan() && !b.is_nan()) {
+                        best = i;
+                    }
                 }
             }
-            let (i, v) = best.expect("a pooling window holds at least one input element");
-            out[at] = v;
-            indices[at] = i;
+            out[at] = values[best];
+            indices[at] = best;
         });
         let shape = [self.shape()[0], self.shape()[1], geo.out[0], geo.out[1]];
         (Tensor::from_parts(out, shape_of(&shape)), indices)
@@ -860,9 +856,16 @@ impl<T: Float> Tensor<T> {
         let x = self.as_slice();
         let scale = geo.area_inverse::<T>();
         let mut out = vec![T::zero(); geo.planes * geo.out[0] * geo.out[1]];
-        geo.each_window(|plane, at, window| {
+        let width = geo.width;
+        geo.each_window(|plane, at, rows, cols| {
             let values = &x[plane * geo.in_plane()..][..geo.in_plane()];
-            out[at] = window.map(|i| values[i]).fold(T::zero(), |s, v| s + v) * scale;
+            let mut sum = T::zero();
+            for y in rows {
+                sum += values[y * width + cols.start..y * width + cols.end]
+                    .iter()
+                    .fold(T::zero(), |s, &v| s + v);
+            }
+            out[at] = sum * scale;
         });
         let shape = [self.shape()[0], self.shape()[1], geo.out[0], geo.out[1]];
         Tensor::from_parts(out, shape_of(&shape))
@@ -897,11 +900,14 @@ impl<T: Float> Tensor<T> {
         let g = self.as_slice();
         let scale = geo.area_inverse::<T>();
         let mut out = vec![T::zero(); input.iter().product()];
-        geo.each_window(|plane, at, window| {
+        let width = geo.width;
+        geo.each_window(|plane, at, rows, cols| {
             let share = g[at] * scale;
             let values = &mut out[plane * geo.in_plane()..][..geo.in_plane()];
-            for i in window {
-                values[i] += share;
+            for y in rows {
+                for v in &mut values[y * width + cols.start..y * width + cols.end] {
+                    *v += share;
+                }
             }
         });
         Tensor::from_parts(out, shape_of(&input))
