@@ -66,13 +66,19 @@ pub struct WorstElement {
     pub numeric: f64,
 }
 
-/// What [`gradcheck`] found.
+/// What [`gradcheck`] found. Passing means every element was within its tolerance; the error
+/// figures say by how much.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradcheckReport {
     /// The largest `|analytic − numeric|` over all elements.
     pub max_abs_error: f64,
-    /// The largest `|analytic − numeric| / max(|analytic|, |numeric|)` (0 where both are 0).
+    /// The largest `|analytic − numeric| / max(|analytic|, |numeric|)` over the elements whose
+    /// derivative is larger than `abs_tol` (0 when there are none): near zero a relative error
+    /// means nothing — the absolute tolerance judges those elements.
     pub max_rel_error: f64,
+    /// The largest error as a fraction of its element's tolerance
+    /// (`|analytic − numeric| / (abs_tol + rel_tol·|numeric|)`): below 1 everywhere is a pass.
+    pub max_error_over_tolerance: f64,
     /// The element with the largest error measured against its tolerance; `None` when the
     /// inputs have no elements.
     pub worst: Option<WorstElement>,
@@ -130,9 +136,11 @@ impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} over {} elements: max abs error {:.3e}, max rel error {:.3e}",
+            "{} over {} elements: largest error {:.2e} of its tolerance; max abs error {:.3e}, \
+             max rel error {:.3e} (over derivatives above abs_tol)",
             if self.passed { "passed" } else { "FAILED" },
             self.elements,
+            self.max_error_over_tolerance,
             self.max_abs_error,
             self.max_rel_error
         )?;
@@ -152,30 +160,37 @@ impl fmt::Display for GradcheckReport {
 
 /// Compares the engine's gradient of `f` with central finite differences, element by element.
 ///
-/// `f` receives a fresh graph and one parameter var per input tensor, and returns a one-element
-/// var. It is called once for the engine's gradient and twice per input element for the finite
-/// differences, so keep inputs small.
-///
-/// # Panics
-/// When `f` returns a var with more than one element.
+/// `f` receives a fresh graph and one parameter var per input tensor, and returns a var of any
+/// shape. An output of several elements is checked through a fixed random projection
+/// `⟨r, y⟩` (as PyTorch checks every output): a plain sum would hide errors that cancel out,
+/// such as a softmax rule missing its `− Σ` term. `f` is called once for the engine's gradient
+/// and twice per input element for the finite differences, so keep inputs small. A function
+/// that does not depend on its inputs has gradient zero, and is checked as such.
 ///
 /// ```
 /// use chainrule_autodiff::{gradcheck, GradcheckOptions, Tensor};
-/// let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[3]);
-/// let report = gradcheck(|_g, v| (v[0].tanh() * v[0]).sum(), &[x], GradcheckOptions::default());
+/// let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[1, 3]);
+/// let report = gradcheck(|_g, v| (v[0].tanh() * v[0]).sum(), &[x.clone()], GradcheckOptions::default());
 /// assert!(report.passed, "{report}");
 /// assert!(report.max_abs_error < 1e-8);
+/// // A vector output: softmax, checked through a random projection.
+/// assert!(gradcheck(|_g, v| v[0].softmax(-1), &[x], GradcheckOptions::default()).passed);
 /// ```
 pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], options: GradcheckOptions) -> GradcheckReport
 where
     F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
 {
+    let f = as_checked(|g, v| projected(g, f(g, v)));
     let analytic: Vec<Tensor<f64>> = {
         let g = Graph::new();
         let vars: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
         let out = f(&g, &vars);
-        let grads = out.backward();
-        vars.iter().map(|&v| grads[v].clone()).collect()
+        if out.requires_grad() {
+            let grads = out.backward();
+            vars.iter().map(|&v| grads[v].clone()).collect()
+        } else {
+            inputs.iter().map(|t| Tensor::zeros(t.shape())).collect()
+        }
     };
     let evaluate = |perturbed: &[Tensor<f64>]| -> f64 {
         let g = Graph::new();
@@ -194,9 +209,86 @@ where
     }
     let mut report = tally.report;
     if !report.passed {
-        report.wrong_op = check_each_op(&f, inputs, options);
+        report.wrong_op = check_each_op(f, inputs, options);
     }
     report
+}
+
+/// Checks the second derivatives of `f`: [`gradcheck`] of `x ↦ Σᵢ ⟨uᵢ, ∂f/∂xᵢ⟩` with fixed
+/// random `uᵢ`, the gradient recorded on the graph by [`grad_vars`](crate::grad_vars) — so the
+/// rules of the backward pass are themselves checked against finite differences. PyTorch:
+/// `torch.autograd.gradgradcheck`.
+///
+/// ```
+/// use chainrule_autodiff::gradcheck::gradgradcheck;
+/// use chainrule_autodiff::{GradcheckOptions, Tensor};
+/// let x = Tensor::from_vec(vec![0.3, -1.2, 2.0], &[3]);
+/// let report = gradgradcheck(|_g, v| v[0].sigmoid() * v[0], &[x], GradcheckOptions::default());
+/// assert!(report.passed, "{report}");
+/// ```
+pub fn gradgradcheck<F>(f: F, inputs: &[Tensor<f64>], options: GradcheckOptions) -> GradcheckReport
+where
+    F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
+{
+    let directions: Vec<Tensor<f64>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| projection(t.shape(), 1 + i as u64))
+        .collect();
+    gradcheck(
+        |g, v| {
+            let y = projected(g, f(g, v));
+            if !y.requires_grad() {
+                return g.constant(Tensor::scalar(0.0));
+            }
+            let gradients = crate::grad_vars(&[y], None, v);
+            gradients
+                .into_iter()
+                .zip(&directions)
+                .map(|(d, u)| (d * g.constant(u.clone())).sum())
+                .reduce(|a, b| a + b)
+                .unwrap_or_else(|| g.constant(Tensor::scalar(0.0)))
+        },
+        inputs,
+        options,
+    )
+}
+
+/// Fixed pseudo-random weights in `[−1, −0.25] ∪ [0.25, 1]` (never near zero, so no element
+/// of a projected output escapes the check), the same for every call with the same seed.
+fn projection(shape: &[usize], seed: u64) -> Tensor<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let n = shape.iter().product();
+    let values = (0..n)
+        .map(|_| {
+            let magnitude = rng.gen_range(0.25..=1.0);
+            if rng.gen_bool(0.5) {
+                magnitude
+            } else {
+                -magnitude
+            }
+        })
+        .collect();
+    Tensor::from_vec(values, shape)
+}
+
+/// `y` itself when it has one element, else its fixed random projection `⟨r, y⟩`.
+fn projected<'g>(g: &'g Graph<f64>, y: Var<'g, f64>) -> Var<'g, f64> {
+    let shape = y.shape();
+    if shape.iter().product::<usize>() == 1 {
+        return y;
+    }
+    (y * g.constant(projection(&shape, 0))).sum()
+}
+
+/// Pins a closure to the signature the checks take (a closure's lifetimes are otherwise
+/// inferred too narrowly).
+fn as_checked<F>(f: F) -> F
+where
+    F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
+{
+    f
 }
 
 /// `(f(x + h) − f(x − h)) / 2h` with `x` the element `flat` of `values[which]`, which is put
@@ -231,6 +323,7 @@ impl Tally {
             report: GradcheckReport {
                 max_abs_error: 0.0,
                 max_rel_error: 0.0,
+                max_error_over_tolerance: 0.0,
                 worst: None,
                 elements: 0,
                 passed: true,
@@ -246,7 +339,11 @@ impl Tally {
         let report = &mut self.report;
         let abs_error = (exact - numeric).abs();
         let scale = exact.abs().max(numeric.abs());
-        let rel_error = if scale > 0.0 { abs_error / scale } else { 0.0 };
+        let rel_error = if scale > options.abs_tol {
+            abs_error / scale
+        } else {
+            0.0
+        };
         let allowed = options.abs_tol + options.rel_tol * numeric.abs();
         // NaN compares false everywhere, so a NaN on either side fails here.
         let within = abs_error <= allowed;
@@ -263,6 +360,7 @@ impl Tally {
         report.passed &= within;
         report.max_abs_error = report.max_abs_error.max(abs_error);
         report.max_rel_error = report.max_rel_error.max(rel_error);
+        report.max_error_over_tolerance = report.max_error_over_tolerance.max(ratio);
         if abs_error.is_nan() {
             report.max_abs_error = f64::NAN;
         }

@@ -87,7 +87,9 @@ pub use custom::CustomOp;
 pub use describe::Quantity;
 pub use float::Float;
 pub use grad::{grad, grad_vars};
-pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, WorstElement, WrongOp};
+pub use gradcheck::{
+    gradcheck, gradgradcheck, GradcheckOptions, GradcheckReport, WorstElement, WrongOp,
+};
 pub use graph::{Graph, Node, NonFinite, Var};
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
