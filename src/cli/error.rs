@@ -66,6 +66,12 @@ pub enum CliError {
     )]
     NoVariables { expression: String },
 
+    #[error(
+        "--svg draws graphs of at most {max} nodes (the layout takes too long beyond that), but \
+         this one has {nodes}; write it with --dot FILE and draw it with Graphviz"
+    )]
+    GraphTooLarge { nodes: usize, max: usize },
+
     #[error("cannot write the {what} file {}: {error}", path.display())]
     Write {
         what: &'static str,
@@ -165,7 +171,22 @@ fn listing(what: &str, columns: &[String]) -> String {
     }
 }
 
-/// The expression on one line and a caret under the column at fault.
+/// The expression on one line and a caret under the column at fault; a long expression is
+/// shown as the stretch around that column, with `…` for what is left out.
 fn pointer(expression: &str, column: usize) -> String {
-    format!("  {expression}\n  {}^", " ".repeat(column))
+    /// Characters shown on each side of the column.
+    const SIDE: usize = 40;
+    let chars: Vec<char> = expression.chars().collect();
+    let start = column.saturating_sub(SIDE);
+    let end = (column + SIDE).min(chars.len());
+    let mut shown: String = chars[start.min(end)..end].iter().collect();
+    let mut caret = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    format!("  {shown}\n  {}^", " ".repeat(caret))
 }

@@ -206,6 +206,11 @@ fn read_input(args: &ExpressionArgs) -> Result<(parse::Expr, eval::Bindings), Cl
     Ok((expr, bindings))
 }
 
+/// The most nodes `--svg` lays out: the layout's time grows much faster than the graph (a
+/// hundred nodes take seconds), so larger graphs are refused rather than left to run for
+/// minutes.
+const MAX_SVG_NODES: usize = 80;
+
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
     let (expr, bindings) = read_input(input)?;
@@ -213,6 +218,12 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let vars = eval::variables(&g, &bindings, None);
     let output = eval::build(&g, &expr, &vars);
     let (grads, trace) = output.backward_traced();
+    if args.svg.is_some() && g.len() > MAX_SVG_NODES {
+        return Err(CliError::GraphTooLarge {
+            nodes: g.len(),
+            max: MAX_SVG_NODES,
+        });
+    }
     // Files first: if one cannot be written, nothing has been printed yet.
     if let Some(path) = &args.dot {
         files::write(path, "DOT", g.to_dot(Some(&grads)).as_bytes())?;

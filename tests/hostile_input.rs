@@ -1,0 +1,119 @@
+//! Hostile and careless input, as issue 13 found it: each case ends with exit status 0 or 2
+//! and one message naming what is at fault — never a panic, an abort, a file replaced that
+//! should not be, or a temporary left behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn chainrule() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chainrule"))
+}
+
+/// Runs the program and returns (exit status, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = chainrule().args(args).output().unwrap();
+    status_and_text(&output)
+}
+
+fn status_and_text(output: &Output) -> (i32, String, String) {
+    (
+        output.status.code().expect("an exit status, not a signal"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A fresh empty directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chainrule-hostile-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The names in a directory, sorted: what a test checks to see that no temporary is left.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+// Item 2: expressions deep or long enough to overflow a recursive parser or evaluator.
+
+#[test]
+fn deep_nesting_is_refused_with_a_message() {
+    let cases = [
+        format!("{}x{}", "(".repeat(6000), ")".repeat(6000)),
+        format!("{}x", "-".repeat(30_000)),
+        vec!["x"; 40_000].join("^"),
+        format!("{}x{}", "tanh(".repeat(5000), ")".repeat(5000)),
+    ];
+    for expression in &cases {
+        let (status, out, err) = run(&["explain", expression, "x=1"]);
+        assert_eq!(status, 2, "{err}");
+        assert!(out.is_empty());
+        assert!(err.contains("nests more than 256 levels deep"), "{err}");
+        // The message shows the stretch around the column, not all of the expression.
+        assert!(err.len() < 1000, "{} bytes: {}", err.len(), &err[..200]);
+        let (status, _, err) = run(&["gradcheck", expression, "x=1"]);
+        assert_eq!(status, 2, "{err}");
+    }
+}
+
+#[test]
+fn a_long_flat_expression_is_evaluated() {
+    let sum = vec!["x"; 30_000].join("+");
+    let (status, out, err) = run(&["explain", &sum, "x=1", "--json"]);
+    assert_eq!(status, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["value"], 30_000.0);
+    assert_eq!(json["gradients"]["x"], 30_000.0);
+    let (status, _, err) = run(&["gradcheck", &sum, "x=0.5"]);
+    assert_eq!(status, 0, "{err}");
+    // Nesting up to the limit is fine.
+    let nested = format!("{}x{}", "(".repeat(200), ")".repeat(200));
+    let (status, out, err) = run(&["explain", &nested, "x=2", "--json"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains("\"value\": 2.0"), "{out}");
+    let powers = vec!["x"; 100].join("^");
+    let (status, _, err) = run(&["explain", &powers, "x=1", "--json"]);
+    assert_eq!(status, 0, "{err}");
+}
+
+#[test]
+fn a_literal_beyond_f64_is_refused() {
+    let (status, _, err) = run(&["explain", "x + 1e999", "x=1"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("'1e999' is too large for an f64"), "{err}");
+}
+
+#[test]
+fn svg_of_a_large_graph_is_refused_before_anything_is_written() {
+    let dir = scratch("svg-large");
+    let svg = dir.join("g.svg");
+    let dot = dir.join("g.dot");
+    let sum = vec!["x*y"; 50].join("+");
+    let (status, out, err) = run(&[
+        "explain",
+        &sum,
+        "x=1",
+        "y=2",
+        "--dot",
+        path(&dot),
+        "--svg",
+        path(&svg),
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("--svg draws graphs of at most"), "{err}");
+    assert!(err.contains("--dot"), "{err}");
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+}
