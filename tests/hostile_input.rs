@@ -117,3 +117,80 @@ fn svg_of_a_large_graph_is_refused_before_anything_is_written() {
     assert!(err.contains("--dot"), "{err}");
     assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
 }
+
+// Item 5: standard output closed by the reader, or failing.
+
+/// Runs the program with its standard output a pipe whose reading end is closed at once, as
+/// `chainrule … | head -0` does.
+fn run_into_closed_pipe(args: &[&str]) -> (i32, String) {
+    let mut child = chainrule()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let (status, _, err) = status_and_text(&output);
+    (status, err)
+}
+
+/// Runs the program with its standard output on `/dev/full`, where every write fails.
+fn run_into_full_device(args: &[&str]) -> (i32, String) {
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = chainrule().args(args).stdout(full).output().unwrap();
+    let (status, _, err) = status_and_text(&output);
+    (status, err)
+}
+
+/// A small classification CSV whose two classes a linear model separates.
+fn small_classes(dir: &Path) -> PathBuf {
+    let mut text = String::from("a,b,label\n");
+    for i in 0..40 {
+        let label = i % 2;
+        text += &format!("{},{},{label}\n", i as f64 / 10.0, label as f64 * 2.0 - 1.0);
+    }
+    let data = dir.join("small.csv");
+    fs::write(&data, text).unwrap();
+    data
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_a_failed_write_is_an_error() {
+    let dir = scratch("stdout");
+    let data = small_classes(&dir);
+    let model = dir.join("m.safetensors");
+    let train = [
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--hidden",
+        "4",
+        "--epochs",
+        "2",
+        "--quiet",
+    ];
+    let (status, _, err) = run(&[&train[..], &["--save", path(&model)]].concat());
+    assert_eq!(status, 0, "{err}");
+    let long = vec!["tanh(x)"; 40].join("+");
+    let commands: [Vec<&str>; 4] = [
+        vec!["explain", &long, "x=0.5"],
+        vec!["gradcheck", &long, "x=0.5"],
+        train.to_vec(),
+        vec!["predict", path(&model), path(&data)],
+    ];
+    for args in &commands {
+        let (status, err) = run_into_closed_pipe(args);
+        assert_eq!((status, err.as_str()), (0, ""), "{args:?}");
+        let (status, err) = run_into_full_device(args);
+        assert_eq!(status, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output") && err.contains("No space left"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -26,6 +26,7 @@ mod train;
 mod train_args;
 mod train_report;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -145,7 +146,9 @@ Example:
 /// The tour of the material: exit status 0 when every check passed, 1 otherwise.
 fn tour() -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout().lock();
-    let all_passed = chainrule::material::tour::run_tour(&mut out).map_err(CliError::Output)?;
+    let all_passed = chainrule::material::tour::run_tour(&mut out)
+        .and_then(|passed| out.flush().map(|()| passed))
+        .map_err(CliError::Output)?;
     Ok(if all_passed {
         ExitCode::SUCCESS
     } else {
@@ -180,7 +183,8 @@ struct ExplainArgs {
 }
 
 /// Runs the program: exit status 0 on success, 1 when a gradient check fails, 2 for wrong
-/// input (with one message on stderr).
+/// input or a failed write (with one message on stderr). A closed standard output ends it
+/// quietly with status 0.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -190,10 +194,17 @@ pub fn run() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })
+    match result {
+        Ok(status) => status,
+        // The reader went away (`chainrule … | head`): that is its choice, not an error, so
+        // end quietly as `cat` does.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            // Not `eprintln!`, which panics when stderr itself is closed.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// The parsed expression and the values of its variables, checked against each other.
@@ -240,7 +251,7 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     } else {
         output::explain_text(&input.expression, &bindings, &g, &trace, &gradients)
     };
-    print!("{text}");
+    output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -284,7 +295,7 @@ fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
     } else {
         output::gradcheck_text(&args.expression, &bindings, value, &options, &checks)
     };
-    print!("{text}");
+    output::print(&text)?;
     Ok(if checks.iter().all(|c| c.passed) {
         ExitCode::SUCCESS
     } else {

@@ -6,7 +6,6 @@
 //! that is neither a feature nor the target, is an error that lists them all.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use chainrule::Tensor;
@@ -30,9 +29,7 @@ pub fn run(args: &PredictArgs) -> Result<(), CliError> {
         (Task::Regression, Some(target)) => values_csv(&target.invert(&outputs)),
         _ => classes_csv(&outputs),
     };
-    // A closed pipe (`| head`) is the reader's choice, not an error of ours.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(())
+    super::output::print(&text)
 }
 
 /// The model's feature columns of every row, `[rows, features]` in the model's order.

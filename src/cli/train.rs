@@ -194,8 +194,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     } else {
         train_report::text(&report)
     };
-    print!("{text}");
-    Ok(())
+    super::output::print(&text)
 }
 
 /// The data set, with class labels or values as `--task` says or as the target suggests; and
