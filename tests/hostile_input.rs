@@ -194,3 +194,128 @@ fn a_closed_pipe_ends_quietly_and_a_failed_write_is_an_error() {
         );
     }
 }
+
+// Items 3 and 4: crafted model files, and sizes beyond the machine.
+
+/// Trains a small model on `data` (classification, or regression with `--task regress`) and
+/// returns its file.
+fn small_model(dir: &Path, data: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let model = dir.join(name);
+    let args = [
+        &[
+            "train",
+            path(data),
+            "--target",
+            "label",
+            "--hidden",
+            "3",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--save",
+            path(&model),
+        ][..],
+        extra,
+    ]
+    .concat();
+    let (status, _, err) = run(&args);
+    assert_eq!(status, 0, "{err}");
+    model
+}
+
+/// A safetensors file's JSON header and its tensor data.
+fn split_model(bytes: &[u8]) -> (serde_json::Map<String, serde_json::Value>, Vec<u8>) {
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    (header, bytes[8 + length..].to_vec())
+}
+
+fn join_model(header: &serde_json::Map<String, serde_json::Value>, data: &[u8]) -> Vec<u8> {
+    let header = serde_json::to_vec(header).unwrap();
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header);
+    bytes.extend(data);
+    bytes
+}
+
+/// The model at `model` with its metadata `key` set to `value`, written to `to`.
+fn with_metadata(model: &Path, key: &str, value: &str, to: &Path) {
+    let (mut header, data) = split_model(&fs::read(model).unwrap());
+    header["__metadata__"][key] = value.into();
+    fs::write(to, join_model(&header, &data)).unwrap();
+}
+
+#[test]
+fn crafted_model_files_are_refused_with_the_reason() {
+    let dir = scratch("crafted");
+    let data = small_classes(&dir);
+    let classifier = small_model(&dir, &data, "c.safetensors", &[]);
+    let regressor = small_model(&dir, &data, "r.safetensors", &["--task", "regress"]);
+    let crafted = dir.join("crafted.safetensors");
+    let cases: [(&Path, &str, &str, &str); 9] = [
+        (
+            &classifier,
+            "hidden",
+            "[4611686018427387904]",
+            "has shape [2, 3]",
+        ),
+        (&classifier, "hidden", "[100000000000]", "has shape [2, 3]"),
+        (
+            &classifier,
+            "hidden",
+            "[3, 3, 3]",
+            "which have 8 tensors, but the file holds 4",
+        ),
+        (&classifier, "hidden", "[0]", "a layer of size 0"),
+        (
+            &classifier,
+            "outputs",
+            "100000000000",
+            "\"output.weight\" has shape [3, 2]",
+        ),
+        (
+            &regressor,
+            "outputs",
+            "3",
+            "a regression model has 1 output",
+        ),
+        (&classifier, "features", "[]", "lists no columns"),
+        (&classifier, "feature_std", "[1e39, 1]", "not a finite f32"),
+        (
+            &classifier,
+            "chainrule.param.1",
+            "weight hidden1.weight",
+            "listed a second time",
+        ),
+    ];
+    for (model, key, value, expected) in cases {
+        with_metadata(model, key, value, &crafted);
+        let (status, out, err) = run(&["predict", path(&crafted), path(&data)]);
+        assert_eq!(status, 2, "{key} = {value}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains(expected), "{key} = {value}: {err}");
+        assert!(err.contains("crafted.safetensors"), "{err}");
+    }
+    // A NaN weight.
+    let (header, mut data_bytes) = split_model(&fs::read(&classifier).unwrap());
+    data_bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    fs::write(&crafted, join_model(&header, &data_bytes)).unwrap();
+    let (status, _, err) = run(&["predict", path(&crafted), path(&data)]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("NaN, which is not finite"), "{err}");
+}
+
+#[test]
+fn predict_reads_no_more_of_a_model_than_its_header_announces() {
+    // An endless device: refused after its first bytes, not read until memory runs out.
+    let dir = scratch("endless");
+    let data = small_classes(&dir);
+    let started = std::time::Instant::now();
+    let (status, _, err) = run(&["predict", "/dev/zero", path(&data)]);
+    assert_eq!(status, 2, "{err}");
+    assert!(
+        err.contains("/dev/zero: not a valid safetensors file"),
+        "{err}"
+    );
+    assert!(started.elapsed().as_secs() < 5);
+}
