@@ -319,3 +319,68 @@ fn predict_reads_no_more_of_a_model_than_its_header_announces() {
     );
     assert!(started.elapsed().as_secs() < 5);
 }
+
+#[test]
+fn sizes_beyond_the_machine_are_refused_before_allocating() {
+    let dir = scratch("sizes");
+    let data = small_classes(&dir);
+    let (status, _, err) = run(&[
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--hidden",
+        "100000,100000",
+        "--quiet",
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("2 → 100000 relu → 100000 relu → 2"), "{err}");
+    assert!(err.contains("use smaller --hidden sizes"), "{err}");
+    let text = fs::read_to_string(&data).unwrap();
+    let big = dir.join("big-label.csv");
+    fs::write(&big, text.replacen(",1\n", ",4000000000\n", 1)).unwrap();
+    let (status, _, err) = run(&[
+        "train",
+        path(&big),
+        "--target",
+        "label",
+        "--task",
+        "classify",
+        "--quiet",
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("largest label, 4000000000"), "{err}");
+}
+
+#[test]
+fn labels_all_the_same_are_one_class_whatever_the_label() {
+    let dir = scratch("one-class");
+    let data = dir.join("sevens.csv");
+    fs::write(&data, "a,label\n1,7\n2,7\n3,7\n4,7\n5,7\n").unwrap();
+    let (status, _, err) = run(&["train", path(&data), "--target", "label", "--quiet"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("holds only the class 7"), "{err}");
+}
+
+#[test]
+fn duplicate_columns_are_found_in_linear_time() {
+    // 150,000 columns did not finish with a quadratic check; the repeat is the last column.
+    let dir = scratch("wide");
+    let data = small_classes(&dir);
+    let model = small_model(&dir, &data, "m.safetensors", &[]);
+    let columns = 150_000;
+    let mut text: String = (0..columns).map(|i| format!("c{i},")).collect();
+    text += "a,b,label,c7\n";
+    let row = "1,".repeat(columns) + "1,1,0,1\n";
+    text += &row.repeat(4);
+    let wide = dir.join("wide.csv");
+    fs::write(&wide, text).unwrap();
+    let started = std::time::Instant::now();
+    let (status, _, err) = run(&["train", path(&wide), "--target", "label", "--quiet"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("column \"c7\" appears 2 times"), "{err}");
+    let (status, _, err) = run(&["predict", path(&model), path(&wide)]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("column \"c7\" appears 2 times"), "{err}");
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}

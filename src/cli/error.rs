@@ -99,13 +99,17 @@ pub enum CliError {
     )]
     NoFeatures { path: PathBuf, target: String },
 
-    /// Class labels that are all 0.
+    /// Class labels that are all the same.
     #[error(
-        "{}: the target column {target:?} holds only the class 0; classification needs at least \
+        "{}: the target column {target:?} holds only the class {class}; classification needs at least \
          two classes (use --task regress for a numeric target)",
         path.display()
     )]
-    OneClass { path: PathBuf, target: String },
+    OneClass {
+        path: PathBuf,
+        target: String,
+        class: usize,
+    },
 
     /// A `--split-file` for another number of rows.
     #[error(
@@ -131,6 +135,21 @@ pub enum CliError {
         rows: usize,
         split: String,
         part: &'static str,
+    },
+
+    /// A model too large for this machine's memory.
+    #[error(
+        "the model {model} has {parameters} parameters and would need about {} GB of memory \
+         to train, but this machine has {} GB{advice}",
+        gigabytes(*needed),
+        gigabytes(u128::from(*memory))
+    )]
+    TooLarge {
+        model: String,
+        parameters: u128,
+        needed: u128,
+        memory: u64,
+        advice: String,
     },
 
     /// Training could not go on (a loss or gradient became NaN or infinite, say).
@@ -159,6 +178,11 @@ pub enum CliError {
         missing: Vec<String>,
         extra: Vec<String>,
     },
+}
+
+/// Bytes in gigabytes, to one decimal.
+fn gigabytes(bytes: u128) -> String {
+    format!("{:.1}", bytes as f64 / 1e9)
 }
 
 /// A new line `  missing: "a", "b"`, or nothing when there are no columns.

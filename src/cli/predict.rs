@@ -5,6 +5,7 @@
 //! column may be there (it is ignored) or not. A feature missing from the file, or a column
 //! that is neither a feature nor the target, is an error that lists them all.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
@@ -112,26 +113,30 @@ fn match_columns(
     header: &[String],
     architecture: &Architecture,
 ) -> Result<Vec<usize>, CliError> {
-    for name in header {
-        let count = header.iter().filter(|h| *h == name).count();
-        if count > 1 {
-            return Err(DataError::DuplicateColumn {
-                path: path.to_path_buf(),
-                column: name.clone(),
-                count,
-            }
-            .into());
+    if let Some((name, count)) = super::train::first_repeated(header) {
+        return Err(DataError::DuplicateColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            count,
         }
+        .into());
     }
+    // By name through a map, not a search per feature: linear in the width of the file.
+    let position: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
     let features = &architecture.features;
+    let is_feature: HashSet<&str> = features.iter().map(String::as_str).collect();
     let missing: Vec<String> = features
         .iter()
-        .filter(|f| !header.contains(f))
+        .filter(|f| !position.contains_key(f.as_str()))
         .cloned()
         .collect();
     let extra: Vec<String> = header
         .iter()
-        .filter(|h| !features.contains(h) && **h != architecture.target)
+        .filter(|h| !is_feature.contains(h.as_str()) && **h != architecture.target)
         .cloned()
         .collect();
     if !missing.is_empty() || !extra.is_empty() {
@@ -142,10 +147,7 @@ fn match_columns(
             extra,
         });
     }
-    Ok(features
-        .iter()
-        .map(|f| header.iter().position(|h| h == f).expect("none is missing"))
-        .collect())
+    Ok(features.iter().map(|f| position[f.as_str()]).collect())
 }
 
 /// `predicted,probability_0,…`: the most likely class and the softmax of the logits.
