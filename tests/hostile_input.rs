@@ -384,3 +384,90 @@ fn duplicate_columns_are_found_in_linear_time() {
     assert!(err.contains("column \"c7\" appears 2 times"), "{err}");
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
+
+// Items 6 and 7: numbers finite in f32, and positions as an editor shows them.
+
+#[test]
+fn numbers_beyond_f32_are_refused_where_they_are() {
+    let dir = scratch("f32");
+    let data = small_classes(&dir);
+    let model = small_model(&dir, &data, "m.safetensors", &[]);
+    let big = dir.join("big.csv");
+    fs::write(&big, "a,b,label\n1,2,0\n1e39,2,1\n3,4,0\n3,4,1\n").unwrap();
+    let expected = "big.csv:3:1: column \"a\": \"1e39\" is beyond the range of f32";
+    let (status, _, err) = run(&["train", path(&big), "--target", "label", "--quiet"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains(expected), "{err}");
+    let (status, out, err) = run(&["predict", path(&model), path(&big)]);
+    assert_eq!(status, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains(expected), "{err}");
+    // Finite inputs that overflow through the model: an error, not NaN rows with status 0.
+    let far = dir.join("far.csv");
+    fs::write(&far, "a,b\n1,1\n3e38,-3e38\n").unwrap();
+    let (status, out, err) = run(&["predict", path(&model), path(&far)]);
+    assert_eq!(status, 2, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("far.csv:3: the model's output for this row is"),
+        "{err}"
+    );
+    // A λ beyond f32 is blamed on --l2, not on the learning rate.
+    let (status, _, err) = run(&[
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--l2",
+        "1e39",
+        "--quiet",
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("'--l2 <LAMBDA>'"), "{err}");
+}
+
+#[test]
+fn lines_are_counted_as_an_editor_counts_them() {
+    let dir = scratch("lines");
+    let cases = [
+        (
+            "crlf.csv",
+            "a,label\r\n1,0\r\n2,1\r\n3,x\r\n",
+            ":4:2: column \"label\"",
+        ),
+        (
+            "blank.csv",
+            "a,label\n1,0\n\n\n2,x\n",
+            ":5:2: column \"label\"",
+        ),
+        (
+            "both.csv",
+            "a,label\r\n1,0\r\n\r\n\r\n2,x\r\n",
+            ":5:2: column \"label\"",
+        ),
+        (
+            "ragged.csv",
+            "a,label\r\n1,0\r\n\r\n2,1,3\r\n",
+            ":4: the row has 3 fields",
+        ),
+        ("utf8.csv", "a,label\n1,0\n2,\u{0}\n", ""),
+    ];
+    for (name, text, expected) in cases {
+        let data = dir.join(name);
+        let mut bytes = text.as_bytes().to_vec();
+        if name == "utf8.csv" {
+            // An invalid byte in the second field of line 3.
+            let at = bytes.iter().position(|&b| b == 0).unwrap();
+            bytes[at] = 0xff;
+        }
+        fs::write(&data, bytes).unwrap();
+        let (status, _, err) = run(&["train", path(&data), "--target", "label", "--quiet"]);
+        assert_eq!(status, 2, "{name}: {err}");
+        let expected = if name == "utf8.csv" {
+            format!("{name}:3: column 2 (\"label\") is not valid UTF-8")
+        } else {
+            format!("{name}{expected}")
+        };
+        assert!(err.contains(&expected), "{name}: {err}");
+    }
+}

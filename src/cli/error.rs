@@ -164,6 +164,26 @@ pub enum CliError {
     #[error("{}: not a chainrule model file: {reason}", path.display())]
     NotAModel { path: PathBuf, reason: String },
 
+    /// A column whose values overflow f32 when standardized.
+    #[error(
+        "{}: column {column:?} spans more than f32 (the type the model computes in) can hold \
+         once standardized; rescale it",
+        path.display()
+    )]
+    Unscalable { path: PathBuf, column: String },
+
+    /// A prediction that came out NaN or infinite.
+    #[error(
+        "{}:{line}: the model's output for this row is {value}, not a prediction (a feature far \
+         outside the range the model was trained on can overflow the f32 it computes in)",
+        data.display()
+    )]
+    NonFinitePrediction {
+        data: PathBuf,
+        line: u64,
+        value: f32,
+    },
+
     /// Data columns that are not the model's features, or features missing from the data.
     #[error(
         "{}: the columns do not match the model's features (from {}):{}{}",

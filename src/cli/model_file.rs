@@ -418,7 +418,7 @@ mod tests {
             features: vec!["a".into(), "b, with a comma".into()],
             hidden: vec![3],
             activation: Activation::Tanh,
-            outputs: 2,
+            outputs: if task == Task::Regression { 1 } else { 2 },
             feature_scaling: Scaling {
                 mean: vec![0.1, -2.5],
                 std: vec![1.5, 0.0],

@@ -61,6 +61,31 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         prepare(&parts.test),
     );
 
+    // Finite f32 values far apart (±3e38) overflow when centred: say which column, rather
+    // than let training blame the learning rate.
+    for part in [&train, &validation, &test] {
+        let width = part.num_features().max(1);
+        if let Some(at) = part
+            .features()
+            .as_slice()
+            .iter()
+            .position(|v| !v.is_finite())
+        {
+            return Err(CliError::Unscalable {
+                path: args.data.clone(),
+                column: data.feature_names()[at % width].clone(),
+            });
+        }
+        if let Some(values) = part.values() {
+            if values.as_slice().iter().any(|v| !v.is_finite()) {
+                return Err(CliError::Unscalable {
+                    path: args.data.clone(),
+                    column: args.target.clone(),
+                });
+            }
+        }
+    }
+
     let architecture = Architecture {
         task,
         target: args.target.clone(),
@@ -131,7 +156,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             &config,
         )
     }
-    .map_err(training_error)?;
+    .map_err(|e| training_error(e, args.l2 > 0.0))?;
 
     let test_result = (!test.is_empty()).then(|| {
         let outputs = predict(&mut model, &params, test.features(), EVALUATION_BATCH);
@@ -424,8 +449,11 @@ fn optimizer(choice: OptimizerArg, learning_rate: Real) -> Box<dyn Optimizer<Rea
 
 /// A failed run, with advice where a non-finite loss or gradient suggests a learning rate
 /// that is too large.
-fn training_error(error: FitError) -> CliError {
+fn training_error(error: FitError, penalized: bool) -> CliError {
     let hint = match error {
+        FitError::NonFiniteLoss { .. } | FitError::NonFiniteGradient { .. } if penalized => {
+            "\ntraining diverged: try a smaller --lr or --l2"
+        }
         FitError::NonFiniteLoss { .. } | FitError::NonFiniteGradient { .. } => {
             "\ntraining diverged: try a smaller --lr"
         }

@@ -105,7 +105,7 @@ pub mod weights;
 
 pub use atomic::write_atomically;
 pub use batch::{batches, Batch, Batches};
-pub use csv_file::DataError;
+pub use csv_file::{CsvFile, DataError, Row};
 pub use data::{load_csv, Dataset, Targets, Task};
 pub use diagnose::{diagnose, Diagnosis, DiagnosisThresholds, Verdict};
 pub use fit::{
