@@ -471,3 +471,197 @@ fn lines_are_counted_as_an_editor_counts_them() {
         assert!(err.contains(&expected), "{name}: {err}");
     }
 }
+
+// Items 1 and 8: output paths, checked before the work and written all or none.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+
+/// Makes a device node like `/dev/null` (1, 3) or `/dev/full` (1, 7) in a scratch directory;
+/// `false` where that is not allowed (not root).
+fn make_char_device(node: &Path, minor: u32) -> bool {
+    Command::new("mknod")
+        .args([path(node), "c", "1", &minor.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn special_files_are_written_through_not_replaced() {
+    let dir = scratch("special");
+    // A FIFO: its reader gets the DOT text, and it stays a FIFO.
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+    };
+    let (status, out, err) = run(&["explain", "x^2", "x=3", "--dot", path(&fifo)]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains("∂L/∂x = 6.0"), "{out}");
+    assert!(reader.join().unwrap().starts_with("digraph"));
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    // A device node: written to, and still a device.
+    let null = dir.join("null");
+    if make_char_device(&null, 3) {
+        let (status, _, err) = run(&["explain", "x^2", "x=3", "--svg", path(&null)]);
+        assert_eq!(status, 0, "{err}");
+        assert!(fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+    // A symbolic link: its target is written, and the link stays a link, dangling or not.
+    for existing in [true, false] {
+        let target = dir.join(format!("target-{existing}.dot"));
+        if existing {
+            fs::write(&target, "old").unwrap();
+        }
+        let link = dir.join(format!("link-{existing}"));
+        std::os::unix::fs::symlink(target.file_name().unwrap(), &link).unwrap();
+        let (status, _, err) = run(&["explain", "x^2", "x=3", "--dot", path(&link)]);
+        assert_eq!(status, 0, "{err}");
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::read_to_string(&target).unwrap().starts_with("digraph"));
+    }
+    // No temporary is left anywhere.
+    assert!(
+        files_in(&dir).iter().all(|n| !n.ends_with(".tmp")),
+        "{:?}",
+        files_in(&dir)
+    );
+}
+
+#[test]
+fn dash_is_standard_output() {
+    let (status, out, err) = run(&["explain", "x^2", "x=3", "--dot", "-"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.starts_with("digraph"), "{out}");
+    assert!(
+        !out.contains("∂L/∂x = 6.0"),
+        "the report gives way to the file: {out}"
+    );
+    assert!(!Path::new("-").exists());
+    let (status, _, err) = run(&["explain", "x^2", "x=3", "--dot", "-", "--svg", "-"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("--dot and --svg both write to -"), "{err}");
+}
+
+#[test]
+fn one_file_for_two_outputs_is_refused_before_the_work() {
+    let dir = scratch("same-path");
+    let data = small_classes(&dir);
+    let target = dir.join("out");
+    let link = dir.join("alias");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (status, _, err) = run(&[
+        "explain",
+        "x^2",
+        "x=3",
+        "--dot",
+        path(&target),
+        "--svg",
+        path(&link),
+    ]);
+    assert_eq!(status, 2);
+    assert!(err.contains("--dot and --svg both write to"), "{err}");
+    let model = dir.join("m.safetensors");
+    fs::write(&model, "the old model").unwrap();
+    let (status, out, err) = run(&[
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--quiet",
+        "--save",
+        path(&model),
+        "--plot",
+        path(&model),
+    ]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("--save and --plot both write to"), "{err}");
+    assert_eq!(fs::read_to_string(&model).unwrap(), "the old model");
+}
+
+#[test]
+fn read_only_targets_and_directories_are_refused_and_modes_kept() {
+    let dir = scratch("modes");
+    let data = small_classes(&dir);
+    let locked = dir.join("locked.dot");
+    fs::write(&locked, "keep me").unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o444)).unwrap();
+    let (status, _, err) = run(&["explain", "x^2", "x=3", "--dot", path(&locked)]);
+    assert_eq!(status, 2);
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(fs::read_to_string(&locked).unwrap(), "keep me");
+    assert_eq!(
+        fs::metadata(&locked).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+    // A writable file is replaced and keeps its mode.
+    let shared = dir.join("shared.dot");
+    fs::write(&shared, "old").unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o640)).unwrap();
+    let (status, _, err) = run(&["explain", "x^2", "x=3", "--dot", path(&shared)]);
+    assert_eq!(status, 0, "{err}");
+    assert!(fs::read_to_string(&shared).unwrap().starts_with("digraph"));
+    assert_eq!(
+        fs::metadata(&shared).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // A path ending in '/' is a directory: refused before training, not after.
+    let started = std::time::Instant::now();
+    let trailing = format!("{}/", dir.join("newdir").display());
+    let (status, out, err) = run(&[
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--quiet",
+        "--epochs",
+        "500",
+        "--save",
+        &trailing,
+    ]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("names a directory"), "{err}");
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_failing_output_leaves_the_others_as_they_were() {
+    let dir = scratch("all-or-none");
+    let data = small_classes(&dir);
+    let full = dir.join("full");
+    if !make_char_device(&full, 7) {
+        return;
+    }
+    let model = dir.join("m.safetensors");
+    fs::write(&model, "the old model").unwrap();
+    let (status, out, err) = run(&[
+        "train",
+        path(&data),
+        "--target",
+        "label",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--save",
+        path(&model),
+        "--plot",
+        path(&full),
+    ]);
+    assert_eq!(status, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("cannot write the SVG file"), "{err}");
+    assert_eq!(fs::read_to_string(&model).unwrap(), "the old model");
+    assert_eq!(files_in(&dir), ["full", "m.safetensors", "small.csv"]);
+}

@@ -72,6 +72,16 @@ pub enum CliError {
     )]
     GraphTooLarge { nodes: usize, max: usize },
 
+    #[error(
+        "{first} and {second} both write to {}, so one would be lost; give them different paths",
+        path.display()
+    )]
+    SameOutput {
+        first: &'static str,
+        second: &'static str,
+        path: PathBuf,
+    },
+
     #[error("cannot write the {what} file {}: {error}", path.display())]
     Write {
         what: &'static str,

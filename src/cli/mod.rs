@@ -225,6 +225,18 @@ const MAX_SVG_NODES: usize = 80;
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
     let (expr, bindings) = read_input(input)?;
+    let dot = args.dot.as_deref().map(|path| files::Output {
+        what: "DOT",
+        flag: "--dot",
+        path,
+    });
+    let svg = args.svg.as_deref().map(|path| files::Output {
+        what: "SVG",
+        flag: "--svg",
+        path,
+    });
+    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).collect();
+    files::check(&outputs)?;
     let g = Graph::new();
     let vars = eval::variables(&g, &bindings, None);
     let output = eval::build(&g, &expr, &vars);
@@ -235,12 +247,21 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
             max: MAX_SVG_NODES,
         });
     }
-    // Files first: if one cannot be written, nothing has been printed yet.
-    if let Some(path) = &args.dot {
-        files::write(path, "DOT", g.to_dot(Some(&grads)).as_bytes())?;
-    }
-    if let Some(path) = &args.svg {
-        files::write(path, "SVG", g.to_svg(Some(&grads)).as_bytes())?;
+    // Files first, all or none: if one cannot be written, nothing has been printed yet.
+    let contents: Vec<String> = outputs
+        .iter()
+        .map(|output| match output.what {
+            "DOT" => g.to_dot(Some(&grads)),
+            _ => g.to_svg(Some(&grads)),
+        })
+        .collect();
+    let written: Vec<(files::Output<'_>, &[u8])> = outputs
+        .iter()
+        .zip(&contents)
+        .map(|(output, text)| (*output, text.as_bytes()))
+        .collect();
+    if files::write(&written)? {
+        return Ok(ExitCode::SUCCESS);
     }
     let gradients: Vec<(String, f64)> = vars
         .iter()

@@ -28,7 +28,7 @@ use std::path::Path;
 
 use chainrule::{ParamKind, ParamStore, Tensor};
 use chainrule_layers::{Activation, Dense, Sequential};
-use chainrule_train::{load_weights, save_weights, Task};
+use chainrule_train::{encode_weights, load_weights, Task};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -301,16 +301,19 @@ pub fn task_name(task: Task) -> &'static str {
     }
 }
 
-/// Saves the weights with the architecture in the metadata, atomically: a failed save leaves
-/// an existing file at `path` as it was.
-pub fn save(
+/// The model file's bytes: the weights with the architecture in the metadata (`path` names
+/// the file in errors; the caller writes it, with any other outputs, all or none).
+pub fn encode(
     path: &Path,
     architecture: &Architecture,
     params: &ParamStore<Real>,
     trained_with: &str,
-) -> Result<(), CliError> {
-    save_weights(path, params, &architecture.to_metadata(trained_with))?;
-    Ok(())
+) -> Result<Vec<u8>, CliError> {
+    Ok(encode_weights(
+        path,
+        params,
+        &architecture.to_metadata(trained_with),
+    )?)
 }
 
 /// A saved model, rebuilt: its architecture, the model and its trained parameters.

@@ -18,8 +18,13 @@ use super::eval::Bindings;
 /// `> /dev/full`) is an error rather than lost rows with exit status 0. The caller ends
 /// quietly on [`std::io::ErrorKind::BrokenPipe`] (see `cli::run`).
 pub fn print(text: &str) -> Result<(), CliError> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for bytes (a model file written to `-`).
+pub fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(CliError::Output)
 }

@@ -109,12 +109,17 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     let mut optimizer = optimizer(args.optimizer, learning_rate as Real);
 
     // Before the long part: can the results be written where they were asked for?
-    if let Some(path) = &args.save {
-        files::check_writable(path, "model")?;
-    }
-    if let Some(path) = &args.plot {
-        files::check_writable(path, "SVG")?;
-    }
+    let save = args.save.as_deref().map(|path| files::Output {
+        what: "model",
+        flag: "--save",
+        path,
+    });
+    let plot = args.plot.as_deref().map(|path| files::Output {
+        what: "SVG",
+        flag: "--plot",
+        path,
+    });
+    files::check(&save.into_iter().chain(plot).collect::<Vec<_>>())?;
 
     let config = FitConfig {
         epochs: args.epochs,
@@ -184,19 +189,30 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         args.optimizer.name(),
         args.l2
     );
-    if let Some(path) = &args.save {
+    // Both files are made before either is written, then written all or none: a failing
+    // --plot no longer leaves a replaced model behind.
+    let loss_name = loss_name(task);
+    let mut outputs: Vec<(files::Output<'_>, Vec<u8>)> = Vec::new();
+    if let Some(output) = save {
         let trained_with = format!(
             "{optimizer_text}, {} of {} epochs, seed {}, split {split_text}",
             history.epochs(),
             args.epochs,
             args.seed
         );
-        model_file::save(path, &architecture, &params, &trained_with)?;
+        let bytes = model_file::encode(output.path, &architecture, &params, &trained_with)?;
+        outputs.push((output, bytes));
     }
-    let loss_name = loss_name(task);
-    if let Some(path) = &args.plot {
+    if let Some(output) = plot {
         let svg = plot::learning_curves(&history, loss_name)?;
-        files::write(path, "SVG", svg.as_bytes())?;
+        outputs.push((output, svg.into_bytes()));
+    }
+    let written: Vec<(files::Output<'_>, &[u8])> = outputs
+        .iter()
+        .map(|(output, bytes)| (*output, bytes.as_slice()))
+        .collect();
+    if files::write(&written)? {
+        return Ok(());
     }
 
     let report = Report {

@@ -103,7 +103,7 @@ pub mod split;
 pub mod standardize;
 pub mod weights;
 
-pub use atomic::write_atomically;
+pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomically};
 pub use batch::{batches, Batch, Batches};
 pub use csv_file::{CsvFile, DataError, Row};
 pub use data::{load_csv, Dataset, Targets, Task};
@@ -122,4 +122,6 @@ pub use split::{
     load_assignment, split, split_by_assignment, Part, Split, SplitError, SplitIndices, SplitRatios,
 };
 pub use standardize::Standardizer;
-pub use weights::{load_weights, load_weights_into, save_weights, WeightFile, WeightsError};
+pub use weights::{
+    encode_weights, load_weights, load_weights_into, save_weights, WeightFile, WeightsError,
+};

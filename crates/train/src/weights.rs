@@ -208,6 +208,23 @@ pub fn save_weights<T: Float>(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), WeightsError> {
     let path = path.as_ref();
+    let bytes = encode_weights(path, params, metadata)?;
+    crate::write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The bytes [`save_weights`] writes, without writing them: for a caller that writes several
+/// files all or none ([`crate::write_all_or_none`]). `path` only names the file in errors.
+///
+/// # Errors
+/// As [`save_weights`], except [`WeightsError::Write`].
+pub fn encode_weights<T: Float>(
+    path: &Path,
+    params: &ParamStore<T>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, WeightsError> {
     let mut header: HashMap<String, String> = HashMap::new();
     for (key, value) in metadata {
         if key.starts_with(RESERVED_PREFIX) {
@@ -248,13 +265,9 @@ pub fn save_weights<T: Float>(
         })
         .collect();
     let header = (!header.is_empty()).then_some(header);
-    let bytes = safetensors::serialize(views, header).map_err(|e| WeightsError::Invalid {
+    safetensors::serialize(views, header).map_err(|e| WeightsError::Invalid {
         path: path.to_path_buf(),
         reason: format!("cannot encode the parameters: {e}"),
-    })?;
-    crate::write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
-        path: path.to_path_buf(),
-        source,
     })
 }
 
