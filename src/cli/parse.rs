@@ -108,7 +108,7 @@ impl Drop for Expr {
     fn drop(&mut self) {
         // Move the children out before this node goes, so each is dropped from the loop below
         // with no children of its own, rather than by the compiler's recursive drop glue.
-        let mut pending: Vec<Box<Expr>> = Vec::new();
+        let mut pending: Vec<Expr> = Vec::new();
         take_children(self, &mut pending);
         while let Some(mut child) = pending.pop() {
             take_children(&mut child, &mut pending);
@@ -117,11 +117,11 @@ impl Drop for Expr {
 }
 
 /// Moves `expr`'s children onto `into`, leaving it a leaf.
-fn take_children(expr: &mut Expr, into: &mut Vec<Box<Expr>>) {
+fn take_children(expr: &mut Expr, into: &mut Vec<Expr>) {
     match std::mem::replace(&mut expr.kind, ExprKind::Number(0.0)) {
         ExprKind::Number(_) | ExprKind::Variable(_) => {}
-        ExprKind::Neg(x) | ExprKind::Call(_, x) => into.push(x),
-        ExprKind::Binary(_, a, b) => into.extend([a, b]),
+        ExprKind::Neg(x) | ExprKind::Call(_, x) => into.push(*x),
+        ExprKind::Binary(_, a, b) => into.extend([*a, *b]),
     }
 }
 
