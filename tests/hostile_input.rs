@@ -551,6 +551,22 @@ fn dash_is_standard_output() {
     let (status, _, err) = run(&["explain", "x^2", "x=3", "--dot", "-", "--svg", "-"]);
     assert_eq!(status, 2);
     assert!(err.contains("--dot and --svg both write to -"), "{err}");
+    // A path to the file standard output already is (as /dev/stdout would be): the same as
+    // `-`, not a second writer over the report.
+    let dir = scratch("dash");
+    let out = dir.join("out.txt");
+    let file = fs::File::create(&out).unwrap();
+    let output = chainrule()
+        .args(["explain", "x^2", "x=3", "--dot", path(&out)])
+        .stdout(file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("digraph") && text.trim_end().ends_with('}'),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! minutes of work, and then written all or none (through `chainrule_train::write_all_or_none`,
 //! which replaces only regular files and writes through FIFOs, devices and symbolic links).
 //!
-//! `-` as a path means standard output: that file is printed there in place of the report.
+//! `-` as a path means standard output (and so does a path to the file standard output is,
+//! like `/dev/stdout`): that file is printed there in place of the report.
 
 use std::path::Path;
 
@@ -19,8 +20,11 @@ pub struct Output<'a> {
 }
 
 impl Output<'_> {
+    /// `-`, or a path to the very file standard output is (`/dev/stdout`, or the file it is
+    /// redirected to): written as standard output, so that the file and the report do not
+    /// overwrite each other.
     fn is_stdout(&self) -> bool {
-        self.path.as_os_str() == "-"
+        self.path.as_os_str() == "-" || is_standard_output(self.path)
     }
 
     fn error(&self, error: std::io::Error) -> CliError {
@@ -77,4 +81,21 @@ pub fn write(outputs: &[(Output<'_>, &[u8])]) -> Result<bool, CliError> {
         printed = true;
     }
     Ok(printed)
+}
+
+#[cfg(unix)]
+fn is_standard_output(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata("/proc/self/fd/1"),
+    ) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_standard_output(_: &Path) -> bool {
+    false
 }

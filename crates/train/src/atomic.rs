@@ -6,7 +6,8 @@
 //! followed and its target written (the link stays a link); a FIFO or a device is written
 //! through, since renaming over it would replace the node itself with a regular file; a
 //! directory, or a path ending in `/`, is refused; so is a read-only file, which a rename would
-//! silently replace. A replaced file keeps its permissions.
+//! silently replace. A replaced file keeps its permissions. Anything under `/dev` or `/proc`
+//! (`/dev/stdout`, say) is written through.
 
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -151,6 +152,15 @@ fn target(path: &Path) -> io::Result<Target> {
             io::ErrorKind::InvalidInput,
             "the path names a directory, not a file",
         ));
+    }
+    // `/dev/stdout` and `/proc/self/fd/1` lead, through links the kernel makes up, to
+    // whatever standard output is: always written through, never renamed over.
+    if (path.starts_with("/dev") || path.starts_with("/proc"))
+        && fs::metadata(path).is_ok_and(|m| !m.is_dir())
+    {
+        return Ok(Target::WriteThrough {
+            path: path.to_path_buf(),
+        });
     }
     let path = follow_links(path)?;
     let metadata = match fs::metadata(&path) {
