@@ -681,3 +681,49 @@ fn a_failing_output_leaves_the_others_as_they_were() {
     assert_eq!(fs::read_to_string(&model).unwrap(), "the old model");
     assert_eq!(files_in(&dir), ["full", "m.safetensors", "small.csv"]);
 }
+
+#[test]
+fn an_interrupt_while_writing_leaves_no_temporary() {
+    // The model's temporary is staged, then writing the plot to a FIFO with no reader blocks:
+    // a window held open in which to press Ctrl-C.
+    let dir = scratch("interrupt");
+    let data = small_classes(&dir);
+    let fifo = dir.join("plot.svg");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let model = dir.join("m.safetensors");
+    let mut child = chainrule()
+        .args([
+            "train",
+            path(&data),
+            "--target",
+            "label",
+            "--quiet",
+            "--epochs",
+            "2",
+            "--save",
+            path(&model),
+            "--plot",
+            path(&fifo),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !files_in(&dir).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(started.elapsed().as_secs() < 30, "{:?}", files_in(&dir));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(files_in(&dir), ["plot.svg", "small.csv"]);
+}

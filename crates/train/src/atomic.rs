@@ -50,6 +50,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// The index of the file at fault and its I/O error.
 pub fn write_all_or_none(files: &[(&Path, &[u8])]) -> Result<(), (usize, io::Error)> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // Each temporary is removed if the program is interrupted before its rename.
+    #[cfg(unix)]
+    let mut registered = Vec::new();
     let clean_up = |staged: &[(PathBuf, PathBuf)]| {
         for (temporary, _) in staged {
             // Best effort: it may not even exist, depending on where writing failed.
@@ -60,6 +63,8 @@ pub fn write_all_or_none(files: &[(&Path, &[u8])]) -> Result<(), (usize, io::Err
     for (index, &(path, bytes)) in files.iter().enumerate() {
         let result = match target(path) {
             Ok(Target::Replace { path, permissions }) => temporary_path(&path).and_then(|temp| {
+                #[cfg(unix)]
+                registered.push(crate::interrupt::register(&temp));
                 staged.push((temp.clone(), path));
                 write_temporary(&temp, bytes, permissions)
             }),

@@ -97,6 +97,8 @@ pub mod data;
 pub mod diagnose;
 pub mod fit;
 pub mod history;
+#[cfg(unix)]
+mod interrupt;
 pub mod metrics;
 pub mod progress;
 pub mod split;
