@@ -66,6 +66,22 @@ pub enum CliError {
     )]
     NoVariables { expression: String },
 
+    #[error(
+        "--svg draws graphs of at most {max} nodes (the layout takes too long beyond that), but \
+         this one has {nodes}; write it with --dot FILE and draw it with Graphviz"
+    )]
+    GraphTooLarge { nodes: usize, max: usize },
+
+    #[error(
+        "{first} and {second} both write to {}, so one would be lost; give them different paths",
+        path.display()
+    )]
+    SameOutput {
+        first: &'static str,
+        second: &'static str,
+        path: PathBuf,
+    },
+
     #[error("cannot write the {what} file {}: {error}", path.display())]
     Write {
         what: &'static str,
@@ -93,13 +109,17 @@ pub enum CliError {
     )]
     NoFeatures { path: PathBuf, target: String },
 
-    /// Class labels that are all 0.
+    /// Class labels that are all the same.
     #[error(
-        "{}: the target column {target:?} holds only the class 0; classification needs at least \
+        "{}: the target column {target:?} holds only the class {class}; classification needs at least \
          two classes (use --task regress for a numeric target)",
         path.display()
     )]
-    OneClass { path: PathBuf, target: String },
+    OneClass {
+        path: PathBuf,
+        target: String,
+        class: usize,
+    },
 
     /// A `--split-file` for another number of rows.
     #[error(
@@ -127,6 +147,21 @@ pub enum CliError {
         part: &'static str,
     },
 
+    /// A model too large for this machine's memory.
+    #[error(
+        "the model {model} has {parameters} parameters and would need about {} GB of memory \
+         to train, but this machine has {} GB{advice}",
+        gigabytes(*needed),
+        gigabytes(u128::from(*memory))
+    )]
+    TooLarge {
+        model: String,
+        parameters: u128,
+        needed: u128,
+        memory: u64,
+        advice: String,
+    },
+
     /// Training could not go on (a loss or gradient became NaN or infinite, say).
     #[error("training stopped: {error}{hint}")]
     Training { error: FitError, hint: &'static str },
@@ -138,6 +173,26 @@ pub enum CliError {
     /// A weight file without the metadata `predict` needs.
     #[error("{}: not a chainrule model file: {reason}", path.display())]
     NotAModel { path: PathBuf, reason: String },
+
+    /// A column whose values overflow f32 when standardized.
+    #[error(
+        "{}: column {column:?} spans more than f32 (the type the model computes in) can hold \
+         once standardized; rescale it",
+        path.display()
+    )]
+    Unscalable { path: PathBuf, column: String },
+
+    /// A prediction that came out NaN or infinite.
+    #[error(
+        "{}:{line}: the model's output for this row is {value}, not a prediction (a feature far \
+         outside the range the model was trained on can overflow the f32 it computes in)",
+        data.display()
+    )]
+    NonFinitePrediction {
+        data: PathBuf,
+        line: u64,
+        value: f32,
+    },
 
     /// Data columns that are not the model's features, or features missing from the data.
     #[error(
@@ -155,6 +210,11 @@ pub enum CliError {
     },
 }
 
+/// Bytes in gigabytes, to one decimal.
+fn gigabytes(bytes: u128) -> String {
+    format!("{:.1}", bytes as f64 / 1e9)
+}
+
 /// A new line `  missing: "a", "b"`, or nothing when there are no columns.
 fn listing(what: &str, columns: &[String]) -> String {
     if columns.is_empty() {
@@ -165,7 +225,22 @@ fn listing(what: &str, columns: &[String]) -> String {
     }
 }
 
-/// The expression on one line and a caret under the column at fault.
+/// The expression on one line and a caret under the column at fault; a long expression is
+/// shown as the stretch around that column, with `…` for what is left out.
 fn pointer(expression: &str, column: usize) -> String {
-    format!("  {expression}\n  {}^", " ".repeat(column))
+    /// Characters shown on each side of the column.
+    const SIDE: usize = 40;
+    let chars: Vec<char> = expression.chars().collect();
+    let start = column.saturating_sub(SIDE);
+    let end = (column + SIDE).min(chars.len());
+    let mut shown: String = chars[start.min(end)..end].iter().collect();
+    let mut caret = column - start;
+    if start > 0 {
+        shown.insert(0, '…');
+        caret += 1;
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    format!("  {shown}\n  {}^", " ".repeat(caret))
 }

@@ -148,46 +148,89 @@ enum Value<'g> {
     Var(Var<'g, f64>),
 }
 
+/// The expression's value: a post-order walk with an explicit stack (a tree as deep as a
+/// 30,000-term sum would overflow the native stack if walked recursively). Children are
+/// recorded left before right, as written, so the graph numbers its nodes in reading order.
 fn evaluate<'g>(g: &'g Graph<f64>, expr: &Expr, vars: &[(String, Var<'g, f64>)]) -> Value<'g> {
-    use Value::{Number, Var as V};
-    match &expr.kind {
-        ExprKind::Number(n) => Number(*n),
-        ExprKind::Variable(name) => {
-            let (_, var) = vars
-                .iter()
-                .find(|(n, _)| n == name)
-                .expect("every variable is bound");
-            V(*var)
-        }
-        ExprKind::Neg(x) => match evaluate(g, x, vars) {
-            Number(n) => Number(-n),
-            V(v) => V(-v),
-        },
-        ExprKind::Call(op, x) => match evaluate(g, x, vars) {
-            Number(n) => Number(apply_to_number(*op, n)),
-            V(v) => V(v.apply_unary(*op)),
-        },
-        ExprKind::Binary(op, a, b) => {
-            let (a, b) = (evaluate(g, a, vars), evaluate(g, b, vars));
-            match (op, a, b) {
-                (op, Number(a), Number(b)) => Number(fold(*op, a, b)),
-                (BinaryOp::Add, V(a), V(b)) => V(a + b),
-                (BinaryOp::Add, V(a), Number(b)) => V(a + b),
-                (BinaryOp::Add, Number(a), V(b)) => V(a + b),
-                (BinaryOp::Sub, V(a), V(b)) => V(a - b),
-                (BinaryOp::Sub, V(a), Number(b)) => V(a - b),
-                (BinaryOp::Sub, Number(a), V(b)) => V(a - b),
-                (BinaryOp::Mul, V(a), V(b)) => V(a * b),
-                (BinaryOp::Mul, V(a), Number(b)) => V(a * b),
-                (BinaryOp::Mul, Number(a), V(b)) => V(a * b),
-                (BinaryOp::Div, V(a), V(b)) => V(a / b),
-                (BinaryOp::Div, V(a), Number(b)) => V(a / b),
-                (BinaryOp::Div, Number(a), V(b)) => V(a / b),
-                (BinaryOp::Pow, V(a), Number(c)) => V(a.powf(c)),
-                (BinaryOp::Pow, V(a), V(b)) => V(a.pow(b)),
-                (BinaryOp::Pow, Number(a), V(b)) => V(constant(g, a).pow(b)),
+    /// Visit a node's children first, then combine their values.
+    enum Step<'e> {
+        Visit(&'e Expr),
+        Combine(&'e Expr),
+    }
+    let mut steps = vec![Step::Visit(expr)];
+    let mut values: Vec<Value<'g>> = Vec::new();
+    while let Some(step) = steps.pop() {
+        match step {
+            Step::Visit(e) => {
+                steps.push(Step::Combine(e));
+                match &e.kind {
+                    ExprKind::Number(_) | ExprKind::Variable(_) => {}
+                    ExprKind::Neg(x) | ExprKind::Call(_, x) => steps.push(Step::Visit(x)),
+                    // Right first, so the left is taken first off the stack.
+                    ExprKind::Binary(_, a, b) => {
+                        steps.push(Step::Visit(b));
+                        steps.push(Step::Visit(a));
+                    }
+                }
+            }
+            Step::Combine(e) => {
+                let value = match &e.kind {
+                    ExprKind::Number(n) => Value::Number(*n),
+                    ExprKind::Variable(name) => {
+                        let (_, var) = vars
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .expect("every variable is bound");
+                        Value::Var(*var)
+                    }
+                    ExprKind::Neg(_) => negate(values.pop().expect("the operand's value")),
+                    ExprKind::Call(op, _) => call(*op, values.pop().expect("the argument's value")),
+                    ExprKind::Binary(op, _, _) => {
+                        let b = values.pop().expect("the right operand's value");
+                        let a = values.pop().expect("the left operand's value");
+                        binary(g, *op, a, b)
+                    }
+                };
+                values.push(value);
             }
         }
+    }
+    values.pop().expect("the expression's value")
+}
+
+fn negate(x: Value<'_>) -> Value<'_> {
+    match x {
+        Value::Number(n) => Value::Number(-n),
+        Value::Var(v) => Value::Var(-v),
+    }
+}
+
+fn call(op: UnaryOp<f64>, x: Value<'_>) -> Value<'_> {
+    match x {
+        Value::Number(n) => Value::Number(apply_to_number(op, n)),
+        Value::Var(v) => Value::Var(v.apply_unary(op)),
+    }
+}
+
+fn binary<'g>(g: &'g Graph<f64>, op: BinaryOp, a: Value<'g>, b: Value<'g>) -> Value<'g> {
+    use Value::{Number, Var as V};
+    match (op, a, b) {
+        (op, Number(a), Number(b)) => Number(fold(op, a, b)),
+        (BinaryOp::Add, V(a), V(b)) => V(a + b),
+        (BinaryOp::Add, V(a), Number(b)) => V(a + b),
+        (BinaryOp::Add, Number(a), V(b)) => V(a + b),
+        (BinaryOp::Sub, V(a), V(b)) => V(a - b),
+        (BinaryOp::Sub, V(a), Number(b)) => V(a - b),
+        (BinaryOp::Sub, Number(a), V(b)) => V(a - b),
+        (BinaryOp::Mul, V(a), V(b)) => V(a * b),
+        (BinaryOp::Mul, V(a), Number(b)) => V(a * b),
+        (BinaryOp::Mul, Number(a), V(b)) => V(a * b),
+        (BinaryOp::Div, V(a), V(b)) => V(a / b),
+        (BinaryOp::Div, V(a), Number(b)) => V(a / b),
+        (BinaryOp::Div, Number(a), V(b)) => V(a / b),
+        (BinaryOp::Pow, V(a), Number(c)) => V(a.powf(c)),
+        (BinaryOp::Pow, V(a), V(b)) => V(a.pow(b)),
+        (BinaryOp::Pow, Number(a), V(b)) => V(constant(g, a).pow(b)),
     }
 }
 

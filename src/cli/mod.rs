@@ -26,6 +26,7 @@ mod train;
 mod train_args;
 mod train_report;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -145,7 +146,9 @@ Example:
 /// The tour of the material: exit status 0 when every check passed, 1 otherwise.
 fn tour() -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout().lock();
-    let all_passed = chainrule::material::tour::run_tour(&mut out).map_err(CliError::Output)?;
+    let all_passed = chainrule::material::tour::run_tour(&mut out)
+        .and_then(|passed| out.flush().map(|()| passed))
+        .map_err(CliError::Output)?;
     Ok(if all_passed {
         ExitCode::SUCCESS
     } else {
@@ -180,7 +183,8 @@ struct ExplainArgs {
 }
 
 /// Runs the program: exit status 0 on success, 1 when a gradient check fails, 2 for wrong
-/// input (with one message on stderr).
+/// input or a failed write (with one message on stderr). A closed standard output ends it
+/// quietly with status 0.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -190,10 +194,17 @@ pub fn run() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })
+    match result {
+        Ok(status) => status,
+        // The reader went away (`chainrule … | head`): that is its choice, not an error, so
+        // end quietly as `cat` does.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            // Not `eprintln!`, which panics when stderr itself is closed.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// The parsed expression and the values of its variables, checked against each other.
@@ -206,19 +217,51 @@ fn read_input(args: &ExpressionArgs) -> Result<(parse::Expr, eval::Bindings), Cl
     Ok((expr, bindings))
 }
 
+/// The most nodes `--svg` lays out: the layout's time grows much faster than the graph (a
+/// hundred nodes take seconds), so larger graphs are refused rather than left to run for
+/// minutes.
+const MAX_SVG_NODES: usize = 80;
+
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
     let (expr, bindings) = read_input(input)?;
+    let dot = args.dot.as_deref().map(|path| files::Output {
+        what: "DOT",
+        flag: "--dot",
+        path,
+    });
+    let svg = args.svg.as_deref().map(|path| files::Output {
+        what: "SVG",
+        flag: "--svg",
+        path,
+    });
+    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).collect();
+    files::check(&outputs)?;
     let g = Graph::new();
     let vars = eval::variables(&g, &bindings, None);
     let output = eval::build(&g, &expr, &vars);
     let (grads, trace) = output.backward_traced();
-    // Files first: if one cannot be written, nothing has been printed yet.
-    if let Some(path) = &args.dot {
-        files::write(path, "DOT", g.to_dot(Some(&grads)).as_bytes())?;
+    if args.svg.is_some() && g.len() > MAX_SVG_NODES {
+        return Err(CliError::GraphTooLarge {
+            nodes: g.len(),
+            max: MAX_SVG_NODES,
+        });
     }
-    if let Some(path) = &args.svg {
-        files::write(path, "SVG", g.to_svg(Some(&grads)).as_bytes())?;
+    // Files first, all or none: if one cannot be written, nothing has been printed yet.
+    let contents: Vec<String> = outputs
+        .iter()
+        .map(|output| match output.what {
+            "DOT" => g.to_dot(Some(&grads)),
+            _ => g.to_svg(Some(&grads)),
+        })
+        .collect();
+    let written: Vec<(files::Output<'_>, &[u8])> = outputs
+        .iter()
+        .zip(&contents)
+        .map(|(output, text)| (*output, text.as_bytes()))
+        .collect();
+    if files::write(&written)? {
+        return Ok(ExitCode::SUCCESS);
     }
     let gradients: Vec<(String, f64)> = vars
         .iter()
@@ -229,7 +272,7 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     } else {
         output::explain_text(&input.expression, &bindings, &g, &trace, &gradients)
     };
-    print!("{text}");
+    output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -273,7 +316,7 @@ fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
     } else {
         output::gradcheck_text(&args.expression, &bindings, value, &options, &checks)
     };
-    print!("{text}");
+    output::print(&text)?;
     Ok(if checks.iter().all(|c| c.passed) {
         ExitCode::SUCCESS
     } else {

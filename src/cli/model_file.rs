@@ -26,9 +26,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chainrule::{ParamStore, Tensor};
+use chainrule::{ParamKind, ParamStore, Tensor};
 use chainrule_layers::{Activation, Dense, Sequential};
-use chainrule_train::{load_weights, load_weights_into, save_weights, Task};
+use chainrule_train::{encode_weights, load_weights, Task};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -225,8 +225,14 @@ impl Architecture {
         let features: Vec<String> =
             serde_json::from_value(parse("features", "a list of column names")?)
                 .map_err(|_| bad("metadata \"features\" is not a list of column names".into()))?;
+        if features.is_empty() {
+            return Err(bad("metadata \"features\" lists no columns".into()));
+        }
         let hidden: Vec<usize> = serde_json::from_value(parse("hidden", "a list of sizes")?)
             .map_err(|_| bad("metadata \"hidden\" is not a list of layer sizes".into()))?;
+        if hidden.contains(&0) {
+            return Err(bad("metadata \"hidden\" has a layer of size 0".into()));
+        }
         let activation = match entry("activation")? {
             "relu" => Activation::Relu,
             "tanh" => Activation::Tanh,
@@ -237,6 +243,11 @@ impl Architecture {
             Ok(n) if n >= 1 => n,
             _ => return Err(bad("metadata \"outputs\" is not a whole number".into())),
         };
+        if task == Task::Regression && outputs != 1 {
+            return Err(bad(format!(
+                "metadata \"outputs\" is {outputs}, but a regression model has 1 output"
+            )));
+        }
         let feature_scaling = Scaling {
             mean: numbers("feature_mean", features.len())?,
             std: numbers("feature_std", features.len())?,
@@ -248,6 +259,27 @@ impl Architecture {
                 std: vec![number("target_std")?],
             }),
         };
+        // In f32, as the model computes: 1e39 in the JSON is infinity here.
+        let scalings = [
+            ("feature_mean", &feature_scaling.mean),
+            ("feature_std", &feature_scaling.std),
+        ]
+        .into_iter()
+        .chain(
+            target_scaling
+                .iter()
+                .flat_map(|t| [("target_mean", &t.mean), ("target_std", &t.std)]),
+        );
+        for (key, values) in scalings {
+            if let Some(value) = values.iter().find(|v| !v.is_finite()) {
+                return Err(bad(format!(
+                    "metadata {key:?} holds {value}, which is not a finite f32"
+                )));
+            }
+            if key.ends_with("_std") && values.iter().any(|&v| v < 0.0) {
+                return Err(bad(format!("metadata {key:?} holds a negative deviation")));
+            }
+        }
         Ok(Architecture {
             task,
             target: entry("target")?.to_string(),
@@ -269,27 +301,113 @@ pub fn task_name(task: Task) -> &'static str {
     }
 }
 
-/// Saves the weights with the architecture in the metadata, atomically: a failed save leaves
-/// an existing file at `path` as it was.
-pub fn save(
+/// The model file's bytes: the weights with the architecture in the metadata (`path` names
+/// the file in errors; the caller writes it, with any other outputs, all or none).
+pub fn encode(
     path: &Path,
     architecture: &Architecture,
     params: &ParamStore<Real>,
     trained_with: &str,
-) -> Result<(), CliError> {
-    save_weights(path, params, &architecture.to_metadata(trained_with))?;
-    Ok(())
+) -> Result<Vec<u8>, CliError> {
+    Ok(encode_weights(
+        path,
+        params,
+        &architecture.to_metadata(trained_with),
+    )?)
 }
 
 /// A saved model, rebuilt: its architecture, the model and its trained parameters.
+///
+/// The file is read once (its size bounded by what its header announces). Before anything is
+/// built from the metadata, every tensor the metadata implies is checked against the file —
+/// name, kind, shape and finite values — so a crafted `hidden: [1e11]` is an error, not an
+/// allocation: the model built is no larger than the tensors the file really holds.
 pub fn load(path: &Path) -> Result<(Architecture, Sequential<Real>, ParamStore<Real>), CliError> {
-    // Read once for the metadata that says how to build the model, then again into the
-    // freshly built model's store, which checks every tensor's name, shape and kind.
     let file = load_weights::<Real>(path)?;
     let architecture = Architecture::from_metadata(path, &file.metadata)?;
+    architecture.check_tensors(path, &file.params)?;
     let (model, mut params) = architecture.build(0);
-    load_weights_into(path, &mut params)?;
+    let ids: Vec<_> = params.ids().collect();
+    for id in ids {
+        let name = params.name(id).to_string();
+        let saved = file.params.id(&name).expect("checked by check_tensors");
+        params.set_value(id, file.params.value(saved).clone());
+    }
     Ok((architecture, model, params))
+}
+
+impl Architecture {
+    /// The parameters the model has, in the order it creates them: name, kind and shape.
+    fn tensors(&self) -> Vec<(String, ParamKind, Vec<usize>)> {
+        let mut tensors = Vec::with_capacity(2 * (self.hidden.len() + 1));
+        let mut inputs = self.features.len();
+        let layers = self
+            .hidden
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| (format!("hidden{}", i + 1), size));
+        for (name, size) in layers.chain([("output".to_string(), self.outputs)]) {
+            tensors.push((
+                format!("{name}.weight"),
+                ParamKind::Weight,
+                vec![inputs, size],
+            ));
+            tensors.push((format!("{name}.bias"), ParamKind::Bias, vec![size]));
+            inputs = size;
+        }
+        tensors
+    }
+
+    /// Checks that `saved` holds exactly this model's parameters, each with its kind and
+    /// shape and only finite values.
+    fn check_tensors(&self, path: &Path, saved: &ParamStore<Real>) -> Result<(), CliError> {
+        let bad = |reason: String| CliError::NotAModel {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // Counted first, so that a metadata of a million layers builds no list of them.
+        let layers = self.hidden.len() + 1;
+        if saved.len() != 2 * layers {
+            return Err(bad(format!(
+                "the metadata describes {layers} layers ({}), which have {} tensors, but the \
+                 file holds {}",
+                self.describe(),
+                2 * layers,
+                saved.len()
+            )));
+        }
+        for (name, kind, shape) in self.tensors() {
+            let Some(id) = saved.id(&name) else {
+                return Err(bad(format!(
+                    "the metadata describes the model {}, which has a tensor {name:?}, but the \
+                     file has none",
+                    self.describe()
+                )));
+            };
+            let value = saved.value(id);
+            if value.shape() != shape.as_slice() {
+                return Err(bad(format!(
+                    "tensor {name:?} has shape {:?}, but the model the metadata describes ({}) \
+                     needs {shape:?}",
+                    value.shape(),
+                    self.describe()
+                )));
+            }
+            if saved.kind(id) != kind {
+                return Err(bad(format!(
+                    "tensor {name:?} is saved as a {}, but it is a {}",
+                    saved.kind(id).as_str(),
+                    kind.as_str()
+                )));
+            }
+            if let Some(x) = value.as_slice().iter().find(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "tensor {name:?} holds {x}, which is not finite"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -303,7 +421,7 @@ mod tests {
             features: vec!["a".into(), "b, with a comma".into()],
             hidden: vec![3],
             activation: Activation::Tanh,
-            outputs: 2,
+            outputs: if task == Task::Regression { 1 } else { 2 },
             feature_scaling: Scaling {
                 mean: vec![0.1, -2.5],
                 std: vec![1.5, 0.0],
@@ -361,5 +479,11 @@ mod tests {
             ]
         );
         assert_eq!(arch.describe(), "2 → 3 tanh → 2");
+        // What `load` checks a file against is what `build` makes.
+        let built: Vec<(String, ParamKind, Vec<usize>)> = params
+            .iter()
+            .map(|(_, name, p)| (name.to_string(), p.kind, p.value.shape().to_vec()))
+            .collect();
+        assert_eq!(built, arch.tensors());
     }
 }

@@ -4,13 +4,30 @@
 //! explains, and in full (`{:?}`, which reads back exactly) where it reports a result.
 
 use std::fmt::Write;
+use std::io::Write as _;
 
 use chainrule::autodiff::{Op, Quantity, Trace};
 use chainrule::{GradcheckOptions, Graph};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::error::CliError;
 use super::eval::Bindings;
+
+/// Writes `text` to standard output and flushes it, so that a failed write (a full disk,
+/// `> /dev/full`) is an error rather than lost rows with exit status 0. The caller ends
+/// quietly on [`std::io::ErrorKind::BrokenPipe`] (see `cli::run`).
+pub fn print(text: &str) -> Result<(), CliError> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for bytes (a model file written to `-`).
+pub fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(CliError::Output)
+}
 
 /// `x = 0.5, w = -1`
 fn at(bindings: &Bindings) -> String {

@@ -19,6 +19,12 @@
 //! ```
 //!
 //! Every node keeps the column where it starts, so errors can point at it.
+//!
+//! Nothing here recurses without bound. The parser's recursion goes one level deeper for each
+//! parenthesis, call, unary minus or `^` still open, and it refuses to go deeper than
+//! [`MAX_NESTING`] with a message; a long flat chain (`x+x+…+x`) is parsed by a loop. The tree it
+//! builds may still be deep along such a chain, so every walk over it (here, in `eval`, and
+//! dropping it) uses an explicit stack.
 
 use std::fmt;
 
@@ -26,14 +32,23 @@ use chainrule::autodiff::ops::UnaryOp;
 
 use super::eval;
 
+/// How many parentheses, calls, unary minuses and powers may be open at once. Far more than
+/// anyone writes by hand, and little enough that the parser's recursion fits in a small thread
+/// stack (a test thread's 2 MiB).
+pub const MAX_NESTING: usize = 256;
+
 /// A parsed expression, with the column (0-based, in characters) where it starts.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Dropped with an explicit stack (see the `Drop` impl), so a tree as deep as a 30,000-term sum
+/// does not overflow the native stack. `Debug` and `PartialEq` are derived (recursive): for
+/// tests on small expressions only.
+#[derive(Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub column: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum ExprKind {
     Number(f64),
     Variable(String),
@@ -89,6 +104,27 @@ fn function_list() -> String {
         .join(", ")
 }
 
+impl Drop for Expr {
+    fn drop(&mut self) {
+        // Move the children out before this node goes, so each is dropped from the loop below
+        // with no children of its own, rather than by the compiler's recursive drop glue.
+        let mut pending: Vec<Expr> = Vec::new();
+        take_children(self, &mut pending);
+        while let Some(mut child) = pending.pop() {
+            take_children(&mut child, &mut pending);
+        }
+    }
+}
+
+/// Moves `expr`'s children onto `into`, leaving it a leaf.
+fn take_children(expr: &mut Expr, into: &mut Vec<Expr>) {
+    match std::mem::replace(&mut expr.kind, ExprKind::Number(0.0)) {
+        ExprKind::Number(_) | ExprKind::Variable(_) => {}
+        ExprKind::Neg(x) | ExprKind::Call(_, x) => into.push(*x),
+        ExprKind::Binary(_, a, b) => into.extend([*a, *b]),
+    }
+}
+
 impl Expr {
     /// The variables, each once, in the order they first appear, with that column.
     pub fn variables(&self) -> Vec<(String, usize)> {
@@ -127,7 +163,11 @@ impl fmt::Display for ParseError {
 /// Parses a whole expression.
 pub fn parse(source: &str) -> Result<Expr, ParseError> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, next: 0 };
+    let mut parser = Parser {
+        tokens,
+        next: 0,
+        depth: 0,
+    };
     if parser.peek().token == Token::End {
         return Err(parser.error_here("the expression is empty"));
     }
@@ -234,6 +274,13 @@ fn tokenize(source: &str) -> Result<Vec<Spanned>, ParseError> {
                 column,
                 message: format!("'{text}' is not a number"),
             })?;
+            // `1e999` reads as infinity; it would print back as a name, and no one means it.
+            if !value.is_finite() {
+                return Err(ParseError {
+                    column,
+                    message: format!("'{text}' is too large for an f64 (at most about 1.8e308)"),
+                });
+            }
             tokens.push(Spanned {
                 token: Token::Number(value),
                 column,
@@ -265,6 +312,9 @@ fn tokenize(source: &str) -> Result<Vec<Spanned>, ParseError> {
 struct Parser {
     tokens: Vec<Spanned>,
     next: usize,
+    /// How many `unary` calls are under way: every recursion of the grammar passes through
+    /// `unary`, so this bounds the native stack.
+    depth: usize,
 }
 
 impl Parser {
@@ -320,7 +370,21 @@ impl Parser {
         }
     }
 
+    /// `unary`, counted against [`MAX_NESTING`].
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.depth == MAX_NESTING {
+            return Err(self.error_here(format!(
+                "the expression nests more than {MAX_NESTING} levels deep here (each '(', call, \
+                 unary '-' and '^' still open is a level); write it with fewer levels"
+            )));
+        }
+        self.depth += 1;
+        let result = self.unary_unchecked();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_unchecked(&mut self) -> Result<Expr, ParseError> {
         if self.peek().token == Token::Minus {
             let column = self.advance().column;
             let operand = self.unary()?;
@@ -568,8 +632,8 @@ mod tests {
 
     /// The call at the top of `source`: its op and its argument's shape.
     fn call(source: &str) -> (UnaryOp<f64>, String) {
-        match parse(source).unwrap().kind {
-            ExprKind::Call(op, x) => (op, show(&x)),
+        match &parse(source).unwrap().kind {
+            ExprKind::Call(op, x) => (*op, show(x)),
             other => panic!("{source} is not a call: {other:?}"),
         }
     }

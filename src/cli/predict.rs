@@ -5,13 +5,11 @@
 //! column may be there (it is ignored) or not. A feature missing from the file, or a column
 //! that is neither a feature nor the target, is an error that lists them all.
 
-use std::fs::File;
-use std::io::Write;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chainrule::Tensor;
-use chainrule_train::{predict, predicted_classes, DataError, Task};
-use csv::StringRecord;
+use chainrule_train::{predict, predicted_classes, CsvFile, DataError, Task};
 
 use super::error::CliError;
 use super::model_file::{self, Architecture, Real};
@@ -23,89 +21,51 @@ const BATCH: usize = 256;
 /// Runs `chainrule predict` and prints one CSV row per input row.
 pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     let (architecture, mut model, params) = model_file::load(&args.model)?;
-    let features = read_features(&args.data, &args.model, &architecture)?;
+    let (features, lines) = read_features(&args.data, &args.model, &architecture)?;
     let inputs = architecture.feature_scaling.apply(&features);
     let outputs = predict(&mut model, &params, &inputs, BATCH);
+    // Finite inputs and weights can still overflow in f32 (a feature far outside the training
+    // range, through large weights): no NaN row is printed as if it were a prediction.
+    let width = outputs.shape()[1];
+    if let Some(at) = outputs.as_slice().iter().position(|v| !v.is_finite()) {
+        return Err(CliError::NonFinitePrediction {
+            data: args.data.clone(),
+            line: lines[at / width],
+            value: outputs.as_slice()[at],
+        });
+    }
     let text = match (architecture.task, &architecture.target_scaling) {
         (Task::Regression, Some(target)) => values_csv(&target.invert(&outputs)),
         _ => classes_csv(&outputs),
     };
-    // A closed pipe (`| head`) is the reader's choice, not an error of ours.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(())
+    super::output::print(&text)
 }
 
-/// The model's feature columns of every row, `[rows, features]` in the model's order.
+/// The model's feature columns of every row, `[rows, features]` in the model's order, and the
+/// line each row is on.
 fn read_features(
     path: &Path,
     model_path: &Path,
     architecture: &Architecture,
-) -> Result<Tensor<Real>, CliError> {
-    let file = File::open(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(file);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(path, &e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if header.is_empty() || header == [""] {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        }
-        .into());
-    }
-    let columns = match_columns(path, model_path, &header, architecture)?;
-
+) -> Result<(Tensor<Real>, Vec<u64>), CliError> {
+    let mut file = CsvFile::open(path)?;
+    let columns = match_columns(path, model_path, file.header(), architecture)?;
     let mut values = Vec::new();
-    let mut rows = 0;
-    let mut record = StringRecord::new();
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(path, &e))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != header.len() {
-            return Err(DataError::RaggedRow {
-                path: path.to_path_buf(),
-                line,
-                found: record.len(),
-                expected: header.len(),
-            }
-            .into());
-        }
+    let mut lines = Vec::new();
+    while let Some(row) = file.next_row()? {
         for &column in &columns {
-            let text = &record[column];
-            match text.parse::<f64>() {
-                Ok(value) if value.is_finite() => values.push(value as Real),
-                _ => {
-                    return Err(DataError::NotANumber {
-                        path: path.to_path_buf(),
-                        line,
-                        column_number: column + 1,
-                        column: header[column].clone(),
-                        text: text.to_string(),
-                    }
-                    .into())
-                }
-            }
+            values.push(row.number::<Real>(column)?);
         }
-        rows += 1;
+        lines.push(row.line());
     }
-    if rows == 0 {
+    if lines.is_empty() {
         return Err(DataError::NoRows {
             path: path.to_path_buf(),
         }
         .into());
     }
-    Ok(Tensor::from_vec(values, &[rows, columns.len()]))
+    let rows = lines.len();
+    Ok((Tensor::from_vec(values, &[rows, columns.len()]), lines))
 }
 
 /// For each of the model's features, its column in the file.
@@ -115,26 +75,30 @@ fn match_columns(
     header: &[String],
     architecture: &Architecture,
 ) -> Result<Vec<usize>, CliError> {
-    for name in header {
-        let count = header.iter().filter(|h| *h == name).count();
-        if count > 1 {
-            return Err(DataError::DuplicateColumn {
-                path: path.to_path_buf(),
-                column: name.clone(),
-                count,
-            }
-            .into());
+    if let Some((name, count)) = super::train::first_repeated(header) {
+        return Err(DataError::DuplicateColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            count,
         }
+        .into());
     }
+    // By name through a map, not a search per feature: linear in the width of the file.
+    let position: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
     let features = &architecture.features;
+    let is_feature: HashSet<&str> = features.iter().map(String::as_str).collect();
     let missing: Vec<String> = features
         .iter()
-        .filter(|f| !header.contains(f))
+        .filter(|f| !position.contains_key(f.as_str()))
         .cloned()
         .collect();
     let extra: Vec<String> = header
         .iter()
-        .filter(|h| !features.contains(h) && **h != architecture.target)
+        .filter(|h| !is_feature.contains(h.as_str()) && **h != architecture.target)
         .cloned()
         .collect();
     if !missing.is_empty() || !extra.is_empty() {
@@ -145,10 +109,7 @@ fn match_columns(
             extra,
         });
     }
-    Ok(features
-        .iter()
-        .map(|f| header.iter().position(|h| h == f).expect("none is missing"))
-        .collect())
+    Ok(features.iter().map(|f| position[f.as_str()]).collect())
 }
 
 /// `predicted,probability_0,…`: the most likely class and the softmax of the logits.
@@ -187,15 +148,6 @@ fn softmax(logits: &[Real]) -> Vec<f64> {
     let exps: Vec<f64> = logits.iter().map(|&z| (f64::from(z) - top).exp()).collect();
     let sum: f64 = exps.iter().sum();
     exps.iter().map(|e| e / sum).collect()
-}
-
-/// The csv crate's own error (invalid UTF-8, say), with its line.
-fn csv_error(path: &Path, error: &csv::Error) -> DataError {
-    DataError::Csv {
-        path: path.to_path_buf(),
-        line: error.position().map_or(0, |p| p.line()),
-        message: error.to_string(),
-    }
 }
 
 #[cfg(test)]

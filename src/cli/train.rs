@@ -61,6 +61,31 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         prepare(&parts.test),
     );
 
+    // Finite f32 values far apart (±3e38) overflow when centred: say which column, rather
+    // than let training blame the learning rate.
+    for part in [&train, &validation, &test] {
+        let width = part.num_features().max(1);
+        if let Some(at) = part
+            .features()
+            .as_slice()
+            .iter()
+            .position(|v| !v.is_finite())
+        {
+            return Err(CliError::Unscalable {
+                path: args.data.clone(),
+                column: data.feature_names()[at % width].clone(),
+            });
+        }
+        if let Some(values) = part.values() {
+            if values.as_slice().iter().any(|v| !v.is_finite()) {
+                return Err(CliError::Unscalable {
+                    path: args.data.clone(),
+                    column: args.target.clone(),
+                });
+            }
+        }
+    }
+
     let architecture = Architecture {
         task,
         target: args.target.clone(),
@@ -71,24 +96,30 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         feature_scaling: scaling(&feature_scaler),
         target_scaling: target_scaler.as_ref().map(scaling),
     };
-    let (mut model, mut params) = architecture.build(args.seed);
-    let learning_rate = args
-        .lr
-        .unwrap_or_else(|| args.optimizer.default_learning_rate());
-    let mut optimizer = optimizer(args.optimizer, learning_rate as Real);
     let batch_size = match (args.batch, args.optimizer) {
         (Some(batch), _) => batch,
         (None, OptimizerArg::Gd) => train.len(),
         (None, _) => 32,
     };
+    check_size(&architecture, batch_size)?;
+    let (mut model, mut params) = architecture.build(args.seed);
+    let learning_rate = args
+        .lr
+        .unwrap_or_else(|| args.optimizer.default_learning_rate());
+    let mut optimizer = optimizer(args.optimizer, learning_rate as Real);
 
     // Before the long part: can the results be written where they were asked for?
-    if let Some(path) = &args.save {
-        files::check_writable(path, "model")?;
-    }
-    if let Some(path) = &args.plot {
-        files::check_writable(path, "SVG")?;
-    }
+    let save = args.save.as_deref().map(|path| files::Output {
+        what: "model",
+        flag: "--save",
+        path,
+    });
+    let plot = args.plot.as_deref().map(|path| files::Output {
+        what: "SVG",
+        flag: "--plot",
+        path,
+    });
+    files::check(&save.into_iter().chain(plot).collect::<Vec<_>>())?;
 
     let config = FitConfig {
         epochs: args.epochs,
@@ -130,7 +161,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             &config,
         )
     }
-    .map_err(training_error)?;
+    .map_err(|e| training_error(e, args.l2 > 0.0))?;
 
     let test_result = (!test.is_empty()).then(|| {
         let outputs = predict(&mut model, &params, test.features(), EVALUATION_BATCH);
@@ -158,19 +189,30 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         args.optimizer.name(),
         args.l2
     );
-    if let Some(path) = &args.save {
+    // Both files are made before either is written, then written all or none: a failing
+    // --plot no longer leaves a replaced model behind.
+    let loss_name = loss_name(task);
+    let mut outputs: Vec<(files::Output<'_>, Vec<u8>)> = Vec::new();
+    if let Some(output) = save {
         let trained_with = format!(
             "{optimizer_text}, {} of {} epochs, seed {}, split {split_text}",
             history.epochs(),
             args.epochs,
             args.seed
         );
-        model_file::save(path, &architecture, &params, &trained_with)?;
+        let bytes = model_file::encode(output.path, &architecture, &params, &trained_with)?;
+        outputs.push((output, bytes));
     }
-    let loss_name = loss_name(task);
-    if let Some(path) = &args.plot {
+    if let Some(output) = plot {
         let svg = plot::learning_curves(&history, loss_name)?;
-        files::write(path, "SVG", svg.as_bytes())?;
+        outputs.push((output, svg.into_bytes()));
+    }
+    let written: Vec<(files::Output<'_>, &[u8])> = outputs
+        .iter()
+        .map(|(output, bytes)| (*output, bytes.as_slice()))
+        .collect();
+    if files::write(&written)? {
+        return Ok(());
     }
 
     let report = Report {
@@ -194,8 +236,63 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     } else {
         train_report::text(&report)
     };
-    print!("{text}");
-    Ok(())
+    super::output::print(&text)
+}
+
+/// Refuses, before anything is allocated for it, a model that training could not hold in
+/// this machine's memory: `--hidden 100000,100000`, or a class label of 4e9 that makes as many
+/// outputs (and a confusion matrix of their square).
+fn check_size(architecture: &Architecture, batch_size: usize) -> Result<(), CliError> {
+    let Some(memory) = memory_bytes() else {
+        return Ok(());
+    };
+    let mut inputs = architecture.features.len() as u128;
+    let mut parameters: u128 = 0;
+    let mut widths: u128 = 0;
+    for &size in architecture.hidden.iter().chain([&architecture.outputs]) {
+        let size = size as u128;
+        parameters = parameters.saturating_add((inputs + 1).saturating_mul(size));
+        widths += size;
+        inputs = size;
+    }
+    let float = std::mem::size_of::<Real>() as u128;
+    // Each parameter's value and gradient, an optimizer's two moments, the best epoch's copy
+    // and the initial values: six floats. Each layer's output and its gradient for a batch
+    // (the test set goes through in batches too), with room for the ops in between: four.
+    // The confusion matrix of the test set: one count per pair of classes.
+    let classes = architecture.outputs as u128;
+    let needed = parameters
+        .saturating_mul(6 * float)
+        .saturating_add(widths.saturating_mul(batch_size.max(EVALUATION_BATCH) as u128 * 4 * float))
+        .saturating_add(classes.saturating_mul(classes).saturating_mul(8));
+    if needed <= u128::from(memory) {
+        return Ok(());
+    }
+    let labels = if architecture.task == Task::Classification && architecture.outputs > 1000 {
+        format!(
+            "; its {} outputs are one per class up to the largest label, {}: class labels \
+             must be 0, 1, …, k−1 (use --task regress for a numeric target)",
+            architecture.outputs,
+            architecture.outputs - 1
+        )
+    } else {
+        "; use smaller --hidden sizes".to_string()
+    };
+    Err(CliError::TooLarge {
+        model: architecture.describe(),
+        parameters,
+        needed,
+        memory,
+        advice: labels,
+    })
+}
+
+/// The machine's memory in bytes, from `/proc/meminfo` (`None` where there is none).
+fn memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kilobytes.checked_mul(1024)
 }
 
 /// The data set, with class labels or values as `--task` says or as the target suggests; and
@@ -240,24 +337,42 @@ fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError>
             target: args.target.clone(),
         });
     }
-    if let Some(name) = names
-        .iter()
-        .find(|n| names.iter().filter(|m| m == n).count() > 1)
-    {
+    if let Some((name, count)) = first_repeated(names) {
         return Err(DataError::DuplicateColumn {
             path: args.data.clone(),
-            column: name.clone(),
-            count: names.iter().filter(|m| *m == name).count(),
+            column: name.to_string(),
+            count,
         }
         .into());
     }
-    if data.num_classes().is_some_and(|k| k < 2) {
-        return Err(CliError::OneClass {
-            path: args.data.clone(),
-            target: args.target.clone(),
-        });
+    // Two different labels, not just a largest label of 1 or more: labels all 7 would make an
+    // 8-class model that can only learn one answer.
+    if let Some(&first) = data.classes().and_then(|c| c.first()) {
+        if data
+            .classes()
+            .is_some_and(|c| c.iter().all(|&l| l == first))
+        {
+            return Err(CliError::OneClass {
+                path: args.data.clone(),
+                target: args.target.clone(),
+                class: first,
+            });
+        }
     }
     Ok(())
+}
+
+/// The first name (in order) that appears more than once, and how many times: in linear time,
+/// for files of a hundred thousand columns.
+pub fn first_repeated(names: &[String]) -> Option<(&str, usize)> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in names {
+        *counts.entry(name).or_default() += 1;
+    }
+    names
+        .iter()
+        .find(|n| counts[n.as_str()] > 1)
+        .map(|n| (n.as_str(), counts[n.as_str()]))
 }
 
 /// The training, validation and test rows, by `--split-file` or by `--split` and `--seed`, and
@@ -350,8 +465,11 @@ fn optimizer(choice: OptimizerArg, learning_rate: Real) -> Box<dyn Optimizer<Rea
 
 /// A failed run, with advice where a non-finite loss or gradient suggests a learning rate
 /// that is too large.
-fn training_error(error: FitError) -> CliError {
+fn training_error(error: FitError, penalized: bool) -> CliError {
     let hint = match error {
+        FitError::NonFiniteLoss { .. } | FitError::NonFiniteGradient { .. } if penalized => {
+            "\ntraining diverged: try a smaller --lr or --l2"
+        }
         FitError::NonFiniteLoss { .. } | FitError::NonFiniteGradient { .. } => {
             "\ntraining diverged: try a smaller --lr"
         }

@@ -228,22 +228,30 @@ fn parse_split(text: &str) -> Result<SplitRatios, String> {
     SplitRatios::new(train, validation, test).map_err(|e| e.to_string())
 }
 
-/// A positive, finite learning rate.
+/// Whether `x` is a finite number in f32, the type the model computes in (the flags are read
+/// as f64, where 1e39 is finite).
+fn finite_in_f32(x: f64) -> bool {
+    (x as f32).is_finite()
+}
+
+/// A positive learning rate, finite and not 0 in f32.
 fn parse_learning_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if finite_in_f32(rate) && rate as f32 > 0.0 => Ok(rate),
         _ => Err(format!(
-            "expected a positive number, like 1e-3 or 0.01; got {text:?}"
+            "expected a positive number, like 1e-3 or 0.01 (within f32, which the model \
+             computes in); got {text:?}"
         )),
     }
 }
 
-/// A finite λ of 0 or more.
+/// A λ of 0 or more, finite in f32.
 fn parse_l2(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(lambda) if lambda.is_finite() && lambda >= 0.0 => Ok(lambda),
+        Ok(lambda) if finite_in_f32(lambda) && lambda >= 0.0 => Ok(lambda),
         _ => Err(format!(
-            "expected a number of 0 or more, like 0.01; got {text:?}"
+            "expected a number of 0 or more, like 0.01 (within f32, which the model computes \
+             in); got {text:?}"
         )),
     }
 }
@@ -295,5 +303,9 @@ mod tests {
         assert!(parse_learning_rate("fast").is_err());
         assert_eq!(parse_l2("0"), Ok(0.0));
         assert!(parse_l2("-0.1").is_err());
+        // Finite in f64, infinite (or 0) in the f32 the model computes in.
+        assert!(parse_l2("1e39").is_err());
+        assert!(parse_learning_rate("1e39").is_err());
+        assert!(parse_learning_rate("1e-50").is_err());
     }
 }

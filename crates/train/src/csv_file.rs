@@ -5,8 +5,14 @@
 //! ([`crate::load_assignment`]) — read their files through [`CsvFile`], so every bad cell is
 //! reported the same way: `path:line:column: column "name": what is wrong`.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use chainrule_autodiff::Float;
 
 use csv::StringRecord;
 use thiserror::Error;
@@ -107,6 +113,29 @@ pub enum DataError {
         /// The cell as written.
         text: String,
     },
+    /// A number too large for the float type the model computes in (`1e39` in an `f32`
+    /// model), which would become infinity there.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is beyond the range of {float}, \
+         the type the model computes in (at most about {max:.1e})",
+        path.display()
+    )]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// The cell as written.
+        text: String,
+        /// The float type (`f32`).
+        float: &'static str,
+        /// Its largest finite value.
+        max: f64,
+    },
     /// A cell that should hold a class label or a row number is not a non-negative whole
     /// number.
     #[error(
@@ -176,8 +205,8 @@ pub enum DataError {
         /// How many rows the file assigns.
         assigned: usize,
     },
-    /// The CSV reader itself failed (invalid UTF-8, say); its message gives the line.
-    #[error("{}: {message}", path.display())]
+    /// The CSV reader itself failed (invalid UTF-8, say).
+    #[error("{}:{line}: {message}", path.display())]
     Csv {
         /// The file.
         path: PathBuf,
@@ -188,10 +217,11 @@ pub enum DataError {
     },
 }
 
-/// An open CSV file whose header has been read.
-pub(crate) struct CsvFile {
+/// An open CSV file whose header has been read: what `load_csv`, `load_assignment` and the
+/// `chainrule predict` command read their files through.
+pub struct CsvFile {
     context: Context,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<LineCounter<File>>,
 }
 
 /// What every error needs to say where it happened.
@@ -201,30 +231,110 @@ struct Context {
 }
 
 /// One data row, with what is needed to report a bad cell in it.
-pub(crate) struct Row<'f> {
+pub struct Row<'f> {
     context: &'f Context,
     record: StringRecord,
     line: u64,
 }
 
+/// The bytes of a file passed through unchanged, noting where each line that is not blank
+/// starts and ends, so that a record's byte offset gives its line as an editor counts them.
+/// The csv crate's own line numbers are one too low per CRLF and point at the first of any
+/// blank lines before a record.
+struct LineCounter<R> {
+    inner: R,
+    /// Where the stream is.
+    offset: u64,
+    /// The line being read, from 1, and whether its first byte that is not `\r` is still to
+    /// come.
+    line: u64,
+    at_line_start: bool,
+    /// The lines that are not blank, from the oldest the reader may still ask about; older
+    /// ones are dropped as records are read, so this stays as short as the csv reader's
+    /// buffer.
+    lines: Rc<RefCell<VecDeque<Line>>>,
+}
+
+/// A line that is not blank: its number, and the offset of its `\n` (`u64::MAX` until that
+/// is read).
+#[derive(Clone, Copy)]
+struct Line {
+    number: u64,
+    end: u64,
+}
+
+type Lines = Rc<RefCell<VecDeque<Line>>>;
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut lines = self.lines.borrow_mut();
+        for &byte in &buf[..n] {
+            match byte {
+                b'\n' => {
+                    if !self.at_line_start {
+                        if let Some(last) = lines.back_mut() {
+                            last.end = self.offset;
+                        }
+                    }
+                    self.line += 1;
+                    self.at_line_start = true;
+                }
+                b'\r' => {}
+                _ if self.at_line_start => {
+                    lines.push_back(Line {
+                        number: self.line,
+                        end: u64::MAX,
+                    });
+                    self.at_line_start = false;
+                }
+                _ => {}
+            }
+            self.offset += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The line of a record (or an error) at byte `offset`: the line holding that byte, or, when
+/// it falls on line ends or blank lines, the next line that is not blank. Lines before it are
+/// forgotten.
+fn line_at(lines: &RefCell<VecDeque<Line>>, offset: u64) -> u64 {
+    let mut lines = lines.borrow_mut();
+    while lines.len() > 1 && lines[0].end <= offset {
+        lines.pop_front();
+    }
+    lines.front().map_or(0, |line| line.number)
+}
+
 impl CsvFile {
     /// Opens the file and reads its header row.
-    pub(crate) fn open(path: &Path) -> Result<CsvFile, DataError> {
+    ///
+    /// # Errors
+    /// [`DataError::Io`] when it cannot be opened, [`DataError::Empty`] when it has no header,
+    /// [`DataError::Csv`] when the header cannot be read.
+    pub fn open(path: &Path) -> Result<CsvFile, DataError> {
         let file = File::open(path).map_err(|source| DataError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        let lines: Lines = Rc::new(RefCell::new(VecDeque::new()));
+        let counter = LineCounter {
+            inner: file,
+            offset: 0,
+            line: 1,
+            at_line_start: true,
+            lines: Rc::clone(&lines),
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(file);
-        let header = reader
-            .headers()
-            .map_err(|e| csv_error(path, &e))?
-            .iter()
-            .map(str::to_string)
-            .collect::<Vec<_>>();
+            .from_reader(counter);
+        let header = match reader.headers() {
+            Ok(header) => header.iter().map(str::to_string).collect::<Vec<_>>(),
+            Err(e) => return Err(csv_error(path, &[], &lines, &e)),
+        };
         if header.is_empty() || header == [""] {
             return Err(DataError::Empty {
                 path: path.to_path_buf(),
@@ -240,17 +350,20 @@ impl CsvFile {
     }
 
     /// The file's path.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.context.path
     }
 
     /// The column names, in order.
-    pub(crate) fn header(&self) -> &[String] {
+    pub fn header(&self) -> &[String] {
         &self.context.header
     }
 
     /// The position of the column with this name; an error when it is missing or ambiguous.
-    pub(crate) fn column(&self, name: &str) -> Result<usize, DataError> {
+    ///
+    /// # Errors
+    /// [`DataError::UnknownColumn`] or [`DataError::DuplicateColumn`].
+    pub fn column(&self, name: &str) -> Result<usize, DataError> {
         let header = &self.context.header;
         let matches: Vec<usize> = (0..header.len()).filter(|&i| header[i] == name).collect();
         match matches.as_slice() {
@@ -269,16 +382,20 @@ impl CsvFile {
     }
 
     /// The next data row, checked to have as many fields as the header; `None` at the end.
-    pub(crate) fn next_row(&mut self) -> Result<Option<Row<'_>>, DataError> {
+    ///
+    /// # Errors
+    /// [`DataError::RaggedRow`], or [`DataError::Csv`] when the reader fails.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>, DataError> {
         let mut record = StringRecord::new();
+        let lines = Rc::clone(&self.reader.get_ref().lines);
         let more = self
             .reader
             .read_record(&mut record)
-            .map_err(|e| csv_error(&self.context.path, &e))?;
+            .map_err(|e| csv_error(&self.context.path, &self.context.header, &lines, &e))?;
         if !more {
             return Ok(None);
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(&lines, p.byte()));
         if record.len() != self.context.header.len() {
             return Err(DataError::RaggedRow {
                 path: self.context.path.clone(),
@@ -297,32 +414,52 @@ impl CsvFile {
 
 impl Row<'_> {
     /// The line this row starts on.
-    pub(crate) fn line(&self) -> u64 {
+    pub fn line(&self) -> u64 {
         self.line
     }
 
     /// The cell in `column`, as written (trimmed).
-    pub(crate) fn text(&self, column: usize) -> &str {
+    pub fn text(&self, column: usize) -> &str {
         &self.record[column]
     }
 
-    /// The cell in `column` as a finite number.
-    pub(crate) fn number(&self, column: usize) -> Result<f64, DataError> {
+    /// The cell in `column` as a finite number of type `T` — finite in `T`, not only in `f64`:
+    /// `1e39` is refused for an `f32` model, where it would be infinity.
+    ///
+    /// # Errors
+    /// [`DataError::NotANumber`] or [`DataError::OutOfRange`], naming the line and column.
+    pub fn number<T: Float>(&self, column: usize) -> Result<T, DataError> {
         let text = self.text(column);
-        match text.parse::<f64>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(DataError::NotANumber {
+        let value = match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => value,
+            _ => {
+                return Err(DataError::NotANumber {
+                    path: self.context.path.clone(),
+                    line: self.line,
+                    column_number: column + 1,
+                    column: self.context.header[column].clone(),
+                    text: text.to_string(),
+                })
+            }
+        };
+        let converted = T::of(value);
+        if converted.is_finite() {
+            Ok(converted)
+        } else {
+            Err(DataError::OutOfRange {
                 path: self.context.path.clone(),
                 line: self.line,
                 column_number: column + 1,
                 column: self.context.header[column].clone(),
                 text: text.to_string(),
-            }),
+                float: T::NAME,
+                max: T::max_value().to_f64_exact(),
+            })
         }
     }
 
     /// The cell in `column` as a non-negative whole number (`3` and `3.0` both read as 3).
-    pub(crate) fn whole_number(&self, column: usize) -> Result<usize, DataError> {
+    pub fn whole_number(&self, column: usize) -> Result<usize, DataError> {
         let text = self.text(column);
         let exact_limit = 2f64.powi(53);
         match text.parse::<f64>() {
@@ -340,7 +477,7 @@ impl Row<'_> {
     }
 
     /// An [`DataError::UnknownSplit`] for the cell in `column`.
-    pub(crate) fn unknown_split(&self, column: usize) -> DataError {
+    pub fn unknown_split(&self, column: usize) -> DataError {
         DataError::UnknownSplit {
             path: self.context.path.clone(),
             line: self.line,
@@ -351,12 +488,34 @@ impl Row<'_> {
     }
 }
 
-/// A [`DataError::Csv`] (or [`DataError::Io`]) from the csv crate's error.
-fn csv_error(path: &Path, error: &csv::Error) -> DataError {
-    let line = error.position().map_or(0, |p| p.line());
+/// A [`DataError::Csv`] (or [`DataError::Io`]) from the csv crate's error, with the line
+/// counted as [`LineCounter`] counts it and the field from 1 with its column's name.
+fn csv_error(
+    path: &Path,
+    header: &[String],
+    lines: &RefCell<VecDeque<Line>>,
+    error: &csv::Error,
+) -> DataError {
+    if let csv::ErrorKind::Io(e) = error.kind() {
+        return DataError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(e.kind(), e.to_string()),
+        };
+    }
+    let line = error.position().map_or(0, |p| line_at(lines, p.byte()));
+    let message = match error.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            let field = err.field() + 1;
+            match header.get(err.field()) {
+                Some(name) => format!("column {field} ({name:?}) is not valid UTF-8"),
+                None => format!("field {field} is not valid UTF-8"),
+            }
+        }
+        _ => error.to_string(),
+    };
     DataError::Csv {
         path: path.to_path_buf(),
         line,
-        message: error.to_string(),
+        message,
     }
 }

@@ -333,11 +333,11 @@ pub fn load_csv<T: Float>(
     let mut rows = 0;
     while let Some(row) = file.next_row()? {
         for &column in &feature_columns {
-            features.push(T::of(row.number(column)?));
+            features.push(row.number(column)?);
         }
         match task {
             Task::Classification => classes.push(row.whole_number(target)?),
-            Task::Regression => values.push(T::of(row.number(target)?)),
+            Task::Regression => values.push(row.number(target)?),
         }
         rows += 1;
     }

@@ -97,15 +97,17 @@ pub mod data;
 pub mod diagnose;
 pub mod fit;
 pub mod history;
+#[cfg(unix)]
+mod interrupt;
 pub mod metrics;
 pub mod progress;
 pub mod split;
 pub mod standardize;
 pub mod weights;
 
-pub use atomic::write_atomically;
+pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomically};
 pub use batch::{batches, Batch, Batches};
-pub use csv_file::DataError;
+pub use csv_file::{CsvFile, DataError, Row};
 pub use data::{load_csv, Dataset, Targets, Task};
 pub use diagnose::{diagnose, Diagnosis, DiagnosisThresholds, Verdict};
 pub use fit::{
@@ -122,4 +124,6 @@ pub use split::{
     load_assignment, split, split_by_assignment, Part, Split, SplitError, SplitIndices, SplitRatios,
 };
 pub use standardize::Standardizer;
-pub use weights::{load_weights, load_weights_into, save_weights, WeightFile, WeightsError};
+pub use weights::{
+    encode_weights, load_weights, load_weights_into, save_weights, WeightFile, WeightsError,
+};

@@ -81,7 +81,7 @@ impl Reporter {
         );
         match &self.style {
             Style::Bar(bar) => bar.set_message(text),
-            Style::Lines => eprintln!("{text}"),
+            Style::Lines => print_line(&text),
             Style::Quiet => {}
         }
     }
@@ -90,7 +90,7 @@ impl Reporter {
     pub(crate) fn finish(&self, summary: &str) {
         match &self.style {
             Style::Bar(bar) => bar.finish_with_message(summary.to_string()),
-            Style::Lines => eprintln!("{summary}"),
+            Style::Lines => print_line(summary),
             Style::Quiet => {}
         }
     }
@@ -101,4 +101,11 @@ impl Reporter {
             bar.abandon();
         }
     }
+}
+
+/// One line on stderr; a closed stderr is ignored (progress is for people, and `eprintln!`
+/// would panic).
+fn print_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }

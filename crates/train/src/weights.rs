@@ -208,6 +208,23 @@ pub fn save_weights<T: Float>(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), WeightsError> {
     let path = path.as_ref();
+    let bytes = encode_weights(path, params, metadata)?;
+    crate::write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The bytes [`save_weights`] writes, without writing them: for a caller that writes several
+/// files all or none ([`crate::write_all_or_none`]). `path` only names the file in errors.
+///
+/// # Errors
+/// As [`save_weights`], except [`WeightsError::Write`].
+pub fn encode_weights<T: Float>(
+    path: &Path,
+    params: &ParamStore<T>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, WeightsError> {
     let mut header: HashMap<String, String> = HashMap::new();
     for (key, value) in metadata {
         if key.starts_with(RESERVED_PREFIX) {
@@ -248,13 +265,9 @@ pub fn save_weights<T: Float>(
         })
         .collect();
     let header = (!header.is_empty()).then_some(header);
-    let bytes = safetensors::serialize(views, header).map_err(|e| WeightsError::Invalid {
+    safetensors::serialize(views, header).map_err(|e| WeightsError::Invalid {
         path: path.to_path_buf(),
         reason: format!("cannot encode the parameters: {e}"),
-    })?;
-    crate::write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
-        path: path.to_path_buf(),
-        source,
     })
 }
 
@@ -397,14 +410,14 @@ fn decode<T: Float>(bytes: &[u8]) -> Vec<T> {
     }
 }
 
+/// The longest JSON header read: larger ones are taken for a foreign or damaged file (the
+/// header of a model with a million parameters is a few kilobytes).
+const MAX_HEADER: u64 = 100_000_000;
+
 /// Reads and checks a whole weight file; also says whether the kinds came from the file's
 /// metadata (rather than from the names).
 fn read_file<T: Float>(path: &Path) -> Result<(WeightFile<T>, bool), WeightsError> {
-    let bytes = std::fs::read(path).map_err(|source| WeightsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    check_layout(path, &bytes)?;
+    let bytes = read_framed(path)?;
     let invalid = |e: safetensors::SafeTensorError| WeightsError::Invalid {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -467,10 +480,16 @@ fn read_file<T: Float>(path: &Path) -> Result<(WeightFile<T>, bool), WeightsErro
     ))
 }
 
-/// Checks the file's framing before safetensors parses it, so that a truncated file is told
-/// apart from a foreign one and the first tensor cut off is named.
-fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
-    const MAX_HEADER: u64 = 100_000_000;
+/// Reads the file's bytes, checking its framing as it goes, so that no more is read (or
+/// allocated) than the header announces: the 8-byte header length, a header of at most
+/// [`MAX_HEADER`] bytes, then exactly the tensor data the header describes. A device or pipe
+/// that never ends (`/dev/zero`) is refused after its first bytes, and a truncated file is told
+/// apart from a foreign one, with the first tensor cut off named.
+fn read_framed(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let read_error = |source: std::io::Error| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let truncated = |tensor: Option<String>, detail: String| WeightsError::Truncated {
         path: path.to_path_buf(),
         tensor,
@@ -480,7 +499,16 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
         path: path.to_path_buf(),
         reason,
     };
-    let Some(length) = bytes.get(..8) else {
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    if file.metadata().map_err(read_error)?.is_dir() {
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "it is a directory",
+        )));
+    }
+    let mut bytes = Vec::new();
+    read_up_to(&mut file, 8, &mut bytes).map_err(read_error)?;
+    if bytes.len() < 8 {
         return Err(truncated(
             None,
             format!(
@@ -488,16 +516,21 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
                 bytes.len()
             ),
         ));
-    };
-    let length = u64::from_le_bytes(length.try_into().expect("8 bytes"));
-    let rest = &bytes[8..];
-    if length > MAX_HEADER || rest.first().is_some_and(|&b| b != b'{') {
+    }
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if length > MAX_HEADER {
         return Err(invalid(
             "it does not start with a header length followed by a JSON header".to_string(),
         ));
     }
-    let length = length as usize;
-    if rest.len() < length {
+    read_up_to(&mut file, length, &mut bytes).map_err(read_error)?;
+    let rest = &bytes[8..];
+    if rest.first().is_some_and(|&b| b != b'{') {
+        return Err(invalid(
+            "it does not start with a header length followed by a JSON header".to_string(),
+        ));
+    }
+    if (rest.len() as u64) < length {
         return Err(truncated(
             None,
             format!(
@@ -506,10 +539,13 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
             ),
         ));
     }
-    let header: Header = serde_json::from_slice(&rest[..length])
+    let header: Header = serde_json::from_slice(rest)
         .map_err(|e| invalid(format!("the header is not valid: {e}")))?;
-    let data = rest.len() - length;
     let needed = header.data_len();
+    // One byte more than announced, to tell a file with trailing bytes from an exact one.
+    let start = bytes.len();
+    read_up_to(&mut file, needed as u64 + 1, &mut bytes).map_err(read_error)?;
+    let data = bytes.len() - start;
     if data < needed {
         let cut = header
             .offset_keys()
@@ -528,12 +564,24 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
         return Err(truncated(cut, detail));
     }
     if data > needed {
-        return Err(invalid(format!(
-            "{} bytes follow the last tensor's data",
-            data - needed
-        )));
+        let after = file
+            .metadata()
+            .map_or(0, |m| m.len())
+            .saturating_sub(bytes.len() as u64 - 1);
+        return Err(invalid(if after > 0 {
+            format!("{after} bytes follow the last tensor's data")
+        } else {
+            "more bytes follow the last tensor's data".to_string()
+        }));
     }
-    Ok(())
+    Ok(bytes)
+}
+
+/// Appends at most `limit` bytes of `file` to `bytes` (fewer at its end). Memory grows with
+/// what is actually read, never with what a header merely announces.
+fn read_up_to(file: &mut std::fs::File, limit: u64, bytes: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    file.take(limit).read_to_end(bytes).map(|_| ())
 }
 
 /// Separates the caller's metadata from this crate's parameter entries, which it parses into
@@ -559,6 +607,7 @@ fn split_metadata(
     };
     let count = entries.len();
     let mut listed = Vec::with_capacity(count);
+    let mut seen = std::collections::HashSet::new();
     for index in 0..count {
         let key = param_key(index);
         let Some(entry) = entries.remove(&key) else {
@@ -577,6 +626,12 @@ fn split_metadata(
             .split_once(' ')
             .and_then(|(kind, name)| Some((ParamKind::parse(kind)?, name.to_string())));
         match parsed {
+            Some((_, name)) if !seen.insert(name.clone()) => {
+                return Err(bad(
+                    &key,
+                    format!("the parameter {name:?} is listed a second time"),
+                ))
+            }
             Some(pair) => listed.push(pair),
             None => {
                 return Err(bad(
