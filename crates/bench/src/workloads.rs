@@ -86,6 +86,37 @@ pub fn op_overhead(runs: usize) -> Result<String, String> {
 
 /// `mlp-digits`: training samples per second of the digits MLP, with its test accuracy.
 pub fn mlp_digits(runs: usize) -> Result<String, String> {
+    train_on_digits("mlp-digits", runs, 32, |params, rng| {
+        Sequential::new()
+            .with(Dense::new(params, "dense1", 64, 128, Activation::Relu, rng))
+            .with(Dense::new(
+                params,
+                "dense2",
+                128,
+                128,
+                Activation::Relu,
+                rng,
+            ))
+            .with(Dense::new(
+                params,
+                "output",
+                128,
+                10,
+                Activation::Linear,
+                rng,
+            ))
+    })
+}
+
+/// Trains a fresh model from `build` on the digits (the fixed split, pixels scaled to 0–1)
+/// with Adam at 1e-3 for 20 epochs of batches of `batch_size`, a warm-up run and `runs` timed
+/// ones: the median training samples per second, and the last run's test accuracy.
+fn train_on_digits(
+    name: &str,
+    runs: usize,
+    batch_size: usize,
+    build: impl Fn(&mut ParamStore<f32>, &mut StdRng) -> Sequential<f32>,
+) -> Result<String, String> {
     let data = |name: &str| chainrule_material::data_path(name);
     let all = load_csv::<f32>(data("digits.csv"), "target", Task::Classification)
         .map_err(|e| e.to_string())?;
@@ -101,38 +132,14 @@ pub fn mlp_digits(runs: usize) -> Result<String, String> {
     for run in 0..=runs {
         let mut rng = StdRng::seed_from_u64(0);
         let mut params = ParamStore::new();
-        let mut model = Sequential::new()
-            .with(Dense::new(
-                &mut params,
-                "dense1",
-                64,
-                128,
-                Activation::Relu,
-                &mut rng,
-            ))
-            .with(Dense::new(
-                &mut params,
-                "dense2",
-                128,
-                128,
-                Activation::Relu,
-                &mut rng,
-            ))
-            .with(Dense::new(
-                &mut params,
-                "output",
-                128,
-                10,
-                Activation::Linear,
-                &mut rng,
-            ));
+        let mut model = build(&mut params, &mut rng);
         let mut adam = Adam::new(AdamConfig {
             learning_rate: 1e-3,
             ..AdamConfig::default()
         });
         let start = Instant::now();
         for _ in 0..epochs {
-            for batch in batches(&train, 32, Some(&mut rng)) {
+            for batch in batches(&train, batch_size, Some(&mut rng)) {
                 let grads = {
                     let g = Graph::new();
                     let x = g.input(batch.features.clone());
@@ -150,9 +157,9 @@ pub fn mlp_digits(runs: usize) -> Result<String, String> {
             throughput.push((train.len() * epochs) as f64 / seconds);
         }
     }
-    show("mlp-digits", &throughput, "samples/s");
+    show(name, &throughput, "samples/s");
     Ok(format!(
-        "mlp-digits chainrule {:.0} samples/s acc={last_accuracy:.3}",
+        "{name} chainrule {:.0} samples/s acc={last_accuracy:.3}",
         median(&throughput)
     ))
 }
@@ -208,68 +215,26 @@ pub fn lstm_seq(runs: usize) -> Result<String, String> {
 /// with its test accuracy. Same data, split and scaling as `mlp-digits`; the rows of 64 pixels
 /// become images inside the model (`Unflatten`), so the batches are the same tensors.
 pub fn conv_digits(runs: usize) -> Result<String, String> {
-    let data = |name: &str| chainrule_material::data_path(name);
-    let all = load_csv::<f32>(data("digits.csv"), "target", Task::Classification)
-        .map_err(|e| e.to_string())?;
-    let assignment = load_assignment(data("digits_split.csv")).map_err(|e| e.to_string())?;
-    let parts = split_by_assignment(&all, &assignment).map_err(|e| e.to_string())?;
-    let scale =
-        |d: &chainrule_train::Dataset<f32>| d.with_features(d.features().mul_scalar(1.0 / 16.0));
-    let (train, test) = (scale(&parts.train), scale(&parts.test));
-    let labels = train.classes().expect("classes").to_vec();
-    let epochs = 20;
     let same = Conv2dOptions::new().padding(1);
-    let mut throughput = Vec::new();
-    let mut last_accuracy = 0.0;
-    for run in 0..=runs {
-        let mut rng = StdRng::seed_from_u64(0);
-        let mut params = ParamStore::new();
-        let mut model = Sequential::new()
+    train_on_digits("conv-digits", runs, 64, |params, rng| {
+        Sequential::new()
             .with(Unflatten::new(1, &[1, 8, 8]))
-            .with(Conv2d::new(&mut params, "conv1", 1, 16, 3, same, &mut rng))
+            .with(Conv2d::new(params, "conv1", 1, 16, 3, same, rng))
             .with(Activation::Relu)
             .with(MaxPool2d::new(Pool2dOptions::new(2)))
-            .with(Conv2d::new(&mut params, "conv2", 16, 32, 3, same, &mut rng))
+            .with(Conv2d::new(params, "conv2", 16, 32, 3, same, rng))
             .with(Activation::Relu)
             .with(MaxPool2d::new(Pool2dOptions::new(2)))
             .with(Flatten::default())
             .with(Dense::new(
-                &mut params,
+                params,
                 "output",
                 128,
                 10,
                 Activation::Linear,
-                &mut rng,
-            ));
-        let mut adam = Adam::new(AdamConfig {
-            learning_rate: 1e-3,
-            ..AdamConfig::default()
-        });
-        let start = Instant::now();
-        for _ in 0..epochs {
-            for batch in batches(&train, 64, Some(&mut rng)) {
-                let grads = {
-                    let g = Graph::new();
-                    let x = g.input(batch.features.clone());
-                    let picked: Vec<usize> = batch.rows.iter().map(|&r| labels[r]).collect();
-                    let loss = model.forward(&g, &params, x).softmax_cross_entropy(&picked);
-                    params.collect_grads(&loss.backward())
-                };
-                adam.apply(&mut params, &grads);
-            }
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let logits = predict(&mut model, &params, test.features(), 256);
-        last_accuracy = accuracy(&logits, test.classes().expect("classes"));
-        if run > 0 {
-            throughput.push((train.len() * epochs) as f64 / seconds);
-        }
-    }
-    show("conv-digits", &throughput, "samples/s");
-    Ok(format!(
-        "conv-digits chainrule {:.0} samples/s acc={last_accuracy:.3}",
-        median(&throughput)
-    ))
+                rng,
+            ))
+    })
 }
 
 /// `conv-32`: GFLOP/s of a 3×3 convolution 64→64 over [32, 64, 32, 32] with bias, sum, and

@@ -1031,61 +1031,49 @@ mod tests {
             .sum()
     }
 
+    /// Options from (stride, padding, dilation) pairs and groups.
+    const fn options(
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        groups: usize,
+    ) -> Conv2dOptions {
+        Conv2dOptions {
+            stride,
+            padding,
+            dilation,
+            groups,
+            output_padding: [0, 0],
+        }
+    }
+
+    /// Input shape, weight shape and options: plain, strided and dilated with groups, both at
+    /// once on a tiny image, a kernel larger than the unpadded input, and a 1×1 stride-2 kernel.
     const CASES: [([usize; 4], [usize; 4], Conv2dOptions); 5] = [
         (
             [2, 3, 5, 6],
             [4, 3, 3, 2],
-            Conv2dOptions {
-                stride: [1, 1],
-                padding: [0, 0],
-                dilation: [1, 1],
-                groups: 1,
-                output_padding: [0, 0],
-            },
+            options([1, 1], [0, 0], [1, 1], 1),
         ),
         (
             [1, 4, 7, 7],
             [6, 2, 3, 3],
-            Conv2dOptions {
-                stride: [2, 1],
-                padding: [1, 2],
-                dilation: [1, 2],
-                groups: 2,
-                output_padding: [0, 0],
-            },
+            options([2, 1], [1, 2], [1, 2], 2),
         ),
         (
             [3, 2, 4, 5],
             [2, 1, 2, 2],
-            Conv2dOptions {
-                stride: [3, 2],
-                padding: [1, 1],
-                dilation: [2, 1],
-                groups: 2,
-                output_padding: [0, 0],
-            },
+            options([3, 2], [1, 1], [2, 1], 2),
         ),
         (
             [2, 1, 3, 3],
             [1, 1, 5, 5],
-            Conv2dOptions {
-                stride: [1, 1],
-                padding: [1, 1],
-                dilation: [1, 1],
-                groups: 1,
-                output_padding: [0, 0],
-            },
+            options([1, 1], [1, 1], [1, 1], 1),
         ),
         (
             [1, 3, 4, 4],
             [3, 3, 1, 1],
-            Conv2dOptions {
-                stride: [2, 2],
-                padding: [0, 0],
-                dilation: [1, 1],
-                groups: 1,
-                output_padding: [0, 0],
-            },
+            options([2, 2], [0, 0], [1, 1], 1),
         ),
     ];
 
