@@ -29,9 +29,14 @@ pub use chainrule_autodiff::{
     ParamStore, Pool2dOptions, Quantity, Tensor, Trace, Var, VarGradients,
 };
 pub use chainrule_layers as layers;
+#[cfg(feature = "material")]
 pub use chainrule_material as material;
 pub use chainrule_optim as optim;
 pub use chainrule_train as train;
+/// The `rand` the constructors take (`Tensor::rand_normal`, every layer's initialiser): use
+/// this one (`chainrule::rand::SeedableRng`), and a newer `rand` in your own `Cargo.toml` will
+/// not get in the way.
+pub use rand;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../README.md")]
