@@ -63,7 +63,12 @@ impl Lowering<'_> {
     }
 
     /// Appends an ONNX node of `op_type` (default domain) and returns its output's name.
-    pub fn node(&mut self, op_type: &str, inputs: &[&str], attributes: Vec<AttributeProto>) -> String {
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+    ) -> String {
         self.builder.node(op_type, inputs, attributes)
     }
 

@@ -181,13 +181,17 @@ pub fn plan_reshape(
                 return Err(format!("{input_traced:?} cannot be reshaped to {target:?}"));
             }
         }
-        let dynamic: Vec<Dim> = input[i0..i].iter().copied().filter(|d| d.is_dynamic()).collect();
+        let dynamic: Vec<Dim> = input[i0..i]
+            .iter()
+            .copied()
+            .filter(|d| d.is_dynamic())
+            .collect();
         match dynamic.as_slice() {
             [] => {}
             [Dim::Dynamic { symbol, factor }] => {
                 let _ = factor;
                 let unit = symbols.traced(*symbol);
-                let Some(k) = (j0..j).find(|&k| unit > 0 && target[k] % unit == 0) else {
+                let Some(k) = (j0..j).find(|&k| unit > 0 && target[k].is_multiple_of(unit)) else {
                     return Err(format!(
                         "cannot tell which axis of {target:?} holds the dynamic `{}`",
                         symbols.name(*symbol)
@@ -227,4 +231,63 @@ pub fn plan_reshape(
         entries.push(entry);
     }
     Ok(ReshapePlan { dims, entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(symbols: &mut Symbols, traced: usize) -> Dim {
+        let symbol = symbols.intern("batch", traced).unwrap();
+        Dim::Dynamic { symbol, factor: 1 }
+    }
+
+    #[test]
+    fn flatten_keeps_the_batch_with_a_zero() {
+        let mut symbols = Symbols::default();
+        let b = batch(&mut symbols, 3);
+        let input = [b, Dim::Fixed(4), Dim::Fixed(2), Dim::Fixed(2)];
+        let plan = plan_reshape(&input, &[3, 4, 2, 2], &[3, 16], &symbols).unwrap();
+        assert_eq!(plan.dims, vec![b, Dim::Fixed(16)]);
+        assert_eq!(
+            plan.entries,
+            vec![ShapeEntry::Literal(0), ShapeEntry::Literal(16)]
+        );
+    }
+
+    #[test]
+    fn a_merged_batch_is_split_back_with_minus_one() {
+        let mut symbols = Symbols::default();
+        let b = batch(&mut symbols, 2);
+        let merged = Dim::Dynamic {
+            symbol: 0,
+            factor: 3,
+        };
+        let plan = plan_reshape(&[merged, Dim::Fixed(4)], &[6, 4], &[2, 3, 4], &symbols).unwrap();
+        assert_eq!(plan.dims, vec![b, Dim::Fixed(3), Dim::Fixed(4)]);
+        assert_eq!(plan.entries[0], ShapeEntry::Literal(-1));
+        let back = plan_reshape(&plan.dims, &[2, 3, 4], &[6, 4], &symbols).unwrap();
+        assert_eq!(back.dims, vec![merged, Dim::Fixed(4)]);
+    }
+
+    #[test]
+    fn a_moved_batch_is_read_at_run_time() {
+        let mut symbols = Symbols::default();
+        let b = batch(&mut symbols, 5);
+        let plan = plan_reshape(&[Dim::Fixed(1), b], &[1, 5], &[5, 1], &symbols).unwrap();
+        assert_eq!(plan.dims, vec![b, Dim::Fixed(1)]);
+        assert_eq!(plan.entries[0], ShapeEntry::InputAxis(1));
+    }
+
+    #[test]
+    fn broadcasting_a_batch_sized_constant_against_the_batch_is_refused() {
+        let mut symbols = Symbols::default();
+        let b = batch(&mut symbols, 3);
+        let x = [b, Dim::Fixed(4)];
+        assert_eq!(
+            broadcast(&[&x, &[Dim::Fixed(4)]], &[3, 4]).unwrap(),
+            x.to_vec()
+        );
+        assert!(broadcast(&[&x, &fixed(&[3, 4])], &[3, 4]).is_err());
+    }
 }

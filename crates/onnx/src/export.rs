@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use chainrule_autodiff::ops::ShapeOp;
 use chainrule_autodiff::{Graph, Leaf, Op, ParamStore, Var};
 use prost::Message;
 
@@ -15,12 +16,21 @@ use crate::proto::{
     tensor_proto::DataType, tensor_shape_proto, type_proto, GraphProto, ModelProto,
     OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
-use crate::{ExportError, OPSET, IR_VERSION};
+use crate::{ExportError, IR_VERSION, OPSET};
 
 /// A declared model input: a leaf of the graph, with its dynamic axes.
 struct Input<'g> {
     name: String,
     var: Var<'g, f32>,
+    dynamic: Vec<(usize, String)>,
+}
+
+/// Indices fed at run time: the model input that replaces the indices an `index_select`
+/// node recorded (an embedding's token ids).
+struct IndexInput<'g> {
+    name: String,
+    lookup: Var<'g, f32>,
+    shape: Vec<usize>,
     dynamic: Vec<(usize, String)>,
 }
 
@@ -33,6 +43,7 @@ pub struct Export<'g> {
     params: Option<&'g ParamStore<f32>>,
     inputs: Vec<Input<'g>>,
     outputs: Vec<(String, Var<'g, f32>)>,
+    index_inputs: Vec<IndexInput<'g>>,
     lowerings: Lowerings,
 }
 
@@ -45,6 +56,7 @@ impl<'g> Export<'g> {
             params: None,
             inputs: Vec::new(),
             outputs: Vec::new(),
+            index_inputs: Vec::new(),
             lowerings: Lowerings::builtin(),
         }
     }
@@ -63,10 +75,36 @@ impl<'g> Export<'g> {
 
     /// A model input with the given dynamic axes, each `(axis, name)`; an axis name used in
     /// two inputs is the same size in both. All other axes are fixed at their traced sizes.
-    pub fn input_with_axes(mut self, name: &str, var: Var<'g, f32>, dynamic: &[(usize, &str)]) -> Self {
+    pub fn input_with_axes(
+        mut self,
+        name: &str,
+        var: Var<'g, f32>,
+        dynamic: &[(usize, &str)],
+    ) -> Self {
         self.inputs.push(Input {
             name: name.to_owned(),
             var,
+            dynamic: dynamic.iter().map(|&(a, n)| (a, n.to_owned())).collect(),
+        });
+        self
+    }
+
+    /// An int64 model input of the given `shape` (with dynamic axes as for
+    /// [`Export::input_with_axes`]) holding the indices that the `index_select` node `lookup`
+    /// picks: an [`Embedding`](https://docs.rs/chainrule-layers)'s lookup takes the token ids
+    /// from the model's input instead of the ids it was traced with. The traced indices must
+    /// number as many as `shape` holds; they are read row-major, flattened.
+    pub fn index_input(
+        mut self,
+        name: &str,
+        lookup: Var<'g, f32>,
+        shape: &[usize],
+        dynamic: &[(usize, &str)],
+    ) -> Self {
+        self.index_inputs.push(IndexInput {
+            name: name.to_owned(),
+            lookup,
+            shape: shape.to_vec(),
             dynamic: dynamic.iter().map(|&(a, n)| (a, n.to_owned())).collect(),
         });
         self
@@ -127,7 +165,12 @@ impl<'g> Export<'g> {
             return spec("an export needs at least one output".into());
         }
         let mut names = HashSet::new();
-        let vars = self.inputs.iter().map(|i| (&i.name, i.var)).chain(self.outputs.iter().map(|(n, v)| (n, *v)));
+        let vars = self
+            .inputs
+            .iter()
+            .map(|i| (&i.name, i.var))
+            .chain(self.index_inputs.iter().map(|i| (&i.name, i.lookup)))
+            .chain(self.outputs.iter().map(|(n, v)| (n, *v)));
         for (name, var) in vars {
             if !std::ptr::eq(var.graph(), self.graph) {
                 return spec(format!("`{name}` is a var of another graph"));
@@ -152,6 +195,34 @@ impl<'g> Export<'g> {
                         input.var.shape()
                     ));
                 }
+            }
+        }
+        for index in &self.index_inputs {
+            let picked = match index.lookup.op() {
+                Op::Shape(op) => match *op {
+                    ShapeOp::IndexSelect { ref indices, .. } => Some(indices.len()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match picked {
+                None => {
+                    return spec(format!(
+                        "index input `{}` must feed an index_select node, not `{}`",
+                        index.name,
+                        index.lookup.op().name()
+                    ))
+                }
+                Some(n) if n != index.shape.iter().product::<usize>() => {
+                    return spec(format!(
+                        "index input `{}` has shape {:?}, but its index_select picked {n} indices",
+                        index.name, index.shape
+                    ))
+                }
+                Some(_) => {}
+            }
+            if let Some((axis, _)) = index.dynamic.iter().find(|(a, _)| *a >= index.shape.len()) {
+                return spec(format!("index input `{}` has no axis {axis}", index.name));
             }
         }
         Ok(())
@@ -183,8 +254,12 @@ impl<'g> Export<'g> {
         }
         let mut builder = Builder::default();
         builder.reserved.extend(param_names.values().cloned());
-        builder.reserved.extend(self.inputs.iter().map(|i| i.name.clone()));
-        builder.reserved.extend(self.outputs.iter().map(|(n, _)| n.clone()));
+        builder
+            .reserved
+            .extend(self.inputs.iter().map(|i| i.name.clone()));
+        builder
+            .reserved
+            .extend(self.outputs.iter().map(|(n, _)| n.clone()));
 
         let mut symbols = Symbols::default();
         // (symbol, input name, axis): where a run-time size of each symbol can be read.
@@ -201,8 +276,34 @@ impl<'g> Export<'g> {
                     carriers.push((symbol, input.name.clone(), *axis));
                 }
             }
-            graph_inputs.push(value_info(&input.name, &shape, &dims, &symbols));
+            graph_inputs.push(value_info(
+                &input.name,
+                &shape,
+                &dims,
+                &symbols,
+                DataType::Float,
+            ));
             declared.insert(input.var.id(), (input.name.clone(), dims));
+        }
+        // index_select node id → (the index input's name, its dims).
+        let mut index_inputs: HashMap<usize, (String, Vec<Dim>)> = HashMap::new();
+        for index in &self.index_inputs {
+            let mut dims = fixed(&index.shape);
+            for (axis, name) in &index.dynamic {
+                let symbol = symbols.intern(name, index.shape[*axis])?;
+                dims[*axis] = Dim::Dynamic { symbol, factor: 1 };
+                if !carriers.iter().any(|(s, _, _)| *s == symbol) {
+                    carriers.push((symbol, index.name.clone(), *axis));
+                }
+            }
+            graph_inputs.push(value_info(
+                &index.name,
+                &index.shape,
+                &dims,
+                &symbols,
+                DataType::Int64,
+            ));
+            index_inputs.insert(index.lookup.id(), (index.name.clone(), dims));
         }
 
         let mut values: Vec<Option<Value>> = vec![None; nodes.len()];
@@ -212,32 +313,56 @@ impl<'g> Export<'g> {
             }
             let op = &node.op;
             let refuse = |refusal: Refusal| match refusal {
-                Refusal::Unsupported(reason) => ExportError::Unsupported { op: op.name().to_owned(), node: id, reason },
-                Refusal::Dynamic(reason) => ExportError::DynamicShape { op: op.name().to_owned(), node: id, reason },
+                Refusal::Unsupported(reason) => ExportError::Unsupported {
+                    op: op.name().to_owned(),
+                    node: id,
+                    reason,
+                },
+                Refusal::Dynamic(reason) => ExportError::DynamicShape {
+                    op: op.name().to_owned(),
+                    node: id,
+                    reason,
+                },
             };
             let inputs: Vec<&Value> = node
                 .inputs
                 .iter()
                 .map(|&i| values[i].as_ref().expect("inputs come first on the tape"))
                 .collect();
-            let input_shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| &nodes[i].value.shape()[..]).collect();
+            let input_shapes: Vec<&[usize]> = node
+                .inputs
+                .iter()
+                .map(|&i| nodes[i].value.shape())
+                .collect();
             let out: &[usize] = node.value.shape();
             let lowered: Result<Value, Refusal> = match op {
                 Op::Leaf(Leaf::Input) => match declared.get(&id) {
-                    Some((name, dims)) => Ok(Value { name: name.clone(), dims: dims.clone() }),
+                    Some((name, dims)) => Ok(Value {
+                        name: name.clone(),
+                        dims: dims.clone(),
+                    }),
                     None => return Err(ExportError::UndeclaredInput { node: id }),
                 },
                 Op::Leaf(Leaf::Parameter) => {
-                    let name = param_names.get(&id).cloned().unwrap_or_else(|| format!("parameter_{id}"));
+                    let name = param_names
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("parameter_{id}"));
                     builder.initializer(&name, node.value.as_slice(), out);
-                    Ok(Value { name, dims: fixed(out) })
+                    Ok(Value {
+                        name,
+                        dims: fixed(out),
+                    })
                 }
                 Op::Leaf(Leaf::Constant) => {
                     match lower::batch_constant(&mut builder, &node.value, &symbols, &carriers) {
                         Some(v) => Ok(v),
                         None => {
                             let name = builder.constant(node.value.as_slice(), out);
-                            Ok(Value { name, dims: fixed(out) })
+                            Ok(Value {
+                                name,
+                                dims: fixed(out),
+                            })
                         }
                     }
                 }
@@ -246,7 +371,12 @@ impl<'g> Export<'g> {
                 Op::Where => lower::select(&mut builder, inputs[0], inputs[1], inputs[2], out),
                 Op::Reduce(r) => lower::reduce(&mut builder, *r, inputs[0]),
                 Op::Matmul(m) => lower::matmul(&mut builder, *m, inputs[0], inputs[1], out),
-                Op::Shape(s) => lower::shape(&mut builder, s, &inputs, &input_shapes, out, &symbols),
+                Op::Shape(s) => match (&**s, index_inputs.get(&id)) {
+                    (ShapeOp::IndexSelect { axis, .. }, Some((name, dims))) => {
+                        lower::index_select_input(&mut builder, inputs[0], *axis, name, dims)
+                    }
+                    _ => lower::shape(&mut builder, s, &inputs, &input_shapes, out, &symbols),
+                },
                 Op::Nn(n) => lower::nn(&mut builder, n, inputs[0]),
                 Op::Conv(c) => lower::conv(&mut builder, c, &inputs, &input_shapes, out),
                 Op::Custom(call) => match self.lowerings.get(call.name()) {
@@ -265,7 +395,10 @@ impl<'g> Export<'g> {
                         lowering
                             .lower(&mut cx)
                             .map_err(Refusal::Unsupported)
-                            .map(|name| Value { name, dims: custom_dims(&inputs, &input_shapes, out) })
+                            .map(|name| Value {
+                                name,
+                                dims: custom_dims(&inputs, &input_shapes, out),
+                            })
                     }
                 },
             };
@@ -276,7 +409,13 @@ impl<'g> Export<'g> {
         for (name, var) in &self.outputs {
             let value = values[var.id()].as_ref().expect("outputs are needed");
             builder.rename(&value.name, name);
-            graph_outputs.push(value_info(name, &var.shape(), &value.dims, &symbols));
+            graph_outputs.push(value_info(
+                name,
+                &var.shape(),
+                &value.dims,
+                &symbols,
+                DataType::Float,
+            ));
         }
         Ok(GraphProto {
             node: builder.nodes,
@@ -306,20 +445,29 @@ fn custom_dims(inputs: &[&Value], shapes: &[&[usize]], out: &[usize]) -> Vec<Dim
     dims
 }
 
-/// The declared type of a graph input or output: float, with each axis fixed or named.
-fn value_info(name: &str, shape: &[usize], dims: &[Dim], symbols: &Symbols) -> ValueInfoProto {
-    let dim = shape.iter().zip(dims).map(|(&n, &d)| tensor_shape_proto::Dimension {
-        value: Some(match symbols.dim_param(d) {
-            Some(param) => tensor_shape_proto::dimension::Value::DimParam(param),
-            None => tensor_shape_proto::dimension::Value::DimValue(n as i64),
-        }),
-        ..Default::default()
-    });
+/// The declared type of a graph input or output, with each axis fixed or named.
+fn value_info(
+    name: &str,
+    shape: &[usize],
+    dims: &[Dim],
+    symbols: &Symbols,
+    element: DataType,
+) -> ValueInfoProto {
+    let dim = shape
+        .iter()
+        .zip(dims)
+        .map(|(&n, &d)| tensor_shape_proto::Dimension {
+            value: Some(match symbols.dim_param(d) {
+                Some(param) => tensor_shape_proto::dimension::Value::DimParam(param),
+                None => tensor_shape_proto::dimension::Value::DimValue(n as i64),
+            }),
+            ..Default::default()
+        });
     ValueInfoProto {
         name: Some(name.to_owned()),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
+                elem_type: Some(element as i32),
                 shape: Some(TensorShapeProto { dim: dim.collect() }),
             })),
             ..Default::default()

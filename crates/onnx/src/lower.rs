@@ -164,7 +164,13 @@ fn reduced_dims(dims: &[Dim], axis: Option<usize>, keepdim: bool) -> Vec<Dim> {
 
 /// `ReduceSum` (axes as an input since opset 13), `ReduceMean`/`ReduceMax` (axes as an
 /// attribute up to opset 17).
-fn reduce_onnx(b: &mut Builder, op_type: &str, x: &str, axis: Option<usize>, keepdim: bool) -> String {
+fn reduce_onnx(
+    b: &mut Builder,
+    op_type: &str,
+    x: &str,
+    axis: Option<usize>,
+    keepdim: bool,
+) -> String {
     let keep = attr_int("keepdims", keepdim as i64);
     match (op_type, axis) {
         (_, None) => b.node(op_type, &[x], vec![keep]),
@@ -218,7 +224,8 @@ pub fn matmul(b: &mut Builder, op: MatmulOp, x: &Value, y: &Value, out: &[usize]
         ));
     }
     let lead = &out[..out.len() - 2];
-    let mut dims = broadcast(&[&a_dims[..ra - 2], &c_dims[..rc - 2]], lead).map_err(Refusal::Dynamic)?;
+    let mut dims =
+        broadcast(&[&a_dims[..ra - 2], &c_dims[..rc - 2]], lead).map_err(Refusal::Dynamic)?;
     dims.push(a_dims[ra - 2]);
     dims.push(c_dims[rc - 1]);
     value(b.node("MatMul", &[&a, &c], vec![]), dims)
@@ -283,7 +290,10 @@ pub fn shape(
         ShapeOp::Permute(axes) => {
             let perm: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
             let dims = axes.iter().map(|&a| x.dims[a]).collect();
-            value(b.node("Transpose", &[&x.name], vec![attr_ints("perm", &perm)]), dims)
+            value(
+                b.node("Transpose", &[&x.name], vec![attr_ints("perm", &perm)]),
+                dims,
+            )
         }
         ShapeOp::BroadcastTo(_) => {
             // Expand broadcasts both ways: a 1 in the target keeps the input's (dynamic) axis.
@@ -309,9 +319,16 @@ pub fn shape(
             let axes = b.ints(&[*axis as i64]);
             let mut dims = x.dims.clone();
             dims[*axis] = Dim::Fixed(*len);
-            value(b.node("Slice", &[&x.name, &starts, &ends, &axes], vec![]), dims)
+            value(
+                b.node("Slice", &[&x.name, &starts, &ends, &axes], vec![]),
+                dims,
+            )
         }
-        ShapeOp::Pad { axis, before, after } => {
+        ShapeOp::Pad {
+            axis,
+            before,
+            after,
+        } => {
             fixed_axis(&x.dims, *axis, "pad")?;
             let mut pads = vec![0i64; 2 * rank];
             pads[*axis] = *before as i64;
@@ -328,7 +345,10 @@ pub fn shape(
             let mut dims = join_dims(inputs, out, Some(*axis))?;
             dims[*axis] = Dim::Fixed(out[*axis]);
             let names: Vec<&str> = inputs.iter().map(|v| v.name.as_str()).collect();
-            value(b.node("Concat", &names, vec![attr_int("axis", *axis as i64)]), dims)
+            value(
+                b.node("Concat", &names, vec![attr_int("axis", *axis as i64)]),
+                dims,
+            )
         }
         ShapeOp::Stack { axis } => {
             let mut input_out = out.to_vec();
@@ -341,7 +361,10 @@ pub fn shape(
                 .map(|v| b.node("Unsqueeze", &[&v.name, &axes], vec![]))
                 .collect();
             let names: Vec<&str> = expanded.iter().map(String::as_str).collect();
-            value(b.node("Concat", &names, vec![attr_int("axis", *axis as i64)]), dims)
+            value(
+                b.node("Concat", &names, vec![attr_int("axis", *axis as i64)]),
+                dims,
+            )
         }
         ShapeOp::IndexSelect { axis, indices } => {
             fixed_axis(&x.dims, *axis, "index_select")?;
@@ -349,7 +372,14 @@ pub fn shape(
             let picked = b.ints(&picked);
             let mut dims = x.dims.clone();
             dims[*axis] = Dim::Fixed(indices.len());
-            value(b.node("Gather", &[&x.name, &picked], vec![attr_int("axis", *axis as i64)]), dims)
+            value(
+                b.node(
+                    "Gather",
+                    &[&x.name, &picked],
+                    vec![attr_int("axis", *axis as i64)],
+                ),
+                dims,
+            )
         }
         ShapeOp::Gather { axis, indices, .. } => {
             if x.dims.iter().any(|d| d.is_dynamic()) {
@@ -360,13 +390,66 @@ pub fn shape(
             }
             let picked: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
             let picked = b.ints_shaped(&picked, out);
-            let name = b.node("GatherElements", &[&x.name, &picked], vec![attr_int("axis", *axis as i64)]);
+            let name = b.node(
+                "GatherElements",
+                &[&x.name, &picked],
+                vec![attr_int("axis", *axis as i64)],
+            );
             value(name, crate::dims::fixed(out))
         }
-        ShapeOp::SumTo(_) | ShapeOp::IndexAdd { .. } | ShapeOp::ScatterAdd { .. } => Err(
-            Refusal::Unsupported("an adjoint recorded by backward passes; export the forward graph".into()),
-        ),
+        ShapeOp::SumTo(_) | ShapeOp::IndexAdd { .. } | ShapeOp::ScatterAdd { .. } => {
+            Err(Refusal::Unsupported(
+                "an adjoint recorded by backward passes; export the forward graph".into(),
+            ))
+        }
     }
+}
+
+/// `index_select` whose indices come from the int64 model input `ids` (any shape, read
+/// flattened): `Gather` along `axis`, which takes as many slices as `ids` holds.
+pub fn index_select_input(
+    b: &mut Builder,
+    x: &Value,
+    axis: usize,
+    ids: &str,
+    id_dims: &[Dim],
+) -> Lowered {
+    fixed_axis(&x.dims, axis, "index_select")?;
+    let flat_shape = b.ints(&[-1]);
+    let flat = b.node("Reshape", &[ids, &flat_shape], vec![]);
+    let fixed_part: usize = id_dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => *n,
+            Dim::Dynamic { factor, .. } => *factor,
+        })
+        .product();
+    let picked = match id_dims
+        .iter()
+        .filter(|d| d.is_dynamic())
+        .collect::<Vec<_>>()[..]
+    {
+        [] => Dim::Fixed(fixed_part),
+        [Dim::Dynamic { symbol, .. }] => Dim::Dynamic {
+            symbol: *symbol,
+            factor: fixed_part,
+        },
+        _ => {
+            return Err(Refusal::Dynamic(
+                "the index input has two dynamic axes".into(),
+            ))
+        }
+    };
+    let mut dims = x.dims.clone();
+    dims[axis] = picked;
+    value(
+        b.node(
+            "Gather",
+            &[&x.name, &flat],
+            vec![attr_int("axis", axis as i64)],
+        ),
+        dims,
+    )
 }
 
 /// The common dims of inputs that must have equal shapes (concat apart from its axis, stack).
@@ -414,20 +497,35 @@ pub fn nn(b: &mut Builder, op: &NnOp, x: &Value) -> Lowered {
             value(name, x.dims.clone())
         }
         NnOp::LogSoftmax { axis } => {
-            let name = b.node("LogSoftmax", &[&x.name], vec![attr_int("axis", *axis as i64)]);
+            let name = b.node(
+                "LogSoftmax",
+                &[&x.name],
+                vec![attr_int("axis", *axis as i64)],
+            );
             value(name, x.dims.clone())
         }
-        NnOp::SoftmaxCrossEntropy { .. } | NnOp::BinaryCrossEntropyWithLogits => Err(
-            Refusal::Unsupported("a loss, with the labels baked in; export the model's output before the loss".into()),
-        ),
+        NnOp::SoftmaxCrossEntropy { .. } | NnOp::BinaryCrossEntropyWithLogits => {
+            Err(Refusal::Unsupported(
+                "a loss, with the labels baked in; export the model's output before the loss"
+                    .into(),
+            ))
+        }
     }
 }
 
 /// Convolution and pooling over `[N, C, H, W]`; only the batch axis may be dynamic.
-pub fn conv(b: &mut Builder, op: &ConvOp, inputs: &[&Value], traced: &[&[usize]], out: &[usize]) -> Lowered {
+pub fn conv(
+    b: &mut Builder,
+    op: &ConvOp,
+    inputs: &[&Value],
+    traced: &[&[usize]],
+    out: &[usize],
+) -> Lowered {
     let x = inputs[0];
     if x.dims[1..].iter().any(|d| d.is_dynamic()) {
-        return Err(Refusal::Dynamic("only the batch axis of an image may be dynamic".into()));
+        return Err(Refusal::Dynamic(
+            "only the batch axis of an image may be dynamic".into(),
+        ));
     }
     let mut dims = crate::dims::fixed(out);
     dims[0] = x.dims[0];
@@ -454,7 +552,9 @@ pub fn conv(b: &mut Builder, op: &ConvOp, inputs: &[&Value], traced: &[&[usize]]
             // the output padding is what makes it the engine's `size`.
             let mut output_padding = [0i64; 2];
             for a in 0..2 {
-                let natural = options.stride[a] * (input[2 + a] - 1) + options.dilation[a] * (w[2 + a] - 1) + 1;
+                let natural = options.stride[a] * (input[2 + a] - 1)
+                    + options.dilation[a] * (w[2 + a] - 1)
+                    + 1;
                 output_padding[a] = (size[a] + 2 * options.padding[a]) as i64 - natural as i64;
             }
             b.node(
