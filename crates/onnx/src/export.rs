@@ -128,8 +128,8 @@ impl<'g> Export<'g> {
         Ok(self.model()?.encode_to_vec())
     }
 
-    /// Writes the model to `path`, through a temporary file renamed into place so that a
-    /// failed export never leaves half a file.
+    /// Writes the model to `path`: a regular file through a temporary file renamed into
+    /// place, so that a failed write never leaves half a model; a device or pipe directly.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), ExportError> {
         let path = path.as_ref();
         let bytes = self.to_bytes()?;
@@ -137,6 +137,10 @@ impl<'g> Export<'g> {
             path: path.to_owned(),
             source,
         };
+        // A device or a pipe is written through; only a regular file is replaced.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return std::fs::write(path, bytes).map_err(io);
+        }
         let mut temporary = path.as_os_str().to_owned();
         temporary.push(".tmp");
         std::fs::write(&temporary, bytes).map_err(io)?;
