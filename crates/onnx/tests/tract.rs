@@ -11,7 +11,7 @@ use chainrule_autodiff::{
     Conv2dOptions, CustomOp, Graph, ParamKind, ParamStore, Pool2dOptions, Tensor, Var,
 };
 use chainrule_layers::{
-    Activation, Conv2d, Dense, Embedding, Flatten, Highway, Lstm, MaxPool2d, Module, Residual,
+    Activation, Conv2d, Dense, Embedding, Flatten, Highway, Lstm, MaxPool2d, Module, Residual, Rnn,
     Sequential,
 };
 use chainrule_onnx::{CustomLowering, Export, ExportError, Lowering};
@@ -254,6 +254,17 @@ fn lstm_unrolled_for_a_fixed_length() {
 }
 
 #[test]
+fn rnn_unrolled_for_a_fixed_length() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut params = ParamStore::new();
+    let rnn = Rnn::new(&mut params, "rnn", 3, 4, &mut rng);
+    check("rnn", &params, &[3, 5, 3], &[3, 2], |g, x| {
+        let (sequence, last) = rnn.run(g, &params, x);
+        vec![sequence, last]
+    });
+}
+
+#[test]
 fn small_cnn() {
     let mut rng = StdRng::seed_from_u64(5);
     let mut params = ParamStore::new();
@@ -470,6 +481,14 @@ fn refusals_name_the_op_and_the_node() {
         matches!(error, ExportError::UndeclaredInput { .. }),
         "{error}"
     );
+    // An op only a backward pass records.
+    let summed = x.sum_to(&[3]);
+    let error = Export::new(&g)
+        .input("x", x)
+        .output("y", summed)
+        .to_bytes()
+        .unwrap_err();
+    assert!(error.to_string().contains("sum_to"), "{error}");
     // A constant with the traced batch baked in, against the dynamic batch.
     let fixed = g.constant(random(&[2, 3], &mut StdRng::seed_from_u64(0)));
     let error = Export::new(&g)
