@@ -1,0 +1,56 @@
+//! The ONNX form of `chainrule-layers`' fused LSTM cell (`FusedLstmCell`, op name
+//! `"lstm_cell"`), built from ONNX primitives.
+//!
+//! The cell is a user-defined op of the layers crate, so the engine knows only its name; its
+//! math, from `crates/layers/src/recurrent/lstm_cell_op.rs`, is: with inputs `zx`, `zh`
+//! (`[batch, 4·hidden]`), `bias` (`[4·hidden]`) and the cell state `c` (`[batch, hidden]`),
+//!
+//! ```text
+//! z = zx + zh + bias            (gates in the order input, forget, candidate, output)
+//! i, f, o = σ(z_i), σ(z_f), σ(z_o)    g = tanh(z_g)
+//! c' = f·c + i·g                h' = o·tanh c'
+//! ```
+//!
+//! and the output `[batch, 8, hidden]` holds, along axis 1, `i, f, g, o, c', tanh c', h', c`.
+//! The lowering writes exactly that; the layer then picks `h'` and `c'` out with `narrow`,
+//! which exports as `Slice`. The tests hold it to the layer's own forward.
+
+use crate::builder::attr_int;
+use crate::{CustomLowering, Lowering};
+
+/// The lowering registered for `"lstm_cell"` by [`Lowerings::builtin`](crate::Lowerings::builtin).
+pub struct LstmCellLowering;
+
+impl CustomLowering for LstmCellLowering {
+    fn lower(&self, cx: &mut Lowering<'_>) -> Result<String, String> {
+        if cx.num_inputs() != 4 || cx.input_shape(3).len() != 2 {
+            return Err("expected the fused LSTM cell's four inputs (zx, zh, bias, c)".into());
+        }
+        let hidden = cx.input_shape(3)[1] as i64;
+        let [zx, zh, bias, c] = [0, 1, 2, 3].map(|i| cx.input(i).to_owned());
+        let sum = cx.node("Add", &[&zx, &zh], vec![]);
+        let z = cx.node("Add", &[&sum, &bias], vec![]);
+        let axis = cx.ints(&[1]);
+        let gate = |cx: &mut Lowering<'_>, k: i64, activation: &str| {
+            let starts = cx.ints(&[k * hidden]);
+            let ends = cx.ints(&[(k + 1) * hidden]);
+            let part = cx.node("Slice", &[&z, &starts, &ends, &axis], vec![]);
+            cx.node(activation, &[&part], vec![])
+        };
+        let i = gate(cx, 0, "Sigmoid");
+        let f = gate(cx, 1, "Sigmoid");
+        let g = gate(cx, 2, "Tanh");
+        let o = gate(cx, 3, "Sigmoid");
+        let kept = cx.node("Mul", &[&f, &c], vec![]);
+        let added = cx.node("Mul", &[&i, &g], vec![]);
+        let c_new = cx.node("Add", &[&kept, &added], vec![]);
+        let c_tanh = cx.node("Tanh", &[&c_new], vec![]);
+        let h_new = cx.node("Mul", &[&o, &c_tanh], vec![]);
+        let blocks: Vec<String> = [&i, &f, &g, &o, &c_new, &c_tanh, &h_new, &c]
+            .iter()
+            .map(|block| cx.node("Unsqueeze", &[block, &axis], vec![]))
+            .collect();
+        let blocks: Vec<&str> = blocks.iter().map(String::as_str).collect();
+        Ok(cx.node("Concat", &blocks, vec![attr_int("axis", 1)]))
+    }
+}
