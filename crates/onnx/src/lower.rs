@@ -59,6 +59,11 @@ pub fn unary(b: &mut Builder, op: &UnaryOp<f32>, x: &Value) -> Lowered {
         UnaryOp::Ln {} => one(b, "Log"),
         UnaryOp::Sqrt {} => one(b, "Sqrt"),
         UnaryOp::Abs {} => one(b, "Abs"),
+        UnaryOp::Erf {} => one(b, "Erf"),
+        // ONNX's Round, like the engine's, takes halves to the even neighbour.
+        UnaryOp::Round {} => one(b, "Round"),
+        UnaryOp::Floor {} => one(b, "Floor"),
+        UnaryOp::Sign {} => one(b, "Sign"),
         UnaryOp::Tanh {} => one(b, "Tanh"),
         UnaryOp::Sigmoid {} => one(b, "Sigmoid"),
         UnaryOp::Relu {} => one(b, "Relu"),
