@@ -13,6 +13,9 @@ use super::parse::ParseError;
 /// and a caret under it) printed after `error: `.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    #[error("cannot export {}: {reason}", model.display())]
+    Export { model: PathBuf, reason: String },
+
     #[error("cannot parse the expression: {error}\n{}", pointer(expression, error.column))]
     Parse {
         expression: String,

@@ -16,6 +16,7 @@
 
 mod error;
 mod eval;
+mod export;
 mod files;
 mod model_file;
 mod output;
@@ -36,7 +37,7 @@ use clap::{Args, Parser, Subcommand};
 
 use error::CliError;
 use output::Check;
-use train_args::{PredictArgs, TrainArgs};
+use train_args::{ExportArgs, PredictArgs, TrainArgs};
 
 /// The expression language, for the help of `explain` and `gradcheck`: its functions are the
 /// engine's op table ([`UnaryOp::functions`]), listed in table order.
@@ -138,6 +139,17 @@ units.
 Example:
   chainrule predict digits.safetensors data/digits.csv > predictions.csv")]
     Predict(PredictArgs),
+    /// Write a model saved by `train --save` as an ONNX model (opset 17) that takes the raw
+    /// features and gives what `predict` gives, for ONNX Runtime and other engines
+    #[command(after_help = "\
+The exported model standardizes the features with the training rows' statistics, runs the
+layers, and outputs \"probabilities\" [batch, classes] (softmax) for a classifier or
+\"prediction\" [batch, 1] in the target's units for a regression. Its input \"features\" is
+[batch, features], in the order of the model's feature columns; the batch is any size.
+
+Example:
+  chainrule export digits.safetensors --onnx digits.onnx")]
+    Export(ExportArgs),
     /// Run every model of the material in order, one line each with what it learned and its
     /// check (what `chainrule` with no arguments does)
     Tour,
@@ -193,6 +205,7 @@ pub fn run() -> ExitCode {
         Some(Command::Gradcheck(args)) => check(&args),
         Some(Command::Train(args)) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Export(args)) => export::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(status) => status,

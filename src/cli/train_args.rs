@@ -101,6 +101,17 @@ pub struct PredictArgs {
     pub data: PathBuf,
 }
 
+/// `chainrule export`'s arguments.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// A model saved by `chainrule train --save`
+    #[arg(value_name = "MODEL.safetensors")]
+    pub model: PathBuf,
+    /// Where to write the ONNX model (`-` for standard output)
+    #[arg(long, value_name = "FILE")]
+    pub onnx: PathBuf,
+}
+
 /// What the target column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TaskArg {
