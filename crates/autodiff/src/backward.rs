@@ -23,6 +23,7 @@ use std::ops::Index;
 
 use smallvec::SmallVec;
 
+use crate::anomaly::{Anomaly, AnomalyWatch};
 use crate::custom;
 use crate::graph::{Graph, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
@@ -336,6 +337,12 @@ pub struct BackwardOptions {
     /// Keep the gradient of every node that wants one, not only of the parameters — for
     /// inspecting intermediate values (traces, graph pictures). Costs memory.
     pub retain_all: bool,
+    /// The NaN sentinel (PyTorch's `detect_anomaly`, for both passes): look for the first NaN
+    /// or infinity in the forward values the loss depends on and in the gradients, and report
+    /// where it appeared (see [`crate::anomaly`]). [`Var::try_backward_with`] returns the
+    /// report; [`Var::backward_with`] panics with it. Costs a pass over the values and a check
+    /// of each gradient.
+    pub detect_anomaly: bool,
 }
 
 /// The gradients of one backward pass, looked up by the var they belong to.
@@ -510,12 +517,52 @@ impl<'g, T: Float> Var<'g, T> {
     /// let x = g.scalar(3.0f64);
     /// let y = x * 2.0;
     /// let z = y * y;
-    /// let grads = z.backward_with(BackwardOptions { retain_all: true });
+    /// let grads = z.backward_with(BackwardOptions { retain_all: true, ..Default::default() });
     /// assert_eq!(grads[y].item(), 12.0); // ∂z/∂y = 2y
     /// ```
+    ///
+    /// # Panics
+    /// As [`Var::backward`]; and with [`BackwardOptions::detect_anomaly`], with the report of
+    /// where the first NaN or infinity appeared, if one did.
     #[track_caller]
     pub fn backward_with(self, options: BackwardOptions) -> Gradients<T> {
-        self.first_order("backward", options, &mut ())
+        match self.try_backward_with(options) {
+            Ok(grads) => grads,
+            Err(anomaly) => panic!("backward: {anomaly}"),
+        }
+    }
+
+    /// [`Var::backward_with`], returning the sentinel's report instead of panicking when
+    /// [`BackwardOptions::detect_anomaly`] finds a NaN or an infinity. Without that option it
+    /// never returns an error.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{BackwardOptions, Graph, Pass, Tensor};
+    /// let g = Graph::with_source_lines();
+    /// let w = g.param(Tensor::from_vec(vec![1.0f64, -1.0], &[2])).named("w");
+    /// let loss = w.ln().sum(); let line = line!(); // ln(−1) is NaN
+    /// let options = BackwardOptions { detect_anomaly: true, ..Default::default() };
+    /// let anomaly = loss.try_backward_with(options).unwrap_err();
+    /// assert_eq!((anomaly.pass, anomaly.op, anomaly.what), (Pass::Forward, "ln", "NaN"));
+    /// assert_eq!(anomaly.inputs, ["w"]);
+    /// assert_eq!(anomaly.source_line.unwrap().line(), line);
+    /// println!("{anomaly}"); // NaN first appears in the forward value of n1 = ln(w) …
+    /// ```
+    #[track_caller]
+    pub fn try_backward_with(self, options: BackwardOptions) -> Result<Gradients<T>, Anomaly> {
+        if !options.detect_anomaly {
+            return Ok(self.first_order("backward", options, &mut ()));
+        }
+        self.check_root("backward");
+        if let Some(anomaly) = self.forward_anomaly() {
+            return Err(anomaly);
+        }
+        let mut watch = AnomalyWatch::new();
+        let grads = self.first_order("backward", options, &mut watch);
+        match watch.report(self.graph()) {
+            Some(anomaly) => Err(anomaly),
+            None => Ok(grads),
+        }
     }
 
     /// The tensor sweep shared by [`Var::backward_with`] and the traced backward

@@ -33,7 +33,7 @@ impl<T: Float> Graph<T> {
     /// let a = g.scalar(2.0f64).named("a");
     /// let b = g.scalar(-3.0f64).named("b");
     /// let c = a * b;
-    /// let grads = c.backward_with(BackwardOptions { retain_all: true });
+    /// let grads = c.backward_with(BackwardOptions { retain_all: true, ..Default::default() });
     /// let dot = g.to_dot(Some(&grads));
     /// assert!(dot.starts_with("digraph"));
     /// assert!(dot.contains("n0 -> n2;"));

@@ -66,6 +66,7 @@ macro_rules! shape_assert {
     };
 }
 
+pub mod anomaly;
 pub mod backward;
 mod custom;
 mod describe;
@@ -82,6 +83,7 @@ mod threads;
 pub mod trace;
 mod var;
 
+pub use anomaly::{Anomaly, Pass};
 pub use backward::{BackwardOptions, Gradients, VarGradients};
 pub use custom::CustomOp;
 pub use describe::Quantity;

@@ -233,6 +233,7 @@ impl<T: Float> ParamStore<T> {
     /// let g = Graph::new();
     /// let loss = params.bind(&g, w) * params.bind(&g, w); // w², one leaf
     /// assert_eq!(params.grad(&loss.backward(), w).unwrap().item(), 6.0);
+    /// assert_eq!(params.bind(&g, w).label().as_deref(), Some("w")); // named after the parameter
     /// ```
     #[track_caller]
     pub fn bind<'g>(&self, graph: &'g Graph<T>, id: ParamId) -> Var<'g, T> {
@@ -241,7 +242,8 @@ impl<T: Float> ParamStore<T> {
         match nodes[id.0] {
             Some(node) => Var::new(graph, node),
             None => {
-                let var = graph.param(value.clone());
+                // Named, so that traces, pictures and the NaN sentinel say `hidden1.weight`.
+                let var = graph.param(value.clone()).named(self.name(id));
                 nodes[id.0] = Some(var.id());
                 var
             }
@@ -289,6 +291,9 @@ impl<T: Float> ParamStore<T> {
             self.name(id)
         );
         *slot = Some(var.id());
+        if var.label().is_none() {
+            var.named(self.name(id));
+        }
     }
 
     /// The node slots of the graph with this id, one per parameter; a new graph starts empty.

@@ -107,7 +107,10 @@ impl<'g, T: Float> Var<'g, T> {
             nodes: Vec::new(),
             locals: InputGrads::new(),
         };
-        let options = BackwardOptions { retain_all: true };
+        let options = BackwardOptions {
+            retain_all: true,
+            ..Default::default()
+        };
         let grads = self.first_order("backward_traced", options, &mut recorder);
         let trace = Trace {
             root: self.id(),

@@ -101,7 +101,10 @@ fn inputs_and_constants_get_no_gradient_and_intermediates_only_on_request() {
     assert!(grads.get(x).is_none());
     assert!(grads.get(c).is_none());
     assert!(grads.get(h).is_none());
-    let all = loss.backward_with(BackwardOptions { retain_all: true });
+    let all = loss.backward_with(BackwardOptions {
+        retain_all: true,
+        ..Default::default()
+    });
     assert_eq!(all[h].item(), 4.0);
     assert!(all.get(x).is_none());
 }
@@ -116,7 +119,10 @@ fn nodes_that_lead_to_no_parameter_are_not_visited() {
     assert!(!side.requires_grad());
     let loss = w * side;
     assert!(loss.requires_grad());
-    let grads = loss.backward_with(BackwardOptions { retain_all: true });
+    let grads = loss.backward_with(BackwardOptions {
+        retain_all: true,
+        ..Default::default()
+    });
     assert!(
         grads.get(side).is_none(),
         "the sweep skipped the side computation"

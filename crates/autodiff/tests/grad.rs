@@ -68,7 +68,10 @@ fn grad_gives_exactly_the_vars_asked_including_intermediates() {
     let b = g.param(vector(&[-0.5, 0.25]));
     let hidden = (a * b).sin();
     let loss = (hidden * hidden).sum() + (b * 3.0).sum();
-    let all = loss.backward_with(BackwardOptions { retain_all: true });
+    let all = loss.backward_with(BackwardOptions {
+        retain_all: true,
+        ..Default::default()
+    });
     let picked = grad(&[loss], None, &[hidden, a]);
     assert_eq!(picked.len(), 2);
     assert!(close(&picked[0], &all[hidden], 1e-15));

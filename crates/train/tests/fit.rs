@@ -3,7 +3,7 @@
 
 mod common;
 
-use chainrule_autodiff::{Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
+use chainrule_autodiff::{Graph, ParamId, ParamKind, ParamStore, Pass, Tensor, Var};
 use chainrule_layers::Module;
 use chainrule_train::{
     evaluate, fit, fit_with_penalty, loss_fn, predict, Batch, Dataset, EarlyStopping, FitConfig,
@@ -302,11 +302,18 @@ fn a_nan_loss_names_the_op_that_made_it() {
     )
     .unwrap_err();
     match &err {
-        FitError::NonFiniteLoss { step, value, first } => {
+        FitError::NonFiniteLoss {
+            step,
+            value,
+            origin,
+        } => {
             assert_eq!(step.phase, Phase::Training);
             assert_eq!((step.epoch, step.batch), (Some(0), 0));
             assert!(value.is_nan());
-            assert_eq!(first.as_ref().unwrap().op, "ln");
+            let origin = origin.as_ref().expect("the sentinel finds the ln");
+            assert_eq!(origin.op, "ln");
+            // The replay under the sentinel keeps source lines: the loss closure's `ln`.
+            assert!(origin.source_line.unwrap().file().ends_with("fit.rs"));
         }
         other => panic!("expected NonFiniteLoss, got {other:?}"),
     }
@@ -315,9 +322,50 @@ fn a_nan_loss_names_the_op_that_made_it() {
         text.starts_with("epoch 1, training batch 1: the loss is NaN"),
         "{text}"
     );
-    assert!(text.contains("(ln, shape [2, 1])"), "{text}");
+    assert!(
+        text.contains("NaN first appears in the forward value of n3 = ln(n2) (shape [2, 1])"),
+        "{text}"
+    );
     // No update was made from the bad step.
     assert_eq!(params.value(model.w).item(), 1.0);
+}
+
+#[test]
+fn an_infinite_gradient_names_the_rule_that_made_it() {
+    // w = 0, so the model's output is 0 and √0 is finite, but ∂√u/∂u = 1/(2√u) is not.
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[2, 1]);
+    let data = Dataset::new(x.clone(), Targets::Values(x));
+    let mut params = ParamStore::new();
+    let mut model = scale_model(&mut params);
+    let err = fit(
+        &mut model,
+        &mut params,
+        &mut Descent { learning_rate: 0.1 },
+        |out, _batch| out.sqrt().mean(),
+        &data,
+        &data,
+        &quiet(5, 2),
+    )
+    .unwrap_err();
+    let FitError::NonFiniteGradient {
+        parameter, origin, ..
+    } = &err
+    else {
+        panic!("expected NonFiniteGradient, got {err:?}");
+    };
+    assert_eq!(parameter, "w");
+    let origin = origin.as_ref().expect("the sentinel finds the sqrt");
+    assert_eq!((origin.pass, origin.op), (Pass::Backward, "sqrt"));
+    let text = err.to_string();
+    assert!(
+        text.contains("every forward value is finite, but the backward rule of n3 = sqrt(n2)"),
+        "{text}"
+    );
+    assert_eq!(
+        params.value(model.w).item(),
+        0.0,
+        "no update from the bad step"
+    );
 }
 
 #[test]

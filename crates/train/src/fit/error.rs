@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chainrule_autodiff::NonFinite;
+use chainrule_autodiff::Anomaly;
 use thiserror::Error;
 
 /// Which pass over the data a step belongs to.
@@ -75,23 +75,22 @@ pub enum FitError {
         /// The shape it had.
         shape: Vec<usize>,
     },
-    /// The loss became NaN or infinite; `first` names the op that first produced such a value.
-    #[error("{step}: the loss is {value}; {}", match first {
-        Some(first) => first.to_string(),
-        None => "no node of the graph holds NaN or infinity".to_string(),
-    })]
+    /// The loss became NaN or infinite; `origin` says where the first such value appeared.
+    #[error("{step}: the loss is {value}; {}", describe_origin(origin))]
     NonFiniteLoss {
         /// Where.
         step: Step,
         /// The loss.
         value: f64,
-        /// The first node of the step's graph holding NaN or infinity.
-        first: Option<NonFinite>,
+        /// The NaN sentinel's report: the first value the loss depends on that holds NaN or
+        /// infinity (the op, its inputs by name, and the source line that recorded it).
+        origin: Option<Anomaly>,
     },
     /// The loss was finite but a parameter's gradient was not.
     #[error(
         "{step}: the gradient of parameter {parameter:?} holds NaN or infinity (the loss was \
-         {loss})"
+         {loss}); {}",
+        describe_origin(origin)
     )]
     NonFiniteGradient {
         /// Where.
@@ -100,5 +99,16 @@ pub enum FitError {
         parameter: String,
         /// The (finite) loss of that step.
         loss: f64,
+        /// The NaN sentinel's report: the chain-rule step that first gave a gradient holding
+        /// NaN or infinity.
+        origin: Option<Anomaly>,
     },
+}
+
+/// The sentinel's report for an error message.
+fn describe_origin(origin: &Option<Anomaly>) -> String {
+    match origin {
+        Some(anomaly) => anomaly.to_string(),
+        None => "the NaN sentinel found no NaN or infinity on replaying the step".to_string(),
+    }
 }

@@ -75,7 +75,8 @@ where
 ///
 /// # Errors
 /// [`FitError::EmptyData`] for no rows, [`FitError::LossNotScalar`], and
-/// [`FitError::NonFiniteLoss`] naming the first op that produced NaN or infinity.
+/// [`FitError::NonFiniteLoss`] naming the first op that produced NaN or infinity (the
+/// forward half of the NaN sentinel).
 ///
 /// # Panics
 /// When `batch_size` is 0.
@@ -132,17 +133,13 @@ where
         let g = Graph::new();
         let x = g.input(batch.features.clone());
         let output = model.forward(&g, params, x);
-        sum += scalar_value(&g, loss(output, &batch), step)? * batch.len() as f64;
+        sum += scalar_value(loss(output, &batch), step)? * batch.len() as f64;
     }
     Ok(sum / data.len() as f64)
 }
 
 /// The loss as an `f64`, or the error for a non-scalar or non-finite loss.
-pub(super) fn scalar_value<T: Float>(
-    g: &Graph<T>,
-    loss: Var<'_, T>,
-    step: Step,
-) -> Result<f64, FitError> {
+pub(super) fn scalar_value<T: Float>(loss: Var<'_, T>, step: Step) -> Result<f64, FitError> {
     let shape = loss.shape();
     if shape.iter().product::<usize>() != 1 {
         return Err(FitError::LossNotScalar {
@@ -155,7 +152,7 @@ pub(super) fn scalar_value<T: Float>(
         return Err(FitError::NonFiniteLoss {
             step,
             value,
-            first: g.first_non_finite(),
+            origin: loss.forward_anomaly(),
         });
     }
     Ok(value)

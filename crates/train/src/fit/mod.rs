@@ -40,7 +40,7 @@ mod config;
 mod error;
 mod evaluate;
 
-use chainrule_autodiff::{Float, Graph, ParamGrads, ParamStore, Var};
+use chainrule_autodiff::{BackwardOptions, Float, Graph, ParamGrads, ParamStore, Var};
 use chainrule_layers::Module;
 use chainrule_optim::Optimizer;
 use rand::rngs::StdRng;
@@ -389,31 +389,63 @@ where
     }
 
     /// Forward and backward for one batch: the data loss and the parameters' gradients. The
-    /// graph lives only inside this function.
+    /// graph lives only inside this function. A step whose loss or gradients hold NaN or
+    /// infinity is run again under the NaN sentinel, so that the error says where the first
+    /// such value appeared; the sentinel costs nothing on the steps that go well. (A model
+    /// that draws random numbers, as dropout does, draws new ones for the replay.)
     fn gradients(&self, batch: &Batch<T>, step: Step) -> Result<(f64, ParamGrads<T>), FitError> {
+        let mut result = self.plain_gradients(batch, step);
+        if let Err(
+            FitError::NonFiniteLoss { origin, .. } | FitError::NonFiniteGradient { origin, .. },
+        ) = &mut result
+        {
+            let g = Graph::with_source_lines();
+            let (_, total) = self.losses(&g, batch);
+            let sentinel = BackwardOptions {
+                detect_anomaly: true,
+                ..BackwardOptions::default()
+            };
+            *origin = total.try_backward_with(sentinel).err();
+        }
+        result
+    }
+
+    /// [`Self::gradients`] without the sentinel.
+    fn plain_gradients(
+        &self,
+        batch: &Batch<T>,
+        step: Step,
+    ) -> Result<(f64, ParamGrads<T>), FitError> {
         let params: &ParamStore<T> = self.params;
         let g = Graph::new();
-        let x = g.input(batch.features.clone());
-        let output = self.model.forward(&g, params, x);
-        let data_loss = (self.objective.loss)(output, batch);
-        let value = scalar_value(&g, data_loss, step)?;
-        let total = match self.objective.penalty {
-            Some(penalty) => {
-                let total = data_loss + penalty(&g, params, batch);
-                scalar_value(&g, total, step)?;
-                total
-            }
-            None => data_loss,
-        };
+        let (data_loss, total) = self.losses(&g, batch);
+        let value = scalar_value(data_loss, step)?;
+        if self.objective.penalty.is_some() {
+            scalar_value(total, step)?;
+        }
         let grads = params.collect_grads(&total.backward());
         if let Some((id, _)) = grads.iter().find(|(_, grad)| !grad.all_finite()) {
             return Err(FitError::NonFiniteGradient {
                 step,
                 parameter: params.name(id).to_string(),
                 loss: value,
+                origin: None,
             });
         }
         Ok((value, grads))
+    }
+
+    /// The forward pass of one batch on `g`: the data loss, and the loss to differentiate
+    /// (the data loss plus the penalty, if any).
+    fn losses<'g>(&self, g: &'g Graph<T>, batch: &Batch<T>) -> (Var<'g, T>, Var<'g, T>) {
+        let x = g.input(batch.features.clone());
+        let output = self.model.forward(g, self.params, x);
+        let data_loss = (self.objective.loss)(output, batch);
+        let total = match self.objective.penalty {
+            Some(penalty) => data_loss + penalty(g, self.params, batch),
+            None => data_loss,
+        };
+        (data_loss, total)
     }
 
     fn mean_loss(
