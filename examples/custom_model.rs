@@ -53,7 +53,12 @@ impl Mlp {
     }
 
     /// The model on `x`, its parameters bound into `g`: `model(x)`.
-    pub fn forward<'g>(&self, g: &'g Graph<f64>, params: &ParamStore<f64>, x: &Tensor<f64>) -> Var<'g, f64> {
+    pub fn forward<'g>(
+        &self,
+        g: &'g Graph<f64>,
+        params: &ParamStore<f64>,
+        x: &Tensor<f64>,
+    ) -> Var<'g, f64> {
         mlp(g.input(x.clone()), self.ids.map(|id| params.bind(g, id)))
     }
 }
@@ -134,15 +139,26 @@ pub struct EarlyStopped {
 
 /// Full-batch Adam on the training rows until the validation loss has not improved for
 /// `patience` epochs (or `max_epochs` pass), then back to the best epoch's parameters.
-pub fn train_with_early_stopping(data: &Diabetes, patience: usize, max_epochs: usize) -> EarlyStopped {
+pub fn train_with_early_stopping(
+    data: &Diabetes,
+    patience: usize,
+    max_epochs: usize,
+) -> EarlyStopped {
     let mut params = ParamStore::new();
     let model = Mlp::new(&mut params, data.train.x.shape()[1], 32, 0);
-    let mut adam = Adam::new(AdamConfig { learning_rate: 0.01, ..AdamConfig::default() });
+    let mut adam = Adam::new(AdamConfig {
+        learning_rate: 0.01,
+        ..AdamConfig::default()
+    });
     let (mut best, mut best_epoch, mut validation_losses) = (params.clone(), 0, Vec::new());
     for epoch in 0..max_epochs {
         let grads = {
             let g = Graph::new();
-            let loss = huber(model.forward(&g, &params, &data.train.x), &data.train.y, 1.0);
+            let loss = huber(
+                model.forward(&g, &params, &data.train.x),
+                &data.train.y,
+                1.0,
+            );
             params.collect_grads(&loss.backward()) // PyTorch: loss.backward()
         };
         adam.apply(&mut params, &grads); // PyTorch: optimizer.step()
@@ -155,14 +171,23 @@ pub fn train_with_early_stopping(data: &Diabetes, patience: usize, max_epochs: u
         }
         validation_losses.push(loss);
     }
-    EarlyStopped { model, params: best, validation_losses, best_epoch }
+    EarlyStopped {
+        model,
+        params: best,
+        validation_losses,
+        best_epoch,
+    }
 }
 
 /// The model's predictions for some rows, in the data's units.
 pub fn predict(stopped: &EarlyStopped, data: &Diabetes, rows: &Rows) -> Vec<f64> {
     let g = Graph::no_grad();
     let standardized = stopped.model.forward(&g, &stopped.params, &rows.x).value();
-    standardized.to_vec().iter().map(|v| v * data.target_std + data.target_mean).collect()
+    standardized
+        .to_vec()
+        .iter()
+        .map(|v| v * data.target_std + data.target_mean)
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -172,7 +197,11 @@ pub fn predict(stopped: &EarlyStopped, data: &Diabetes, rows: &Rows) -> Vec<f64>
 /// `H·v`, `H` the Hessian of the training loss with respect to the first layer's weights `W₁`.
 pub fn hessian_vector_product(stopped: &EarlyStopped, rows: &Rows, v: &Tensor<f64>) -> Tensor<f64> {
     let g = Graph::new();
-    let loss = huber(stopped.model.forward(&g, &stopped.params, &rows.x), &rows.y, 1.0);
+    let loss = huber(
+        stopped.model.forward(&g, &stopped.params, &rows.x),
+        &rows.y,
+        1.0,
+    );
     let w1 = stopped.params.bind(&g, stopped.model.ids[0]);
     // PyTorch: (gradient,) = torch.autograd.grad(loss, w1, create_graph=True)
     let gradient = grad_vars(&[loss], None, &[w1])[0];
@@ -196,7 +225,7 @@ pub fn critic_loss<'g>(
     let g = critic[0].graph();
     let between = real.mul(epsilon).add(&fake.mul(&epsilon.map(|e| 1.0 - e)));
     let x_hat = g.input(between).requires_grad_(); // PyTorch: x_hat.requires_grad_()
-    // PyTorch: (dx,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+                                                   // PyTorch: (dx,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
     let dx = grad_vars(&[mlp(x_hat, critic).sum()], None, &[x_hat])[0];
     let norm = (dx.square().sum_axis(1, false) + 1e-12).sqrt();
     let penalty = (norm - 1.0).square().mean() * 10.0;
@@ -209,20 +238,32 @@ pub fn critic_batch(n: usize, seed: u64) -> [Tensor<f64>; 3] {
     let mut rng = StdRng::seed_from_u64(seed);
     let real = Tensor::rand_normal(&[n, 2], 2.0, 0.5, &mut rng);
     let fake = Tensor::rand_normal(&[n, 2], 0.0, 0.5, &mut rng);
-    [real, fake, Tensor::rand_uniform(&[n, 1], 0.0, 1.0, &mut rng)]
+    [
+        real,
+        fake,
+        Tensor::rand_uniform(&[n, 1], 0.0, 1.0, &mut rng),
+    ]
 }
 
 /// Trains a critic `steps` steps with Adam; the critic's loss and penalty before each step.
 pub fn train_critic(steps: usize) -> Vec<(f64, f64)> {
     let mut params = ParamStore::new();
     let critic = Mlp::new(&mut params, 2, 16, 1);
-    let mut adam = Adam::new(AdamConfig { learning_rate: 0.01, ..AdamConfig::default() });
+    let mut adam = Adam::new(AdamConfig {
+        learning_rate: 0.01,
+        ..AdamConfig::default()
+    });
     let mut losses = Vec::new();
     for step in 0..steps {
         let [real, fake, epsilon] = critic_batch(64, step as u64);
         let grads = {
             let g = Graph::new();
-            let (loss, penalty) = critic_loss(critic.ids.map(|id| params.bind(&g, id)), &real, &fake, &epsilon);
+            let (loss, penalty) = critic_loss(
+                critic.ids.map(|id| params.bind(&g, id)),
+                &real,
+                &fake,
+                &epsilon,
+            );
             losses.push((loss.item(), penalty.item()));
             params.collect_grads(&loss.backward())
         };
@@ -242,7 +283,11 @@ pub fn attention<'g>([x, wq, wk, wv]: [Var<'g, f64>; 4], planted_bug: bool) -> V
     let scores = q.matmul_t(k, false, true) * (1.0 / (wq.shape()[1] as f64).sqrt());
     let e = (scores - scores.max_axis(-1, true).detach()).exp(); // detach: shift-invariant
     let normaliser = e.sum_axis(-1, true);
-    let normaliser = if planted_bug { normaliser.detach() } else { normaliser };
+    let normaliser = if planted_bug {
+        normaliser.detach()
+    } else {
+        normaliser
+    };
     (e / normaliser).matmul(v)
 }
 
@@ -253,13 +298,21 @@ pub fn check_attention(planted_bug: bool) -> GradcheckReport {
     let mut draw = |shape: &[usize]| Tensor::rand_normal(shape, 0.0, 1.0, &mut rng);
     let inputs = [draw(&[5, 4]), draw(&[4, 3]), draw(&[4, 3]), draw(&[4, 3])];
     gradcheck(
-        |_, v| attention([v[0], v[1], v[2], v[3]], planted_bug), &inputs, GradcheckOptions::default())
+        |_, v| attention([v[0], v[1], v[2], v[3]], planted_bug),
+        &inputs,
+        GradcheckOptions::default(),
+    )
 }
 
 // ------------------------------------------------------------------------------------------
 
 fn mean_absolute_error(predicted: &[f64], actual: &[f64]) -> f64 {
-    predicted.iter().zip(actual).map(|(p, a)| (p - a).abs()).sum::<f64>() / actual.len() as f64
+    predicted
+        .iter()
+        .zip(actual)
+        .map(|(p, a)| (p - a).abs())
+        .sum::<f64>()
+        / actual.len() as f64
 }
 
 fn main() {
@@ -282,16 +335,30 @@ fn main() {
         stopped.best_epoch,
         losses[losses.len() - 1]
     );
-    let actual: Vec<f64> = data.test.y.to_vec().iter().map(|v| v * data.target_std + data.target_mean).collect();
+    let actual: Vec<f64> = data
+        .test
+        .y
+        .to_vec()
+        .iter()
+        .map(|v| v * data.target_std + data.target_mean)
+        .collect();
     let model_error = mean_absolute_error(&predict(&stopped, &data, &data.test), &actual);
     let mean_error = mean_absolute_error(&vec![data.target_mean; actual.len()], &actual);
     println!("  held-out rows: mean absolute error {model_error:.1} (predicting the mean: {mean_error:.1})");
-    check(model_error < mean_error, "the model beats predicting the mean on held-out rows");
+    check(
+        model_error < mean_error,
+        "the model beats predicting the mean on held-out rows",
+    );
 
     println!("(b) a Hessian-vector product");
     let v = Tensor::rand_normal(&[10, 32], 0.0, 1.0, &mut StdRng::seed_from_u64(5));
     let hv = hessian_vector_product(&stopped, &data.train, &v);
-    let curvature: f64 = hv.as_slice().iter().zip(v.as_slice()).map(|(a, b)| a * b).sum();
+    let curvature: f64 = hv
+        .as_slice()
+        .iter()
+        .zip(v.as_slice())
+        .map(|(a, b)| a * b)
+        .sum();
     println!("  vᵀHv = {curvature:.4} over {} weights", v.numel());
     check(hv.all_finite(), "H·v is finite");
 
@@ -306,7 +373,10 @@ fn main() {
     let buggy = check_attention(true);
     println!("  as written: {clean}");
     println!("  normaliser detached: {buggy}");
-    check(clean.passed && !buggy.passed, "the check passes the block and catches the planted bug");
+    check(
+        clean.passed && !buggy.passed,
+        "the check passes the block and catches the planted bug",
+    );
 
     if !failures.is_empty() {
         std::process::exit(1);

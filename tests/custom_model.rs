@@ -10,8 +10,8 @@ mod custom_model;
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::{grad, gradcheck, GradcheckOptions, Graph, ParamStore, Tensor};
 use custom_model::{
-    attention, check_attention, critic_batch, critic_loss, diabetes, hessian_vector_product,
-    mlp, train_critic, train_with_early_stopping, Mlp, Rows,
+    attention, check_attention, critic_batch, critic_loss, diabetes, hessian_vector_product, mlp,
+    train_critic, train_with_early_stopping, Mlp, Rows,
 };
 
 /// The MLP's outputs on plain tensors, no graph.
@@ -56,9 +56,16 @@ fn early_stopping_keeps_the_best_validation_epoch_and_beats_the_mean_on_held_out
     // On the held-out rows, better than predicting the training mean (0 once standardized).
     let actual = data.test.y.to_vec();
     let predicted = predict_on_tensors(&stopped.model, &stopped.params, &data.test.x);
-    let model_error: f64 = predicted.iter().zip(&actual).map(|(p, a)| (p - a).abs()).sum();
+    let model_error: f64 = predicted
+        .iter()
+        .zip(&actual)
+        .map(|(p, a)| (p - a).abs())
+        .sum();
     let mean_error: f64 = actual.iter().map(|a| a.abs()).sum();
-    assert!(model_error < 0.8 * mean_error, "{model_error} vs {mean_error}");
+    assert!(
+        model_error < 0.8 * mean_error,
+        "{model_error} vs {mean_error}"
+    );
 }
 
 /// ∂L/∂W₁ by the plain first-order backward, with `W₁` replaced by `w1`.
@@ -83,8 +90,14 @@ fn the_hessian_vector_product_matches_central_differences_of_the_gradient() {
     let minus = gradient_at(model, params, &data.train, w1.sub(&v.mul_scalar(h)));
     let central = plus.sub(&minus).mul_scalar(0.5 / h);
     assert_eq!(hv.shape(), central.shape());
-    let largest = central.as_slice().iter().fold(0.0f64, |m, c| m.max(c.abs()));
-    assert!(largest > 1e-3, "a Hessian-vector product of zeros proves nothing");
+    let largest = central
+        .as_slice()
+        .iter()
+        .fold(0.0f64, |m, c| m.max(c.abs()));
+    assert!(
+        largest > 1e-3,
+        "a Hessian-vector product of zeros proves nothing"
+    );
     for (a, c) in hv.as_slice().iter().zip(central.as_slice()) {
         assert!((a - c).abs() < 1e-6 * (1.0 + c.abs()), "{a} vs {c}");
     }
@@ -94,7 +107,11 @@ fn the_hessian_vector_product_matches_central_differences_of_the_gradient() {
 fn the_critic_gradient_is_the_central_difference_and_the_penalty_loss_gradchecks() {
     let mut params = ParamStore::new();
     let critic = Mlp::new(&mut params, 2, 5, 4);
-    let weights: Vec<Tensor<f64>> = critic.ids.iter().map(|&id| params.value(id).clone()).collect();
+    let weights: Vec<Tensor<f64>> = critic
+        .ids
+        .iter()
+        .map(|&id| params.value(id).clone())
+        .collect();
     let [real, fake, epsilon] = critic_batch(6, 11);
 
     // ∂D/∂x of each row against central differences of D.
@@ -104,7 +121,12 @@ fn the_critic_gradient_is_the_central_difference_and_the_penalty_loss_gradchecks
     let dx = grad(&[mlp(x, bound()).sum()], None, &[x]).remove(0);
     let critic_sum = |at: &Tensor<f64>| {
         let g = Graph::no_grad();
-        mlp(g.input(at.clone()), critic.ids.map(|id| params.bind(&g, id))).sum().item()
+        mlp(
+            g.input(at.clone()),
+            critic.ids.map(|id| params.bind(&g, id)),
+        )
+        .sum()
+        .item()
     };
     let h = 1e-6;
     for flat in 0..real.numel() {
@@ -114,7 +136,10 @@ fn the_critic_gradient_is_the_central_difference_and_the_penalty_loss_gradchecks
         shifted[flat] -= 2.0 * h;
         let minus = critic_sum(&Tensor::from_vec(shifted, real.shape()));
         let central = (plus - minus) / (2.0 * h);
-        assert!((dx.as_slice()[flat] - central).abs() < 1e-7, "element {flat}");
+        assert!(
+            (dx.as_slice()[flat] - central).abs() < 1e-7,
+            "element {flat}"
+        );
     }
 
     // The whole critic loss — penalty included, a second-order quantity — against central
@@ -128,7 +153,10 @@ fn the_critic_gradient_is_the_central_difference_and_the_penalty_loss_gradchecks
 
     let losses = train_critic(60);
     let (first, last) = (losses[0], losses[losses.len() - 1]);
-    assert!(last.0 < first.0 - 1.0, "the critic learns: {first:?} → {last:?}");
+    assert!(
+        last.0 < first.0 - 1.0,
+        "the critic learns: {first:?} → {last:?}"
+    );
     assert!(last.1 < 0.5, "and keeps its gradient norm near 1: {last:?}");
 }
 
@@ -143,6 +171,9 @@ fn the_attention_check_passes_the_block_and_catches_the_planted_bug() {
     let inputs = [draw(&[3, 4]), draw(&[4, 2]), draw(&[4, 2]), draw(&[4, 2])];
     let g = Graph::new();
     let vars = inputs.clone().map(|t| g.param(t));
-    let (right, wrong) = (attention(vars, false).value(), attention(vars, true).value());
+    let (right, wrong) = (
+        attention(vars, false).value(),
+        attention(vars, true).value(),
+    );
     assert_eq!(right.to_vec(), wrong.to_vec());
 }

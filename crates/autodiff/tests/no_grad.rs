@@ -48,7 +48,9 @@ fn a_no_grad_graph_records_no_links_and_no_gradient_wishes() {
     assert!(!g.is_grad_enabled());
     assert!(!out.requires_grad());
     let nodes = g.nodes();
-    assert!(nodes.iter().all(|n| !n.requires_grad && n.inputs.is_empty()));
+    assert!(nodes
+        .iter()
+        .all(|n| !n.requires_grad && n.inputs.is_empty()));
     // The ops are still named, so a NaN during evaluation is reported by op.
     assert!(nodes.iter().any(|n| n.op.name() == "matmul"));
     // The recording graph of the same model does keep links and wishes.
@@ -92,6 +94,9 @@ fn differentiating_a_no_grad_graph_panics_naming_the_call_and_no_grad() {
         assert!(message.starts_with(name), "{name}: {message}");
         assert!(message.contains("Graph::no_grad()"), "{message}");
         assert!(message.contains("Graph::new()"), "{message}");
-        assert!(message.contains("no_grad.rs"), "names the caller: {message}");
+        assert!(
+            message.contains("no_grad.rs"),
+            "names the caller: {message}"
+        );
     }
 }
