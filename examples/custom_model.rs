@@ -195,7 +195,7 @@ pub fn predict(stopped: &EarlyStopped, data: &Diabetes, rows: &Rows) -> Vec<f64>
 // ------------------------------------------------------------------------------------------
 
 /// `H·v`, `H` the Hessian of the training loss with respect to the first layer's weights `W₁`.
-pub fn hessian_vector_product(stopped: &EarlyStopped, rows: &Rows, v: &Tensor<f64>) -> Tensor<f64> {
+pub fn hessian_vector_product(stopped: &EarlyStopped, rows: &Rows, v: Tensor<f64>) -> Tensor<f64> {
     let g = Graph::new();
     let loss = huber(
         stopped.model.forward(&g, &stopped.params, &rows.x),
@@ -206,7 +206,7 @@ pub fn hessian_vector_product(stopped: &EarlyStopped, rows: &Rows, v: &Tensor<f6
     // PyTorch: (gradient,) = torch.autograd.grad(loss, w1, create_graph=True)
     let gradient = grad_vars(&[loss], None, &[w1])[0];
     // PyTorch: (hv,) = torch.autograd.grad(gradient, w1, grad_outputs=v)
-    grad(&[gradient], Some(&[v.clone()]), &[w1]).remove(0)
+    grad(&[gradient], Some(&[v]), &[w1]).remove(0)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ fn main() {
 
     println!("(b) a Hessian-vector product");
     let v = Tensor::rand_normal(&[10, 32], 0.0, 1.0, &mut StdRng::seed_from_u64(5));
-    let hv = hessian_vector_product(&stopped, &data.train, &v);
+    let hv = hessian_vector_product(&stopped, &data.train, v.clone());
     let curvature: f64 = hv
         .as_slice()
         .iter()

@@ -84,7 +84,7 @@ fn the_hessian_vector_product_matches_central_differences_of_the_gradient() {
     let (model, params) = (&stopped.model, &stopped.params);
     let w1 = params.value(model.ids[0]).clone();
     let v = Tensor::rand_normal(w1.shape(), 0.0, 1.0, &mut StdRng::seed_from_u64(9));
-    let hv = hessian_vector_product(&stopped, &data.train, &v);
+    let hv = hessian_vector_product(&stopped, &data.train, v.clone());
     let h = 1e-5;
     let plus = gradient_at(model, params, &data.train, w1.add(&v.mul_scalar(h)));
     let minus = gradient_at(model, params, &data.train, w1.sub(&v.mul_scalar(h)));

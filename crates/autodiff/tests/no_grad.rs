@@ -69,9 +69,12 @@ fn panic_message(f: impl FnOnce()) -> String {
         .unwrap()
 }
 
+/// A way to differentiate, by the name its panic starts with.
+type Differentiate = (&'static str, fn(Var<'_, f64>));
+
 #[test]
 fn differentiating_a_no_grad_graph_panics_naming_the_call_and_no_grad() {
-    let calls: [(&str, fn(Var<'_, f64>)); 6] = [
+    let calls: [Differentiate; 6] = [
         ("backward:", |y| drop(y.backward())),
         ("backward_create_graph:", |y| {
             drop(y.backward_create_graph())
