@@ -494,7 +494,8 @@ impl<'g, T: Float> Var<'g, T> {
     /// parameter of the graph, computed without recording anything.
     ///
     /// # Panics
-    /// When the var has more than one element, or depends on no parameter.
+    /// When the var has more than one element, depends on no parameter, or belongs to a graph
+    /// made with [`Graph::no_grad`].
     ///
     /// ```
     /// use chainrule_autodiff::{Graph, Tensor};
@@ -627,6 +628,7 @@ impl<'g, T: Float> Var<'g, T> {
 
     #[track_caller]
     fn check_root(self, op: &str) {
+        self.graph().assert_grad_enabled(op);
         let shape = self.shape();
         shape_assert!(
             shape.iter().product::<usize>() == 1,

@@ -73,6 +73,7 @@ fn root<'g, T: Float>(
     wrt: &[Var<'g, T>],
 ) -> Var<'g, T> {
     shape_assert!(!outputs.is_empty(), "{op}: no outputs to differentiate");
+    outputs[0].graph().assert_grad_enabled(op);
     for &var in outputs.iter().chain(wrt).chain(seeds.unwrap_or_default()) {
         outputs[0].same_graph(var, op);
     }
@@ -135,7 +136,8 @@ fn root<'g, T: Float>(
 /// # Panics
 /// When a var of `wrt` wants no gradient (neither a parameter, an input marked with
 /// [`Var::requires_grad_`], nor computed from one), when the vars belong to different graphs,
-/// or when an output of several elements has no seed.
+/// when an output of several elements has no seed, or when the graph was made with
+/// [`Graph::no_grad`].
 ///
 /// ```
 /// use chainrule_autodiff::{grad, Graph, Tensor};

@@ -10,7 +10,8 @@
 //! `crate::var`, above the op definitions.
 //!
 //! A graph lives for one step of work: build it, run backward, drop it. Parameters live outside
-//! it and are bound in as leaves without copying their storage.
+//! it and are bound in as leaves without copying their storage. A graph made for evaluation
+//! only ([`Graph::no_grad`]) computes the same values but records nothing that backward needs.
 
 use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
@@ -42,7 +43,8 @@ pub struct Node<T> {
 ///
 /// Create leaves with [`Graph::param`], [`Graph::input`], [`Graph::constant`] or
 /// [`Graph::scalar`]; combine them with the methods and operators of [`Var`]; call
-/// [`Var::backward`] on a scalar result.
+/// [`Var::backward`] on a scalar result. To evaluate a model without training it, make the graph
+/// with [`Graph::no_grad`].
 ///
 /// ```
 /// use chainrule_autodiff::Graph;
@@ -67,6 +69,9 @@ pub struct Graph<T> {
     /// The source line that recorded each node, by node id — kept only by graphs made with
     /// [`Graph::with_source_lines`], since most graphs never need them.
     source_lines: Option<RefCell<Vec<&'static Location<'static>>>>,
+    /// Whether nodes record what backward needs (which leaves want a gradient, each node's
+    /// inputs): false for a graph made with [`Graph::no_grad`].
+    grad_enabled: bool,
 }
 
 /// Graph ids: unique for the life of the process, so a stale reference to a dropped graph can
@@ -95,7 +100,64 @@ impl<T: Float> Graph<T> {
             labels: RefCell::new(HashMap::new()),
             gradient_leaves: RefCell::new(Vec::new()),
             source_lines: None,
+            grad_enabled: true,
         }
+    }
+
+    /// An empty graph for evaluation only — PyTorch's `with torch.no_grad():`. Ops compute the
+    /// same values as on [`Graph::new`]'s graphs, and every var can still be read, but nothing
+    /// backward needs is recorded: no leaf wants a gradient (parameters included), and no node
+    /// keeps the links to its inputs, so nodes cost only their value and the name of their op.
+    /// Use it to predict and to measure a validation loss.
+    ///
+    /// # Panics
+    /// Nothing at creation; [`Var::backward`], [`crate::grad`] and their relatives panic on such a
+    /// graph, saying that it was made with `no_grad`, as does [`Var::requires_grad_`].
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::no_grad();
+    /// let w = g.param(Tensor::from_vec(vec![0.5f64, -1.0], &[2]));
+    /// let x = g.input(Tensor::from_vec(vec![2.0, 3.0], &[2]));
+    /// let y = (w * x).sum();
+    /// assert_eq!(y.item(), -2.0); // the same value as on a recording graph
+    /// assert!(!g.is_grad_enabled() && !y.requires_grad());
+    /// ```
+    ///
+    /// Backward on it is a mistake, and says so:
+    ///
+    /// ```should_panic
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::no_grad();
+    /// let x = g.scalar(3.0f64);
+    /// (x * x).backward(); // panics: "… made with Graph::no_grad() …"
+    /// ```
+    pub fn no_grad() -> Self {
+        let mut graph = Self::new();
+        graph.grad_enabled = false;
+        graph
+    }
+
+    /// Whether this graph records what backward needs: `false` for a graph made with
+    /// [`Graph::no_grad`] (PyTorch's `torch.is_grad_enabled()`).
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// assert!(Graph::<f32>::new().is_grad_enabled());
+    /// assert!(!Graph::<f32>::no_grad().is_grad_enabled());
+    /// ```
+    pub fn is_grad_enabled(&self) -> bool {
+        self.grad_enabled
+    }
+
+    /// Panics, naming `op` and the caller's line, when this graph was made with
+    /// [`Graph::no_grad`]: differentiating needs what such a graph does not record.
+    #[track_caller]
+    pub(crate) fn assert_grad_enabled(&self, op: &str) {
+        shape_assert!(
+            self.grad_enabled,
+            "{op}: this graph was made with Graph::no_grad() for evaluation, so it recorded nothing for backward; build it with Graph::new() to differentiate"
+        );
     }
 
     /// An empty graph that remembers the source line that recorded each node, for messages
@@ -184,7 +246,7 @@ impl<T: Float> Graph<T> {
 
     #[track_caller]
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
-        let requires_grad = kind == Leaf::Parameter;
+        let requires_grad = kind == Leaf::Parameter && self.grad_enabled;
         let var = self.push(value, Op::Leaf(kind), SmallVec::new(), |_, _| requires_grad);
         if requires_grad {
             self.gradient_leaves.borrow_mut().push(var.id());
@@ -199,6 +261,7 @@ impl<T: Float> Graph<T> {
     }
 
     /// Appends a node computed by `op` from `inputs`; it wants a gradient if any input does.
+    /// A [`Graph::no_grad`] graph keeps no links: only backward would follow them.
     #[track_caller]
     pub(crate) fn record(
         &self,
@@ -206,6 +269,9 @@ impl<T: Float> Graph<T> {
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
     ) -> Var<'_, T> {
+        if !self.grad_enabled {
+            return self.push(value, op, SmallVec::new(), |_, _| false);
+        }
         self.push(value, op, inputs, |nodes, inputs| {
             inputs.iter().any(|&i| nodes[i].requires_grad)
         })
@@ -435,8 +501,8 @@ impl<'g, T: Float> Var<'g, T> {
     ///
     /// # Panics
     /// When the var is not an input leaf (a parameter already has a gradient; a constant never
-    /// does), or when a node already uses it (nodes decide whether they want a gradient when
-    /// they are recorded).
+    /// does), when a node already uses it (nodes decide whether they want a gradient when
+    /// they are recorded), or when the graph was made with [`Graph::no_grad`].
     ///
     /// ```
     /// use chainrule_autodiff::{Graph, Tensor};
@@ -449,6 +515,7 @@ impl<'g, T: Float> Var<'g, T> {
     /// ```
     #[track_caller]
     pub fn requires_grad_(self) -> Self {
+        self.graph.assert_grad_enabled("requires_grad_");
         let mut nodes = self.graph.nodes.borrow_mut();
         let id = self.id;
         shape_assert!(

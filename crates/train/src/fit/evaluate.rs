@@ -53,7 +53,7 @@ where
     );
     model.set_training(false);
     let run = |rows: Tensor<T>| {
-        let g = Graph::new();
+        let g = Graph::no_grad();
         let x = g.input(rows);
         model.forward(&g, params, x).value()
     };
@@ -130,7 +130,7 @@ where
             epoch,
             batch: index,
         };
-        let g = Graph::new();
+        let g = Graph::no_grad();
         let x = g.input(batch.features.clone());
         let output = model.forward(&g, params, x);
         sum += scalar_value(loss(output, &batch), step)? * batch.len() as f64;
