@@ -25,9 +25,11 @@
 pub use chainrule_autodiff as autodiff;
 pub use chainrule_autodiff::{
     grad, grad_vars, gradcheck, BackwardOptions, Conv1dOptions, Conv2dOptions, Float,
-    GradcheckOptions, GradcheckReport, Gradients, Graph, ParamGrads, ParamId, ParamKind,
+    GradcheckOptions, GradcheckReport, Gradients, Graph, Init, ParamGrads, ParamId, ParamKind,
     ParamStore, Pool2dOptions, Quantity, Tensor, Trace, Var, VarGradients,
 };
+/// Initial values for parameters (Xavier/Glorot, He/Kaiming, …), usable without the layers.
+pub use chainrule_autodiff::init;
 pub use chainrule_layers as layers;
 #[cfg(feature = "material")]
 pub use chainrule_material as material;

@@ -7,6 +7,8 @@
 //! - [`Var`] — a `Copy` handle to a node, with operators (`a * b + 1.0`) and op methods.
 //! - [`Var::backward`] — the one generic backward pass; [`Var::backward_create_graph`] records
 //!   it on the graph so gradients can be differentiated again.
+//! - [`init`] — Xavier/Glorot, He/Kaiming, uniform, normal and constant initial values,
+//!   seeded by the caller.
 //! - [`ParamStore`] — named weights and biases outside any graph, bound into each step's graph
 //!   without copying.
 //! - [`ops`] — the primitive ops: each op's name, formula, forward kernel and backward rule in
@@ -74,6 +76,7 @@ mod float;
 mod grad;
 pub mod gradcheck;
 pub mod graph;
+pub mod init;
 pub mod ops;
 pub mod params;
 mod spare;
@@ -91,6 +94,7 @@ pub use gradcheck::{
     gradcheck, gradgradcheck, GradcheckOptions, GradcheckReport, WorstElement, WrongOp,
 };
 pub use graph::{Graph, Node, NonFinite, Var};
+pub use init::Init;
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Conv1dOptions, Conv2dOptions, Pool2dOptions, Shape, ShapeError, Tensor};
