@@ -110,7 +110,7 @@ pub fn huber_loss<'g, T: Float>(
     delta: T,
 ) -> Var<'g, T> {
     expect_same_shape("huber_loss", prediction, target);
-    if !(delta > T::zero()) {
+    if delta.is_nan() || delta <= T::zero() {
         layer_panic!("huber_loss: delta must be positive, got {delta}");
     }
     huber_terms(prediction - target, delta).mean()
@@ -149,7 +149,7 @@ pub fn smooth_l1_loss<'g, T: Float>(
     beta: T,
 ) -> Var<'g, T> {
     expect_same_shape("smooth_l1_loss", prediction, target);
-    if !(beta >= T::zero()) {
+    if beta.is_nan() || beta < T::zero() {
         layer_panic!("smooth_l1_loss: beta must be zero or positive, got {beta}");
     }
     let error = prediction - target;
