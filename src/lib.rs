@@ -23,9 +23,12 @@
 //! ```
 
 pub use chainrule_autodiff as autodiff;
+/// Initial values for parameters (Xavier/Glorot, He/Kaiming, …), usable without the layers.
+pub use chainrule_autodiff::init;
 pub use chainrule_autodiff::{
-    grad, grad_vars, gradcheck, BackwardOptions, Conv1dOptions, Conv2dOptions, Float,
-    GradcheckOptions, GradcheckReport, Gradients, Graph, ParamGrads, ParamId, ParamKind,
+    grad, grad_vars, gradcheck, gradcheck_generic, gradcheck_params, gradgradcheck,
+    BackwardOptions, Conv1dOptions, Conv2dOptions, Float, GenericFunction, GenericLoss,
+    GradcheckOptions, GradcheckReport, Gradients, Graph, Init, ParamGrads, ParamId, ParamKind,
     ParamStore, Pool2dOptions, Quantity, Tensor, Trace, Var, VarGradients,
 };
 pub use chainrule_layers as layers;

@@ -9,6 +9,11 @@
 //! central differences of that node's forward alone — and reports the first node that
 //! disagrees, by op, name and source line. [`gradcheck`] runs it for you on failure
 //! ([`GradcheckReport::wrong_op`]).
+//!
+//! Model code that trains in `f32` is checked in `f64` by writing it once, generic over the
+//! float type: implement [`GenericFunction`] (a function of input tensors) or [`GenericLoss`]
+//! (a loss of a [`ParamStore`]'s parameters) and call [`gradcheck_generic`] or
+//! [`gradcheck_params`], which convert the values to `f64` and run the same code there.
 
 use std::fmt;
 use std::panic::Location;
@@ -16,7 +21,7 @@ use std::panic::Location;
 use crate::backward::Differentiable;
 use crate::ops::vocabulary::ElementwiseOps;
 use crate::ops::Op;
-use crate::{custom, Graph, Tensor, Var};
+use crate::{custom, Float, Graph, ParamId, ParamStore, Tensor, Var};
 
 /// Step size and tolerances for [`gradcheck`].
 ///
@@ -33,6 +38,12 @@ use crate::{custom, Graph, Tensor, Var};
 /// difference carries rounding error in proportion to `|f|`. The defaults (`1e-5`, `1e-4`) sit
 /// about five orders of magnitude above the error of a correct rule at the default step, and far
 /// below the error of any real mistake (a missing factor or a wrong sign).
+///
+/// ```
+/// use chainrule_autodiff::GradcheckOptions;
+/// let options = GradcheckOptions { worst_elements: 3, ..GradcheckOptions::default() };
+/// assert_eq!(options.step, 1e-6);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradcheckOptions {
     /// The finite-difference step `h`.
@@ -41,6 +52,8 @@ pub struct GradcheckOptions {
     pub abs_tol: f64,
     /// The relative part of the tolerance.
     pub rel_tol: f64,
+    /// How many of the worst elements the report lists (default 5), worst first.
+    pub worst_elements: usize,
 }
 
 impl Default for GradcheckOptions {
@@ -49,21 +62,64 @@ impl Default for GradcheckOptions {
             step: 1e-6,
             abs_tol: 1e-5,
             rel_tol: 1e-4,
+            worst_elements: 5,
         }
     }
 }
 
-/// The element that came nearest to failing (or failed by the most).
+/// One compared element, among those that came nearest to failing (or failed by the most).
+///
+/// Its [`Display`](fmt::Display) names it as `w[2,0]`: the input's name — the label its var
+/// was given with [`Var::named`] inside the checked function, the parameter's name for
+/// [`gradcheck_params`], else `inputs[i]` — and the element's multi-index (none for a 0-d
+/// input).
+///
+/// ```
+/// use chainrule_autodiff::{gradcheck, GradcheckOptions, Tensor};
+/// let w = Tensor::from_vec(vec![0.5, -1.0, 2.0, 0.1], &[2, 2]);
+/// let report = gradcheck(|_g, v| v[0].named("w").exp(), &[w], GradcheckOptions::default());
+/// let worst = &report.worst_elements[0];
+/// assert_eq!(worst.name, "w");
+/// assert!(worst.to_string().starts_with(&format!("w[{},{}]", worst.index[0], worst.index[1])));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorstElement {
     /// Which input (position in the `inputs` slice).
     pub input: usize,
+    /// The input's name (see above).
+    pub name: String,
     /// The element's multi-index within that input.
     pub index: Vec<usize>,
     /// The engine's gradient there.
     pub analytic: f64,
     /// The central finite difference there.
     pub numeric: f64,
+    /// `|analytic − numeric| / (abs_tol + rel_tol·|numeric|)`: above 1 fails.
+    pub error_over_tolerance: f64,
+}
+
+impl WorstElement {
+    /// Where the element is, as `name[i,j]` (`name` alone for a 0-d input).
+    pub fn location(&self) -> String {
+        if self.index.is_empty() {
+            return self.name.clone();
+        }
+        let index: Vec<String> = self.index.iter().map(usize::to_string).collect();
+        format!("{}[{}]", self.name, index.join(","))
+    }
+}
+
+impl fmt::Display for WorstElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: analytic {:.10e}, numeric {:.10e} ({:.2e} of its tolerance)",
+            self.location(),
+            self.analytic,
+            self.numeric,
+            self.error_over_tolerance
+        )
+    }
 }
 
 /// What [`gradcheck`] found. Passing means every element was within its tolerance; the error
@@ -80,8 +136,11 @@ pub struct GradcheckReport {
     /// (`|analytic − numeric| / (abs_tol + rel_tol·|numeric|)`): below 1 everywhere is a pass.
     pub max_error_over_tolerance: f64,
     /// The element with the largest error measured against its tolerance; `None` when the
-    /// inputs have no elements.
+    /// inputs have no elements. The same as `worst_elements[0]`.
     pub worst: Option<WorstElement>,
+    /// The [`GradcheckOptions::worst_elements`] elements with the largest errors measured
+    /// against their tolerances, worst first, each named by input and multi-index.
+    pub worst_elements: Vec<WorstElement>,
     /// How many elements were compared.
     pub elements: usize,
     /// Whether every element was within tolerance (and every value finite).
@@ -144,12 +203,9 @@ impl fmt::Display for GradcheckReport {
             self.max_abs_error,
             self.max_rel_error
         )?;
-        if let Some(w) = &self.worst {
-            write!(
-                f,
-                "; worst at input {} index {:?}: analytic {:.10e}, numeric {:.10e}",
-                w.input, w.index, w.analytic, w.numeric
-            )?;
+        for (i, element) in self.worst_elements.iter().enumerate() {
+            let lead = if i == 0 { "; worst: " } else { "; then " };
+            write!(f, "{lead}{element}")?;
         }
         if let Some(wrong) = &self.wrong_op {
             write!(f, "; {wrong}")?;
@@ -181,16 +237,23 @@ where
     F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
 {
     let f = as_checked(|g, v| projected(g, f(g, v)));
-    let analytic: Vec<Tensor<f64>> = {
+    let (analytic, names): (Vec<Tensor<f64>>, Vec<String>) = {
         let g = Graph::new();
         let vars: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
         let out = f(&g, &vars);
-        if out.requires_grad() {
+        // Read after `f` ran, which may have named its inputs.
+        let names = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.label().unwrap_or_else(|| format!("inputs[{i}]")))
+            .collect();
+        let analytic = if out.requires_grad() {
             let grads = out.backward();
             vars.iter().map(|&v| grads[v].clone()).collect()
         } else {
             inputs.iter().map(|t| Tensor::zeros(t.shape())).collect()
-        }
+        };
+        (analytic, names)
     };
     let evaluate = |perturbed: &[Tensor<f64>]| -> f64 {
         let g = Graph::new();
@@ -198,7 +261,7 @@ where
         f(&g, &vars).item()
     };
 
-    let mut tally = Tally::new(options);
+    let mut tally = Tally::new(options, names);
     let mut work: Vec<Tensor<f64>> = inputs.to_vec();
     for (which, input) in inputs.iter().enumerate() {
         for flat in 0..input.numel() {
@@ -207,7 +270,7 @@ where
             tally.compare(which, || input.unravel_index(flat), exact, numeric);
         }
     }
-    let mut report = tally.report;
+    let mut report = tally.finish();
     if !report.passed {
         report.wrong_op = check_each_op(f, inputs, options);
     }
@@ -250,6 +313,125 @@ where
                 .unwrap_or_else(|| g.constant(Tensor::scalar(0.0)))
         },
         inputs,
+        options,
+    )
+}
+
+/// A function written once for every float type: what [`gradcheck_generic`] checks in `f64`
+/// while the same code runs in `f32` elsewhere. (A closure cannot be generic over `T`, so the
+/// function is a method of a type of yours, which can hold the function's data.)
+///
+/// ```
+/// use chainrule_autodiff::gradcheck::{gradcheck_generic, GenericFunction};
+/// use chainrule_autodiff::{Float, GradcheckOptions, Graph, Tensor, Var};
+///
+/// /// Scaled dot-product attention scores of queries against keys.
+/// struct Attention {
+///     scale: f64,
+/// }
+///
+/// impl GenericFunction for Attention {
+///     fn eval<'g, T: Float>(&self, _g: &'g Graph<T>, v: &[Var<'g, T>]) -> Var<'g, T> {
+///         (v[0].matmul(v[1].transpose(0, 1)) * T::of(self.scale)).softmax(-1)
+///     }
+/// }
+///
+/// let attention = Attention { scale: 0.5 };
+/// let queries = Tensor::from_vec(vec![0.1f32, 0.7, -0.4, 0.2], &[2, 2]);
+/// let keys = Tensor::from_vec(vec![0.3f32, -0.5, 0.9, 0.05, 0.4, -0.2], &[3, 2]);
+/// // Checked in f64 from f32 inputs …
+/// let report = gradcheck_generic(&attention, &[queries.clone(), keys.clone()], GradcheckOptions::default());
+/// assert!(report.passed, "{report}");
+/// // … and the very same code run in f32.
+/// let g = Graph::new();
+/// let scores = attention.eval(&g, &[g.input(queries), g.input(keys)]);
+/// assert_eq!(scores.shape().as_slice(), &[2, 3]);
+/// ```
+pub trait GenericFunction {
+    /// The function's output for `inputs`, in graph `g`, for any float type.
+    fn eval<'g, T: Float>(&self, g: &'g Graph<T>, inputs: &[Var<'g, T>]) -> Var<'g, T>;
+}
+
+/// [`gradcheck`] of a [`GenericFunction`] at inputs of any float type: the inputs are converted
+/// to `f64` (exactly, from `f32`) and the function is run in `f64`, where finite differences
+/// are accurate. See [`GenericFunction`] for an example.
+pub fn gradcheck_generic<S: Float>(
+    f: &impl GenericFunction,
+    inputs: &[Tensor<S>],
+    options: GradcheckOptions,
+) -> GradcheckReport {
+    let inputs: Vec<Tensor<f64>> = inputs.iter().map(Tensor::cast).collect();
+    gradcheck(|g, v| f.eval(g, v), &inputs, options)
+}
+
+/// A loss of the parameters of a [`ParamStore`], written once for every float type: what
+/// [`gradcheck_params`] checks in `f64`. The type implementing it holds the model (its
+/// [`ParamId`]s, or layers that hold them) and the data; `eval` binds the parameters with
+/// [`ParamStore::bind`] as a training step does.
+///
+/// ```
+/// use chainrule_autodiff::gradcheck::{gradcheck_params, GenericLoss};
+/// use chainrule_autodiff::{Float, GradcheckOptions, Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
+///
+/// struct Regression {
+///     weight: ParamId,
+///     bias: ParamId,
+///     inputs: Tensor<f32>,
+///     targets: Tensor<f32>,
+/// }
+///
+/// impl GenericLoss for Regression {
+///     fn eval<'g, T: Float>(&self, g: &'g Graph<T>, params: &ParamStore<T>) -> Var<'g, T> {
+///         let x = g.input(self.inputs.cast());
+///         let hidden = x.matmul(params.bind(g, self.weight)) + params.bind(g, self.bias);
+///         (hidden.tanh() - g.input(self.targets.cast())).square().mean()
+///     }
+/// }
+///
+/// let mut params = ParamStore::<f32>::new();
+/// let weight = params.insert("w", Tensor::from_vec(vec![0.5, -0.3, 0.8, 0.1], &[2, 2]), ParamKind::Weight);
+/// let bias = params.insert("b", Tensor::from_vec(vec![0.1, 0.0], &[2]), ParamKind::Bias);
+/// let model = Regression {
+///     weight,
+///     bias,
+///     inputs: Tensor::from_vec(vec![1.0, 2.0, -1.0, 0.5], &[2, 2]),
+///     targets: Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[2, 2]),
+/// };
+/// let report = gradcheck_params(&model, &params, GradcheckOptions::default());
+/// assert!(report.passed, "{report}");
+/// // The worst elements are named by parameter and multi-index, such as `w[1,0]`.
+/// assert!(report.worst_elements.iter().all(|e| e.name == "w" || e.name == "b"));
+/// // The same loss trains in f32.
+/// let g = Graph::new();
+/// let loss: f32 = model.eval(&g, &params).item();
+/// assert!(loss > 0.0);
+/// ```
+pub trait GenericLoss {
+    /// The loss in graph `g`, with the parameters of `params`, for any float type.
+    fn eval<'g, T: Float>(&self, g: &'g Graph<T>, params: &ParamStore<T>) -> Var<'g, T>;
+}
+
+/// [`gradcheck`] of a [`GenericLoss`] with respect to every parameter of `params` (of any float
+/// type), in `f64`: the store is converted with [`ParamStore::cast`] (its [`ParamId`]s stay
+/// valid), and the check's vars are bound in the parameters' place with
+/// [`ParamStore::bind_var`], named after them, so the report names the worst elements as
+/// `weight[2,0]`. See [`GenericLoss`] for an example.
+pub fn gradcheck_params<S: Float>(
+    loss: &impl GenericLoss,
+    params: &ParamStore<S>,
+    options: GradcheckOptions,
+) -> GradcheckReport {
+    let params = params.cast::<f64>();
+    let ids: Vec<ParamId> = params.ids().collect();
+    let values: Vec<Tensor<f64>> = ids.iter().map(|&id| params.value(id).clone()).collect();
+    gradcheck(
+        |g, v| {
+            for (&id, &var) in ids.iter().zip(v) {
+                params.bind_var(id, var.named(params.name(id)));
+            }
+            loss.eval(g, &params)
+        },
+        &values,
         options,
     )
 }
@@ -312,28 +494,31 @@ fn central_difference(
 /// Element-by-element comparisons of analytic and numeric derivatives, gathered into a report.
 struct Tally {
     options: GradcheckOptions,
+    /// Each input's name, for the worst elements.
+    names: Vec<String>,
     report: GradcheckReport,
-    worst_ratio: f64,
 }
 
 impl Tally {
-    fn new(options: GradcheckOptions) -> Self {
+    fn new(options: GradcheckOptions, names: Vec<String>) -> Self {
         Tally {
             options,
+            names,
             report: GradcheckReport {
                 max_abs_error: 0.0,
                 max_rel_error: 0.0,
                 max_error_over_tolerance: 0.0,
                 worst: None,
+                worst_elements: Vec::new(),
                 elements: 0,
                 passed: true,
                 wrong_op: None,
             },
-            worst_ratio: -1.0,
         }
     }
 
-    /// Compares one element: `index` gives its multi-index, asked for only if it is the worst.
+    /// Compares one element: `index` gives its multi-index, asked for only if it is among the
+    /// worst so far.
     fn compare(&mut self, input: usize, index: impl Fn() -> Vec<usize>, exact: f64, numeric: f64) {
         let options = &self.options;
         let report = &mut self.report;
@@ -364,15 +549,34 @@ impl Tally {
         if abs_error.is_nan() {
             report.max_abs_error = f64::NAN;
         }
-        if ratio > self.worst_ratio {
-            self.worst_ratio = ratio;
-            report.worst = Some(WorstElement {
-                input,
-                index: index(),
-                analytic: exact,
-                numeric,
-            });
+        // The list stays sorted worst first; a later element must beat one strictly to enter,
+        // so among equals the first compared is kept.
+        let worst = &mut report.worst_elements;
+        let keep = options.worst_elements.max(1);
+        if worst.len() < keep || worst.last().is_some_and(|w| ratio > w.error_over_tolerance) {
+            let at = worst.partition_point(|w| w.error_over_tolerance >= ratio);
+            worst.insert(
+                at,
+                WorstElement {
+                    input,
+                    name: self.names[input].clone(),
+                    index: index(),
+                    analytic: exact,
+                    numeric,
+                    error_over_tolerance: ratio,
+                },
+            );
+            worst.truncate(keep);
         }
+    }
+
+    /// The report, with `worst` the first of the worst elements and the list cut to the length
+    /// asked for (`worst` is kept even when the options ask for none).
+    fn finish(mut self) -> GradcheckReport {
+        let report = &mut self.report;
+        report.worst = report.worst_elements.first().cloned();
+        report.worst_elements.truncate(self.options.worst_elements);
+        self.report
     }
 }
 
@@ -468,7 +672,8 @@ fn check_one_op(
             .collect();
     let weighted =
         |values: &[Tensor<f64>]| -> f64 { forward(values).mul(&weights).sum_all().item() };
-    let mut tally = Tally::new(options);
+    let names = (0..inputs.len()).map(|i| format!("input {i}")).collect();
+    let mut tally = Tally::new(options, names);
     let mut work = inputs.to_vec();
     for (which, input) in inputs.iter().enumerate().filter(|(i, _)| wants[*i]) {
         for flat in 0..input.numel() {
@@ -477,5 +682,5 @@ fn check_one_op(
             tally.compare(which, || input.unravel_index(flat), exact, numeric);
         }
     }
-    tally.report
+    tally.finish()
 }

@@ -7,6 +7,8 @@
 //! - [`Var`] — a `Copy` handle to a node, with operators (`a * b + 1.0`) and op methods.
 //! - [`Var::backward`] — the one generic backward pass; [`Var::backward_create_graph`] records
 //!   it on the graph so gradients can be differentiated again.
+//! - [`init`] — Xavier/Glorot, He/Kaiming, uniform, normal and constant initial values,
+//!   seeded by the caller.
 //! - [`ParamStore`] — named weights and biases outside any graph, bound into each step's graph
 //!   without copying.
 //! - [`ops`] — the primitive ops: each op's name, formula, forward kernel and backward rule in
@@ -14,7 +16,9 @@
 //! - [`CustomOp`] — an op of your own, recorded with [`Var::custom`], which the backward sweep,
 //!   traces, pictures and gradcheck treat like a built-in one.
 //! - [`gradcheck`](fn@gradcheck) — the engine's gradients against central finite differences in
-//!   `f64`; when a model fails, [`gradcheck::check_each_op`] names the op whose rule is wrong.
+//!   `f64`, of outputs of any shape, to second order ([`gradgradcheck`]), of `f32` model code
+//!   written generically ([`gradcheck_params`]); the report names the worst elements (`w[2,0]`),
+//!   and when a model fails, [`gradcheck::check_each_op`] names the op whose rule is wrong.
 //! - [`Var::backward_traced`] — the chain rule written out step by step ([`Trace`]);
 //!   [`Graph::to_dot`] — a picture of the graph with values and gradients (and `Graph::to_svg`
 //!   with the `svg` feature); [`Var::named`] gives nodes names for both.
@@ -75,6 +79,7 @@ mod float;
 mod grad;
 pub mod gradcheck;
 pub mod graph;
+pub mod init;
 pub mod ops;
 pub mod params;
 mod spare;
@@ -90,9 +95,11 @@ pub use describe::Quantity;
 pub use float::Float;
 pub use grad::{grad, grad_vars};
 pub use gradcheck::{
-    gradcheck, gradgradcheck, GradcheckOptions, GradcheckReport, WorstElement, WrongOp,
+    gradcheck, gradcheck_generic, gradcheck_params, gradgradcheck, GenericFunction, GenericLoss,
+    GradcheckOptions, GradcheckReport, WorstElement, WrongOp,
 };
 pub use graph::{Graph, Node, NonFinite, Var};
+pub use init::Init;
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{Conv1dOptions, Conv2dOptions, Pool2dOptions, Shape, ShapeError, Tensor};

@@ -131,6 +131,39 @@ impl<T: Float> ParamStore<T> {
         ParamId(index)
     }
 
+    /// The same parameters — names, kinds and order, so every [`ParamId`] still fits — with
+    /// their values converted to another float type (exactly, from `f32` to `f64`); no
+    /// bindings. How an `f32` model is gradchecked in `f64`
+    /// ([`gradcheck_params`](crate::gradcheck::gradcheck_params)).
+    ///
+    /// ```
+    /// use chainrule_autodiff::{ParamKind, ParamStore, Tensor};
+    /// let mut params = ParamStore::<f32>::new();
+    /// let w = params.insert("w", Tensor::from_vec(vec![0.1f32, 0.2], &[2]), ParamKind::Weight);
+    /// let wide: ParamStore<f64> = params.cast();
+    /// assert_eq!(wide.name(w), "w");
+    /// assert_eq!(wide.value(w).to_vec(), vec![0.1f32 as f64, 0.2f32 as f64]);
+    /// ```
+    pub fn cast<U: Float>(&self) -> ParamStore<U> {
+        ParamStore {
+            params: self
+                .params
+                .iter()
+                .map(|(name, p)| {
+                    let value = p.value.cast();
+                    (
+                        name.clone(),
+                        Parameter {
+                            value,
+                            kind: p.kind,
+                        },
+                    )
+                })
+                .collect(),
+            bindings: RefCell::default(),
+        }
+    }
+
     /// The number of parameters (tensors, not elements).
     pub fn len(&self) -> usize {
         self.params.len()

@@ -1,9 +1,9 @@
-//! logsumexp, softmax, log_softmax and the two fused losses through gradcheck, and their
-//! behaviour at logits of ±1000, where the naive formulas overflow.
+//! logsumexp, softmax, log_softmax, layer_norm and the two fused losses through gradcheck, and
+//! their behaviour at logits of ±1000, where the naive formulas overflow.
 
 mod common;
 
-use chainrule_autodiff::{Graph, Tensor};
+use chainrule_autodiff::{gradgradcheck, GradcheckOptions, Graph, Tensor, Var};
 use common::*;
 use proptest::prelude::*;
 
@@ -109,4 +109,93 @@ fn softmax_log_softmax_and_logsumexp_are_finite_at_1000() {
     assert_eq!(x.logsumexp(0, false).item(), 1000.0);
     let grads = (x.log_softmax(0).sum() + x.softmax(0).max()).backward();
     assert!(grads[x].all_finite());
+}
+
+/// An input of rank 1 to 3, the number `k` of trailing axes to normalise, and whether to pass a
+/// weight and a bias; `eps` is large enough (0.1) that a slice of nearly equal values does not
+/// make the check ill-conditioned.
+fn layer_norm_case() -> impl Strategy<Value = (Vec<Tensor<f64>>, usize, bool, bool)> {
+    shape_of_rank(1..=3).prop_flat_map(|s| {
+        let rank = s.len();
+        (Just(s), 1..=rank, any::<bool>(), any::<bool>()).prop_flat_map(
+            |(s, k, weighted, biased)| {
+                let normalized = s[s.len() - k..].to_vec();
+                let mut inputs = vec![tensor_in(s, -3.0, 3.0).boxed()];
+                if weighted {
+                    inputs.push(tensor_in(normalized.clone(), 0.5, 2.0).boxed());
+                }
+                if biased {
+                    inputs.push(tensor(normalized).boxed());
+                }
+                (inputs, Just(k), Just(weighted), Just(biased))
+            },
+        )
+    })
+}
+
+/// `x.layer_norm` over its last `k` axes, with `v[1]` and `v[2]` as weight and bias when
+/// present.
+fn layer_norm_of<'g>(v: &[Var<'g, f64>], k: usize, weighted: bool, biased: bool) -> Var<'g, f64> {
+    let shape = v[0].shape();
+    let normalized = &shape[shape.len() - k..];
+    let weight = weighted.then(|| v[1]);
+    let bias = biased.then(|| v[if weighted { 2 } else { 1 }]);
+    v[0].layer_norm(normalized, weight, bias, 0.1)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn layer_norm((inputs, k, weighted, biased) in layer_norm_case()) {
+        let report = check(&inputs, |_g, v| layer_norm_of(v, k, weighted, biased));
+        prop_assert!(report.passed, "{}", report);
+        let report = gradgradcheck(
+            |_g, v| layer_norm_of(v, k, weighted, biased),
+            &inputs,
+            GradcheckOptions::default(),
+        );
+        prop_assert!(report.passed, "second order: {}", report);
+    }
+
+    #[test]
+    fn layer_norm_gives_each_slice_mean_zero_and_variance_one(
+        (x, k) in shape_of_rank(1..=4).prop_flat_map(|s| {
+            let rank = s.len();
+            (tensor_in(s, -3.0, 3.0), 1..=rank)
+        })
+    ) {
+        let n: usize = x.shape()[x.rank() - k..].iter().product();
+        prop_assume!(n >= 2);
+        let rows: Vec<&[f64]> = x.as_slice().chunks(n).collect();
+        let g = Graph::new();
+        let normalized = x.shape()[x.rank() - k..].to_vec();
+        let y = g.input(x.clone()).layer_norm(&normalized, None, None, 1e-5).value();
+        for (row, out) in rows.iter().zip(y.as_slice().chunks(n)) {
+            // PyTorch's formula, by hand: the biased variance of the slice, eps inside the root.
+            let mean = row.iter().sum::<f64>() / n as f64;
+            let variance = row.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            for (a, b) in row.iter().zip(out) {
+                let expected = (a - mean) / (variance + 1e-5).sqrt();
+                prop_assert!((b - expected).abs() < 1e-12, "{} vs {}", b, expected);
+            }
+            let out_mean = out.iter().sum::<f64>() / n as f64;
+            let out_variance = out.iter().map(|v| (v - out_mean).powi(2)).sum::<f64>() / n as f64;
+            prop_assert!(out_mean.abs() < 1e-12);
+            prop_assert!(
+                (out_variance - variance / (variance + 1e-5)).abs() < 1e-12,
+                "variance {} of a slice of variance {}", out_variance, variance
+            );
+        }
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "layer_norm: normalized_shape [2] is not the trailing axes of the input's shape [2, 3]"
+)]
+fn layer_norm_over_axes_that_are_not_trailing_names_both_shapes() {
+    let g = Graph::new();
+    g.input(Tensor::<f64>::zeros(&[2, 3]))
+        .layer_norm(&[2], None, None, 1e-5);
 }

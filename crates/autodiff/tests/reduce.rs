@@ -96,3 +96,73 @@ fn keepdim_keeps_the_axis_with_length_one() {
     assert_eq!(x.mean_axis(-1, false).shape().as_slice(), &[2, 3]);
     assert_eq!(x.max_axis(0, true).shape().as_slice(), &[1, 3, 4]);
 }
+
+/// The first position along `axis` whose value `wins` against every other, found by visiting
+/// every element through `Tensor::get`: an oracle independent of the kernel's strided loop.
+fn brute_force_arg(x: &Tensor<f64>, axis: usize, wins: impl Fn(f64, f64) -> bool) -> Vec<usize> {
+    let mut reduced = x.shape().to_vec();
+    let len = reduced.remove(axis);
+    let count: usize = reduced.iter().product();
+    (0..count)
+        .map(|flat| {
+            let mut index = Tensor::<f64>::zeros(&reduced).unravel_index(flat);
+            index.insert(axis, 0);
+            let values: Vec<f64> = (0..len)
+                .map(|j| {
+                    index[axis] = j;
+                    x.get(&index)
+                })
+                .collect();
+            // The first position that nothing beats (`wins` is strict, so ties go first).
+            (0..len)
+                .find(|&j| values.iter().all(|&other| !wins(other, values[j])))
+                .expect("a non-empty axis has a winner")
+        })
+        .collect()
+}
+
+/// A tensor of rank 1 to 4 with small integer values (so ties are common) and one of its axes.
+fn tied_tensor_and_axis() -> impl Strategy<Value = (Tensor<f64>, usize)> {
+    shape_of_rank(1..=4).prop_flat_map(|s| {
+        let rank = s.len();
+        (
+            tensor_in(s, -2.0, 2.0).prop_map(|t| t.map(f64::round)),
+            0..rank,
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn argmax_and_argmin_match_a_brute_force_search((x, axis) in tied_tensor_and_axis()) {
+        let argmax = x.argmax(axis as isize);
+        prop_assert_eq!(&argmax, &brute_force_arg(&x, axis, |a, b| a > b));
+        prop_assert_eq!(x.argmin(axis as isize), brute_force_arg(&x, axis, |a, b| a < b));
+        // The layout is gather's: picking the indices gives the maxima.
+        prop_assert_eq!(
+            x.gather(axis as isize, &argmax, 1).to_vec(),
+            x.max_axis(axis as isize, false).to_vec()
+        );
+        // The var methods read the value and record nothing.
+        let g = Graph::new();
+        let v = g.param(x.clone());
+        prop_assert_eq!(v.argmax(axis as isize - x.rank() as isize), argmax);
+        prop_assert_eq!(g.len(), 1);
+    }
+}
+
+#[test]
+fn argmax_and_argmin_count_a_nan_as_the_extreme_as_pytorch_does() {
+    let x = Tensor::from_vec(vec![1.0f64, f64::NAN, 5.0, f64::NAN, -1.0, 0.0], &[2, 3]);
+    assert_eq!(x.argmax(1), vec![1, 0]);
+    assert_eq!(x.argmin(1), vec![1, 0]);
+    assert_eq!(x.argmax(0), vec![1, 0, 0]);
+}
+
+#[test]
+#[should_panic(expected = "argmax: axis 1 of shape [2, 0] is empty")]
+fn argmax_of_an_empty_axis_names_the_op_and_the_shape() {
+    Tensor::<f64>::zeros(&[2, 0]).argmax(1);
+}

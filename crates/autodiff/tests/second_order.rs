@@ -1,9 +1,17 @@
 //! Gradients of gradients: the backward rules run on vars record the gradient on the graph, so
-//! it can be differentiated again. Checked against closed forms and finite differences.
+//! it can be differentiated again. Checked against closed forms and finite differences, and
+//! `gradgradcheck` run over every op of the vocabulary: every unary function of the table
+//! (a new entry without a case here fails `every_unary_function_passes_gradgradcheck`), every
+//! binary, reduction, matmul, shape, nn and convolution op, and the ops composed from them
+//! (layer_norm). Piecewise ops (relu, abs, clamp, max, round …) are multiplied by their input,
+//! so their zero second derivative is not all that is checked.
 
 mod common;
 
-use chainrule_autodiff::{Graph, Tensor, Var};
+use chainrule_autodiff::ops::UnaryOp;
+use chainrule_autodiff::{
+    Conv1dOptions, Conv2dOptions, GradcheckOptions, Graph, Pool2dOptions, Tensor, Var,
+};
 use common::*;
 use proptest::prelude::*;
 
@@ -31,11 +39,15 @@ proptest! {
     }
 }
 
-/// Gradchecks the gradient of `op` (see [`check_second_order`]), panicking on failure.
+/// Runs the library's `gradgradcheck` on `op` (a fixed random projection of its gradient,
+/// checked against central differences), and [`check_second_order`] (unevenly weighted sums,
+/// through `backward_create_graph`); panics on failure.
+#[track_caller]
 fn gradgradcheck<F>(inputs: Vec<Tensor<f64>>, op: F)
 where
     F: for<'g> Fn(&'g Graph<f64>, &[Var<'g, f64>]) -> Var<'g, f64>,
 {
+    chainrule_autodiff::gradgradcheck(&op, &inputs, GradcheckOptions::default()).assert_passed();
     check_second_order(&inputs, op).assert_passed();
 }
 
@@ -226,4 +238,127 @@ fn first_order_backward_records_no_nodes() {
         g.len() > before,
         "create-graph backward records the gradient computation"
     );
+}
+
+/// Each public unary function with the numbers it is called with and values away from its
+/// kinks, poles and jumps; the op is multiplied by `x` so a piecewise op's check has substance.
+fn unary_case(name: &str) -> (Vec<f64>, Tensor<f64>) {
+    let x = values(&[2, 3], 0.1);
+    // Values at least 0.2 from 0 and from every integer and half-integer jump.
+    let off_grid = x.map(|v| v.round() + 0.3 * if v >= v.round() { 1.0 } else { -1.0 });
+    match name {
+        "exp" | "tanh" | "sigmoid" | "softplus" | "gelu" | "silu" | "expm1" | "sin" | "cos"
+        | "erf" => (vec![], x),
+        "ln" | "sqrt" => (vec![], positive(&[2, 3])),
+        "log1p" => (vec![], x.map(|v| v.abs() * 0.5)),
+        "powf" => (vec![-1.5], positive(&[2, 3])),
+        "abs" | "relu" | "sign" | "round" | "floor" => (vec![], off_grid),
+        "clamp" => (
+            vec![-0.5, 0.5],
+            x.map(|v| {
+                if (v.abs() - 0.5).abs() < 0.1 {
+                    v * 1.5
+                } else {
+                    v
+                }
+            }),
+        ),
+        "leaky_relu" => (vec![0.1], off_grid),
+        other => panic!(
+            "unary function `{other}` has no second-order case: add one to `unary_case` in \
+             tests/second_order.rs"
+        ),
+    }
+}
+
+#[test]
+fn every_unary_function_passes_gradgradcheck() {
+    let functions = UnaryOp::<f64>::functions();
+    assert!(
+        functions.len() >= 20,
+        "the table lists {} functions",
+        functions.len()
+    );
+    for (name, parameters) in functions {
+        let (numbers, input) = unary_case(name);
+        assert_eq!(
+            numbers.len(),
+            parameters.len(),
+            "{name}'s numbers {parameters:?}"
+        );
+        let op = UnaryOp::by_name(name, &numbers).expect("a function of the table");
+        let report = chainrule_autodiff::gradgradcheck(
+            |_g, v| v[0].apply_unary(op) * v[0],
+            std::slice::from_ref(&input),
+            GradcheckOptions::default(),
+        );
+        assert!(report.passed, "{name}: {report}");
+    }
+}
+
+#[test]
+fn second_order_scalar_arithmetic_and_where() {
+    let x = values(&[2, 3], 0.1);
+    gradgradcheck(vec![x.clone()], |_g, v| {
+        (-v[0] + 1.5) * v[0] * 0.5 - 2.0 / (v[0] * v[0] + 1.0)
+    });
+    let mask = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
+    gradgradcheck(vec![x.clone(), values(&[3], 2.0)], move |g, v| {
+        Var::where_(g.constant(mask.clone()), v[0], v[1]) * v[0] * v[1]
+    });
+}
+
+#[test]
+fn second_order_convolutions_and_pools() {
+    let image = values(&[1, 2, 4, 4], 0.2);
+    let weight = values(&[2, 2, 2, 2], 1.1);
+    let bias = values(&[2], 2.3);
+    let options = Conv2dOptions::new().padding(1).stride(2);
+    gradgradcheck(
+        vec![image.clone(), weight.clone(), bias.clone()],
+        |_g, v| v[0].conv2d(v[1], Some(v[2]), options).tanh(),
+    );
+    gradgradcheck(vec![values(&[1, 2, 3, 3], 0.4), weight.clone()], |_g, v| {
+        v[0].conv_transpose2d(v[1], None, Conv2dOptions::new().stride(2))
+            .tanh()
+    });
+    gradgradcheck(vec![image.clone(), values(&[1, 2, 3, 3], 0.6)], |_g, v| {
+        v[0].conv2d_weight(v[1], Conv2dOptions::new(), [2, 2])
+            .tanh()
+    });
+    gradgradcheck(
+        vec![values(&[1, 2, 6], 0.3), values(&[3, 2, 3], 0.8)],
+        |_g, v| {
+            v[0].conv1d(v[1], None, Conv1dOptions::new().padding(1))
+                .tanh()
+        },
+    );
+    // Max pooling over distinct values, so no window holds a tie.
+    let distinct = Tensor::from_vec(
+        (0..32).map(|i| ((i * 7) % 32) as f64 * 0.1).collect(),
+        &[1, 2, 4, 4],
+    );
+    gradgradcheck(vec![distinct], |_g, v| {
+        v[0].max_pool2d(Pool2dOptions::new(2)).square()
+    });
+    gradgradcheck(vec![image], |_g, v| {
+        v[0].avg_pool2d(Pool2dOptions::new(2)).tanh()
+    });
+}
+
+#[test]
+fn second_order_layer_norm_and_arg_extremes() {
+    let x = values(&[2, 2, 3], 0.1);
+    gradgradcheck(
+        vec![x.clone(), positive(&[2, 3]), values(&[2, 3], 4.0)],
+        |_g, v| v[0].layer_norm(&[2, 3], Some(v[1]), Some(v[2]), 1e-5),
+    );
+    gradgradcheck(vec![x.clone()], |_g, v| {
+        v[0].layer_norm(&[3], None, None, 1e-5).tanh()
+    });
+    // argmax has no gradient; what it picks through gather does.
+    gradgradcheck(vec![x], |_g, v| {
+        let flat = v[0].reshape(&[4, 3]);
+        flat.gather(1, &flat.argmax(1), 1).exp()
+    });
 }

@@ -47,7 +47,8 @@ pub struct Dense {
 
 impl Dense {
     /// Creates the layer's weight and bias in `params`. The weight is initialised for the
-    /// activation ([`Init::for_activation`]: He for ReLU, Xavier otherwise), the bias to zeros.
+    /// activation ([`init::for_activation`](crate::init::for_activation): He for ReLU, Xavier
+    /// otherwise), the bias to zeros.
     ///
     /// # Panics
     /// When `"{name}.weight"` or `"{name}.bias"` is already in the store.
@@ -71,7 +72,7 @@ impl Dense {
         activation: Activation,
         rng: &mut R,
     ) -> Dense {
-        let init = Init::for_activation(activation);
+        let init = crate::init::for_activation(activation);
         Dense::with_init(params, name, inputs, outputs, activation, init, rng)
     }
 

@@ -15,8 +15,8 @@
 //!   time is the generic backward pass over the unrolled graph. [`lstm_cell`] is the LSTM
 //!   cell's pointwise part as one fused op, a user-defined op ([`FusedLstmCell`]) of the layer.
 //! - [`Embedding`], [`Dropout`].
-//! - [`losses`] — mean squared error (plain and the material's `1/(2m)`), binary log loss and
-//!   softmax cross-entropy from logits, and the L2 penalty over weights only.
+//! - [`losses`] — mean squared error (plain and the material's `1/(2m)`), Huber and smooth L1,
+//!   binary log loss and softmax cross-entropy from logits, and the L2 penalty over weights only.
 //!
 //! One training step of a small MLP:
 //!
@@ -72,7 +72,8 @@ pub use embedding::Embedding;
 pub use highway::Highway;
 pub use init::Init;
 pub use losses::{
-    binary_log_loss, half_mean_squared_error, l2_penalty, mean_squared_error, softmax_cross_entropy,
+    binary_log_loss, half_mean_squared_error, huber_loss, l2_penalty, mean_squared_error,
+    smooth_l1_loss, softmax_cross_entropy,
 };
 pub use recurrent::{lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmState, Rnn, RnnCell};
 pub use residual::Residual;

@@ -12,6 +12,9 @@
 //! only cancels the 2 of the derivative, `∂J/∂ŷ = (ŷ − y)/m`. With `k` outputs per example the
 //! second sums over the outputs and averages over the examples, so it is `k/2` times the first.
 //!
+//! [`huber_loss`] and [`smooth_l1_loss`] are squared near the target and linear far from it, so
+//! a few outliers cannot dominate the gradient.
+//!
 //! Classification losses take logits (the output before the sigmoid or softmax), never
 //! probabilities: computed from logits they stay finite and exact where `ln(σ(z))` would round
 //! to `ln 0`.
@@ -76,6 +79,84 @@ pub fn half_mean_squared_error<'g, T: Float>(
     expect_same_shape("half_mean_squared_error", prediction, target);
     let m = prediction.shape().first().copied().unwrap_or(1);
     (prediction - target).square().sum() * T::of(0.5 / m as f64)
+}
+
+/// Mean Huber loss `(1/n)·Σ h(ŷ − y)` with `h(d) = ½d²` for `|d| ≤ δ` and `δ·(|d| − ½δ)`
+/// beyond: squared near the target, linear far from it, so outliers pull with force at most
+/// `δ`. Derivative `∂h/∂d = clamp(d, −δ, δ)`. Written as `q·(d − ½q)` with `q = clamp(d, −δ, δ)`,
+/// which is both branches at once, so the graph needs no `abs` and its second derivative (1
+/// inside, 0 outside) is exact. PyTorch: `torch.nn.functional.huber_loss(ŷ, y, delta=δ)`
+/// (mean reduction, `delta = 1` by default).
+///
+/// # Panics
+/// When the shapes differ, or `delta` is not positive.
+///
+/// ```
+/// use chainrule_autodiff::{Graph, Tensor};
+/// use chainrule_layers::losses::huber_loss;
+/// let g = Graph::new();
+/// let prediction = g.param(Tensor::from_vec(vec![0.5f64, 3.0], &[2]));
+/// let target = g.input(Tensor::zeros(&[2]));
+/// let loss = huber_loss(prediction, target, 1.0);
+/// // ½·0.5² inside δ, 1·(3 − ½) outside, averaged:
+/// assert!((loss.item() - (0.125 + 2.5) / 2.0).abs() < 1e-15);
+/// // The gradient is the clamped error over n:
+/// assert_eq!(loss.backward()[prediction].to_vec(), vec![0.25, 0.5]);
+/// ```
+#[track_caller]
+pub fn huber_loss<'g, T: Float>(
+    prediction: Var<'g, T>,
+    target: Var<'g, T>,
+    delta: T,
+) -> Var<'g, T> {
+    expect_same_shape("huber_loss", prediction, target);
+    if delta.is_nan() || delta <= T::zero() {
+        layer_panic!("huber_loss: delta must be positive, got {delta}");
+    }
+    huber_terms(prediction - target, delta).mean()
+}
+
+/// `h(d)` elementwise, as `q·(d − ½q)` with `q = clamp(d, −δ, δ)`.
+fn huber_terms<T: Float>(error: Var<'_, T>, delta: T) -> Var<'_, T> {
+    let clamped = error.clamp(-delta, delta);
+    clamped * (error - clamped * T::of(0.5))
+}
+
+/// Mean smooth L1 loss: `½d²/β` for `|d| < β` and `|d| − ½β` beyond, `d = ŷ − y` — the Huber
+/// loss divided by `β`, so its slope far from the target is 1 whatever `β`. With `β = 0` it is
+/// the mean absolute error. Derivative `clamp(d/β, −1, 1)`. PyTorch:
+/// `torch.nn.functional.smooth_l1_loss(ŷ, y, beta=β)` (mean reduction, `beta = 1` by default).
+///
+/// # Panics
+/// When the shapes differ, or `beta` is negative.
+///
+/// ```
+/// use chainrule_autodiff::{Graph, Tensor};
+/// use chainrule_layers::losses::smooth_l1_loss;
+/// let g = Graph::new();
+/// let prediction = g.param(Tensor::from_vec(vec![0.5f64, -3.0], &[2]));
+/// let target = g.input(Tensor::zeros(&[2]));
+/// let loss = smooth_l1_loss(prediction, target, 2.0);
+/// // ½·0.5²/2 inside β, 3 − 1 outside, averaged:
+/// assert!((loss.item() - (0.0625 + 2.0) / 2.0).abs() < 1e-15);
+/// assert_eq!(loss.backward()[prediction].to_vec(), vec![0.125, -0.5]);
+/// assert_eq!(smooth_l1_loss(prediction, target, 0.0).item(), 1.75); // mean |d|
+/// ```
+#[track_caller]
+pub fn smooth_l1_loss<'g, T: Float>(
+    prediction: Var<'g, T>,
+    target: Var<'g, T>,
+    beta: T,
+) -> Var<'g, T> {
+    expect_same_shape("smooth_l1_loss", prediction, target);
+    if beta.is_nan() || beta < T::zero() {
+        layer_panic!("smooth_l1_loss: beta must be zero or positive, got {beta}");
+    }
+    let error = prediction - target;
+    if beta == T::zero() {
+        return error.abs().mean();
+    }
+    huber_terms(error, beta).mean() * (T::one() / beta)
 }
 
 /// Mean binary log loss `−(1/n)·Σ [y·ln σ(z) + (1 − y)·ln(1 − σ(z))]` of logits `z` against

@@ -1,14 +1,18 @@
 //! Losses: values against the formulas computed by hand, the relation between the two squared
-//! errors, the L2 penalty's exclusion of biases, and gradients against finite differences.
+//! errors, the L2 penalty's exclusion of biases, and gradients against finite differences (first
+//! and second order for Huber and smooth L1, over random shapes).
 
 mod common;
 
-use chainrule_autodiff::{Graph, ParamKind, ParamStore, Tensor};
+use chainrule_autodiff::{gradcheck, gradgradcheck, GradcheckOptions};
+use chainrule_autodiff::{Graph, ParamKind, ParamStore, Tensor, Var};
 use chainrule_layers::losses::{
-    binary_log_loss, half_mean_squared_error, l2_penalty, mean_squared_error, softmax_cross_entropy,
+    binary_log_loss, half_mean_squared_error, huber_loss, l2_penalty, mean_squared_error,
+    smooth_l1_loss, softmax_cross_entropy,
 };
 use chainrule_layers::{Activation, Dense};
 use common::{check_input, check_params, random, rng};
+use proptest::prelude::*;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * b.abs().max(1.0)
@@ -172,4 +176,100 @@ fn a_target_of_another_shape_is_refused_not_broadcast() {
     let p = g.input(Tensor::<f64>::zeros(&[3]));
     let t = g.input(Tensor::zeros(&[3, 1]));
     mean_squared_error(p, t);
+}
+
+/// Targets and predictions of one random shape (rank 0 to 3), the predictions off the target
+/// by errors of magnitude up to 3 that keep 0.05 away from the kink at `±delta` (and from 0,
+/// the kink of smooth L1 with `beta = 0`), and `delta` itself.
+fn robust_loss_case() -> impl Strategy<Value = (Tensor<f64>, Tensor<f64>, f64)> {
+    (prop::collection::vec(1usize..=3, 0..=3), 0.3f64..2.0).prop_flat_map(|(shape, delta)| {
+        let n: usize = shape.iter().product();
+        let errors =
+            prop::collection::vec((0.05f64..3.0, any::<bool>()), n).prop_map(move |errors| {
+                errors
+                    .into_iter()
+                    .map(|(magnitude, negative)| {
+                        let magnitude = if (magnitude - delta).abs() < 0.05 {
+                            magnitude + 0.1
+                        } else {
+                            magnitude
+                        };
+                        if negative {
+                            -magnitude
+                        } else {
+                            magnitude
+                        }
+                    })
+                    .collect::<Vec<f64>>()
+            });
+        let targets = prop::collection::vec(-2.0f64..2.0, n);
+        (targets, errors).prop_map(move |(targets, errors)| {
+            let prediction: Vec<f64> = targets.iter().zip(&errors).map(|(t, e)| t + e).collect();
+            (
+                Tensor::from_vec(prediction, &shape),
+                Tensor::from_vec(targets, &shape),
+                delta,
+            )
+        })
+    })
+}
+
+/// PyTorch's Huber term, written by branches: `½d²` inside `delta`, `delta·(|d| − ½delta)`
+/// outside.
+fn huber_by_branches(d: f64, delta: f64) -> f64 {
+    if d.abs() <= delta {
+        0.5 * d * d
+    } else {
+        delta * (d.abs() - 0.5 * delta)
+    }
+}
+
+/// Huber with `delta` plus smooth L1 with `beta`, of `v[0]` against `v[1]`.
+fn both_losses<'g>(v: &[Var<'g, f64>], delta: f64, beta: f64) -> Var<'g, f64> {
+    huber_loss(v[0], v[1], delta) + smooth_l1_loss(v[0], v[1], beta)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn huber_and_smooth_l1_match_their_branch_formulas((p, t, delta) in robust_loss_case()) {
+        let g = Graph::new();
+        let (prediction, target) = (g.input(p.clone()), g.input(t.clone()));
+        let errors: Vec<f64> = p.as_slice().iter().zip(t.as_slice()).map(|(a, b)| a - b).collect();
+        let n = errors.len() as f64;
+        let huber: f64 = errors.iter().map(|&d| huber_by_branches(d, delta)).sum::<f64>() / n;
+        prop_assert!(close(huber_loss(prediction, target, delta).item(), huber));
+        // smooth L1: ½d²/β inside β, |d| − ½β outside, i.e. Huber over β.
+        let smooth: f64 = errors
+            .iter()
+            .map(|&d| if d.abs() < delta { 0.5 * d * d / delta } else { d.abs() - 0.5 * delta })
+            .sum::<f64>() / n;
+        prop_assert!(close(smooth_l1_loss(prediction, target, delta).item(), smooth));
+        let l1 = errors.iter().map(|d| d.abs()).sum::<f64>() / n;
+        prop_assert!(close(smooth_l1_loss(prediction, target, 0.0).item(), l1));
+    }
+
+    #[test]
+    fn huber_and_smooth_l1_gradients_match_finite_differences_to_second_order(
+        (p, t, delta) in robust_loss_case()
+    ) {
+        let options = GradcheckOptions::default();
+        for beta_zero in [false, true] {
+            let beta = if beta_zero { 0.0 } else { delta };
+            let inputs = [p.clone(), t.clone()];
+            let report = gradcheck(|_g, v| both_losses(v, delta, beta), &inputs, options);
+            prop_assert!(report.passed, "{}", report);
+            let report = gradgradcheck(|_g, v| both_losses(v, delta, beta), &inputs, options);
+            prop_assert!(report.passed, "second order: {}", report);
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "huber_loss: delta must be positive, got 0")]
+fn huber_loss_refuses_a_delta_of_zero() {
+    let g = Graph::new();
+    let x = g.input(Tensor::<f64>::zeros(&[2]));
+    huber_loss(x, x, 0.0);
 }

@@ -110,6 +110,73 @@ impl<T: Float> Tensor<T> {
         self.fold_axis(ax, keepdim, T::neg_infinity(), max_or_nan)
     }
 
+    /// The position of the largest element along `axis` in each slice, row-major over the shape
+    /// with `axis` removed — the index list [`Tensor::gather`] and
+    /// [`Var::gather`](crate::Var::gather) take, so `x.gather(axis, &x.argmax(axis), 1)` picks
+    /// the maxima. Ties go to the first position; a NaN counts as the largest (the first NaN
+    /// wins), as in PyTorch. Not differentiable: indices have no gradient.
+    /// PyTorch: `torch.argmax(x, dim)`.
+    ///
+    /// # Panics
+    /// When the axis is out of range or has length 0.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 9.0, 3.0, 7.0, 5.0, 7.0], &[2, 3]);
+    /// assert_eq!(t.argmax(1), vec![1, 0]); // the first of the tied 7s
+    /// assert_eq!(t.argmax(0), vec![1, 0, 1]);
+    /// ```
+    #[track_caller]
+    pub fn argmax(&self, axis: isize) -> Vec<usize> {
+        self.arg_extreme(axis, "argmax", |candidate, best| candidate > best)
+    }
+
+    /// The position of the smallest element along `axis` in each slice, laid out as
+    /// [`Tensor::argmax`]'s; ties go to the first position, a NaN counts as the smallest.
+    /// Not differentiable. PyTorch: `torch.argmin(x, dim)`.
+    ///
+    /// # Panics
+    /// When the axis is out of range or has length 0.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 9.0, 3.0, 7.0, 5.0, 0.5], &[2, 3]);
+    /// assert_eq!(t.argmin(-1), vec![0, 2]);
+    /// ```
+    #[track_caller]
+    pub fn argmin(&self, axis: isize) -> Vec<usize> {
+        self.arg_extreme(axis, "argmin", |candidate, best| candidate < best)
+    }
+
+    /// For each slice along `axis`, the first position that no later one `beats`; a NaN beats
+    /// every number and no NaN after it.
+    #[track_caller]
+    fn arg_extreme(&self, axis: isize, op: &str, beats: impl Fn(T, T) -> bool) -> Vec<usize> {
+        let ax = normalize_axis(axis, self.rank(), op);
+        shape_assert!(
+            self.shape[ax] > 0,
+            "{op}: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
+        let (outer, len, inner) = split_at_axis(self.shape(), ax);
+        let data = self.as_slice();
+        let mut out = Vec::with_capacity(outer * inner);
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| data[(o * len + j) * inner + i];
+                let mut best = 0;
+                for j in 1..len {
+                    let (candidate, current) = (at(j), at(best));
+                    if !current.is_nan() && (candidate.is_nan() || beats(candidate, current)) {
+                        best = j;
+                    }
+                }
+                out.push(best);
+            }
+        }
+        out
+    }
+
     /// Sums `self` down to `shape`, the reverse of broadcasting `shape` up to `self`'s shape: sums
     /// over the leading axes `shape` lacks and over the axes where `shape` has length 1. The
     /// result has exactly `shape`; it shares storage when the shapes are already equal.

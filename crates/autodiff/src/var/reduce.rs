@@ -117,4 +117,39 @@ impl<'g, T: Float> Var<'g, T> {
         let axis = Some(self.axis(axis, "max_axis"));
         self.reduce(ReduceOp::Max { axis, keepdim })
     }
+
+    /// The position of the largest element along `axis` in each slice, from this var's value:
+    /// see [`Tensor::argmax`](crate::Tensor::argmax). Indices have no gradient, so nothing is
+    /// recorded on the graph (PyTorch returns an integer tensor that needs no grad).
+    /// PyTorch: `torch.argmax(x, dim)`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let logits = g.param(Tensor::from_vec(vec![0.1f64, 2.0, -1.0, 3.0, 0.0, 1.0], &[2, 3]));
+    /// let classes = logits.argmax(1);
+    /// assert_eq!(classes, vec![1, 0]);
+    /// // The picked logits, differentiable through gather:
+    /// let best = logits.gather(1, &classes, 1);
+    /// assert_eq!(best.value().to_vec(), vec![2.0, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn argmax(self, axis: isize) -> Vec<usize> {
+        self.value().argmax(axis)
+    }
+
+    /// The position of the smallest element along `axis` in each slice, from this var's value:
+    /// see [`Tensor::argmin`](crate::Tensor::argmin). Records nothing. PyTorch:
+    /// `torch.argmin(x, dim)`.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let distances = g.input(Tensor::from_vec(vec![4.0f64, 0.5, 2.0], &[3]));
+    /// assert_eq!(distances.argmin(0), vec![1]);
+    /// ```
+    #[track_caller]
+    pub fn argmin(self, axis: isize) -> Vec<usize> {
+        self.value().argmin(axis)
+    }
 }
