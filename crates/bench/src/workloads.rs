@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use chainrule_autodiff::{Conv2dOptions, Graph, ParamStore, Pool2dOptions, Tensor};
 use chainrule_layers::{
-    losses::mean_squared_error, Activation, Conv2d, Dense, Flatten, Lstm, MaxPool2d, Module, Sequential, Unflatten,
+    losses::mean_squared_error, Activation, Conv2d, Dense, Flatten, Lstm, MaxPool2d, Module,
+    Sequential, Unflatten,
 };
 use chainrule_material::micrograd;
 use chainrule_optim::{Adam, AdamConfig, Optimizer};
@@ -119,9 +120,30 @@ pub fn mlp_wide(runs: usize) -> Result<String, String> {
     let mut rng = StdRng::seed_from_u64(0);
     let mut params = ParamStore::new();
     let model = Sequential::new()
-        .with(Dense::new(&mut params, "dense1", inputs, width, Activation::Relu, &mut rng))
-        .with(Dense::new(&mut params, "dense2", width, width, Activation::Relu, &mut rng))
-        .with(Dense::new(&mut params, "output", width, 1, Activation::Linear, &mut rng));
+        .with(Dense::new(
+            &mut params,
+            "dense1",
+            inputs,
+            width,
+            Activation::Relu,
+            &mut rng,
+        ))
+        .with(Dense::new(
+            &mut params,
+            "dense2",
+            width,
+            width,
+            Activation::Relu,
+            &mut rng,
+        ))
+        .with(Dense::new(
+            &mut params,
+            "output",
+            width,
+            1,
+            Activation::Linear,
+            &mut rng,
+        ));
     let x0 = Tensor::<f32>::rand_normal(&[batch, inputs], 0.0, 1.0, &mut rng);
     let target0 = Tensor::<f32>::rand_normal(&[batch, 1], 0.0, 1.0, &mut rng);
     let mut adam = Adam::new(AdamConfig {

@@ -57,7 +57,11 @@ impl<T: Float> Tensor<T> {
             }
             return self;
         }
-        let values = self.as_slice().iter().zip(x.as_slice()).map(|(&g, &v)| g * f(v));
+        let values = self
+            .as_slice()
+            .iter()
+            .zip(x.as_slice())
+            .map(|(&g, &v)| g * f(v));
         Tensor::from_exact_iter(values, shape_of(&self.shape))
     }
 
@@ -702,7 +706,10 @@ mod tests {
         let expected = (&g * &x.map(relu_mask)).to_vec();
         let shared = g.clone();
         let fresh = shared.clone().mul_map_of(&x, relu_mask);
-        assert!(!fresh.shares_storage(&shared), "shared storage must not be written over");
+        assert!(
+            !fresh.shares_storage(&shared),
+            "shared storage must not be written over"
+        );
         assert_eq!(shared.to_vec()[0], 1.0);
         let address = g.storage_ptr();
         drop(shared);
@@ -711,7 +718,10 @@ mod tests {
         for result in [fresh, in_place] {
             let values = result.to_vec();
             assert_eq!(values[..4], expected[..4]);
-            assert!(values[4].is_nan(), "NaN · 0 stays NaN, as in the product with the mask");
+            assert!(
+                values[4].is_nan(),
+                "NaN · 0 stays NaN, as in the product with the mask"
+            );
             assert_eq!(values[5], expected[5]);
         }
         let column = t(&[2.0, -2.0], &[2, 1]);

@@ -568,7 +568,10 @@ mod tests {
             let product = a.matmul(&b);
             let expected = naive(a.as_slice(), (m, k), false, b.as_slice(), (k, n), false);
             for (x, y) in product.as_slice().iter().zip(&expected) {
-                assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{m}×{k}×{n}: {x} != {y}");
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "{m}×{k}×{n}: {x} != {y}"
+                );
             }
         }
     }
