@@ -53,7 +53,7 @@ impl<T: Float> Tensor<T> {
         }
         if let Some(values) = self.data_mut_if_unique() {
             for (g, &v) in values.iter_mut().zip(x.as_slice()) {
-                *g = *g * f(v);
+                *g *= f(v);
             }
             return self;
         }
