@@ -6,6 +6,7 @@
 # Set-up, once (about two minutes; PyPI's torch wheel is large):
 #   python3 -m venv .venv && .venv/bin/pip install torch numpy scikit-learn micrograd
 # Then:  bash bench/compare.sh [ROUNDS]      (ROUNDS alternations per workload, default 3)
+# PYTHON=path picks the peers' interpreter; ONLY="mlp-wide mlp-digits" runs only those workloads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -32,9 +33,12 @@ echo "machine: $model, $cores cores, ~${mhz} MHz; f32 FMA peak ~${peak_core} GFL
 echo "date: $(date -u +%Y-%m-%d), rounds: $rounds (medians), command: bash bench/compare.sh $rounds"
 echo
 
+selected() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
 # workload | chainrule args | peer command | higher-is-better?
 run_pair() {
   local name=$1 threads=$2 peer_label=$3 better=$4; shift 4
+  selected "$name" || return 0
   local ours=() theirs=()
   for _ in $(seq "$rounds"); do
     ours+=("$($bench "$name" --threads "$threads" 2>/dev/null | figure)")
@@ -54,6 +58,7 @@ echo "| ---          | ---     | ---                    |          --- |        
 for t in 1 2; do
   run_pair op-overhead "$t" "torch (ns/op)" lower "$python" bench/torch_workloads.py op-overhead --threads "$t"
   run_pair mlp-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py mlp-digits --threads "$t"
+  run_pair mlp-wide "$t" "torch (ms/step)" lower "$python" bench/torch_workloads.py mlp-wide --threads "$t"
   run_pair matmul-1024 "$t" "torch (GFLOP/s)" higher "$python" bench/torch_workloads.py matmul-1024 --threads "$t"
   run_pair lstm-seq "$t" "torch nn.LSTM (ms)" lower "$python" bench/torch_workloads.py lstm-seq --threads "$t" --variant fused
   run_pair conv-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py conv-digits --threads "$t"
@@ -63,6 +68,7 @@ run_pair scalar-mlp 1 "torch 0-d tensors (ms)" lower "$python" bench/torch_workl
 # micrograd takes ~1.7 s a step; 10 steps give a stable median per step.
 run_pair scalar-mlp 1 "micrograd (ms)" lower "$python" bench/micrograd_workload.py scalar-mlp --steps 10
 echo
+selected mlp-digits || exit 0
 # Peak resident memory (KiB) of a whole mlp-digits process, chainrule's including its warm-up run.
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 echo "mlp-digits peak resident memory: chainrule $(rss $bench mlp-digits --runs 1) KiB," \

@@ -1,6 +1,6 @@
 //! `chainrule-bench WORKLOAD [--threads N] [--runs K]`: runs one of the standard workloads
-//! (`scalar-mlp`, `op-overhead`, `mlp-digits`, `matmul-1024`, `lstm-seq`, `conv-digits`,
-//! `conv-32`, defined in `bench/WORKLOADS.md` of the project's reference material and listed in
+//! (`scalar-mlp`, `op-overhead`, `mlp-digits`, `mlp-wide`, `matmul-1024`, `lstm-seq`,
+//! `conv-digits`, `conv-32`, defined in `bench/WORKLOADS.md` of the project's reference material and listed in
 //! BENCHMARKS.md) after a warm-up, and prints one line `<workload> chainrule <median figure>
 //! <unit>` on stdout; the individual runs and the thread count go to stderr.
 //! `bench/compare.sh` runs it beside PyTorch.
@@ -20,6 +20,8 @@ enum Workload {
     OpOverhead,
     /// MLP 64→128→128→10 on the digits, Adam, 20 epochs: training samples per second.
     MlpDigits,
+    /// MLP 10→512→512→1 with ReLU, MSE, Adam, batch 256 of random data: ms per training step.
+    MlpWide,
     /// C = A·B for 1024×1024 and its backward: GFLOP/s.
     #[value(name = "matmul-1024")]
     Matmul1024,
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Workload::ScalarMlp => workloads::scalar_mlp(args.runs),
         Workload::OpOverhead => workloads::op_overhead(args.runs),
         Workload::MlpDigits => workloads::mlp_digits(args.runs),
+        Workload::MlpWide => workloads::mlp_wide(args.runs),
         Workload::Matmul1024 => workloads::matmul_1024(args.runs),
         Workload::LstmSeq => workloads::lstm_seq(args.runs),
         Workload::ConvDigits => workloads::conv_digits(args.runs),

@@ -1,10 +1,11 @@
-//! The seven workloads, each as WORKLOADS.md defines it, returning the line to print.
+//! The eight workloads, each as WORKLOADS.md defines it, returning the line to print.
 
 use std::time::Instant;
 
 use chainrule_autodiff::{Conv2dOptions, Graph, ParamStore, Pool2dOptions, Tensor};
 use chainrule_layers::{
-    Activation, Conv2d, Dense, Flatten, Lstm, MaxPool2d, Module, Sequential, Unflatten,
+    losses::mean_squared_error, Activation, Conv2d, Dense, Flatten, Lstm, MaxPool2d, Module,
+    Sequential, Unflatten,
 };
 use chainrule_material::micrograd;
 use chainrule_optim::{Adam, AdamConfig, Optimizer};
@@ -106,6 +107,61 @@ pub fn mlp_digits(runs: usize) -> Result<String, String> {
                 rng,
             ))
     })
+}
+
+/// `mlp-wide`: ms per training step of a user's own wide MLP, 10→512→512→1 with ReLU, MSE
+/// against random targets at batch 256, Adam at 1e-3: the graph built, forward, backward and
+/// the update, as PyTorch's `zero_grad`, forward, `backward`, `step`.
+///
+/// A step is a few milliseconds; each is timed on its own, 50 of them after 5 warm-ups (the
+/// first steps of a process grow its heap and fill Adam's moments).
+pub fn mlp_wide(runs: usize) -> Result<String, String> {
+    let (batch, inputs, width) = (256, 10, 512);
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut params = ParamStore::new();
+    let model = Sequential::new()
+        .with(Dense::new(
+            &mut params,
+            "dense1",
+            inputs,
+            width,
+            Activation::Relu,
+            &mut rng,
+        ))
+        .with(Dense::new(
+            &mut params,
+            "dense2",
+            width,
+            width,
+            Activation::Relu,
+            &mut rng,
+        ))
+        .with(Dense::new(
+            &mut params,
+            "output",
+            width,
+            1,
+            Activation::Linear,
+            &mut rng,
+        ));
+    let x0 = Tensor::<f32>::rand_normal(&[batch, inputs], 0.0, 1.0, &mut rng);
+    let target0 = Tensor::<f32>::rand_normal(&[batch, 1], 0.0, 1.0, &mut rng);
+    let mut adam = Adam::new(AdamConfig {
+        learning_rate: 1e-3,
+        ..AdamConfig::default()
+    });
+    let seconds = timed_after(5, runs.max(50), || {
+        let grads = {
+            let g = Graph::new();
+            let (x, target) = (g.input(x0.clone()), g.input(target0.clone()));
+            let loss = mean_squared_error(model.forward(&g, &params, x), target);
+            params.collect_grads(&loss.backward())
+        };
+        adam.apply(&mut params, &grads);
+    });
+    let ms: Vec<f64> = seconds.iter().map(|s| s * 1e3).collect();
+    show("mlp-wide", &ms, "ms/step");
+    Ok(format!("mlp-wide chainrule {:.3} ms/step", median(&ms)))
 }
 
 /// Trains a fresh model from `build` on the digits (the fixed split, pixels scaled to 0–1)

@@ -27,8 +27,9 @@ use crate::{Float, Tensor};
 ///
 /// `pub fn` entries are part of the public API (and callable by name, see
 /// [`UnaryOp::by_name`]); `pub(crate) fn` entries are reached through operators (`-x`, `x + 2.0`).
-/// Piecewise derivatives (masks, signs) are built with `map_constant`: they are zero almost
-/// everywhere, so they enter a second-order graph as constants.
+/// Piecewise derivatives (masks, signs) are built with `map_constant`, or applied to `g` by
+/// `mul_piecewise` (one pass over the slices for a tensor): they are zero almost everywhere,
+/// so they enter a second-order graph as constants.
 macro_rules! unary_ops {
     ($define:ident) => {
         $define! {
@@ -106,7 +107,7 @@ macro_rules! unary_ops {
             Abs => pub fn abs() {
                 formula: "∂y/∂x = sign(x)",
                 forward: |x| x.abs(),
-                backward: |x, _y, g| g * x.map_constant(sign),
+                backward: |x, _y, g| g.mul_piecewise(x, sign),
             }
 
     /// Hyperbolic tangent; derivative `1 − tanh²(x)`. PyTorch: `torch.tanh`.
@@ -150,7 +151,7 @@ macro_rules! unary_ops {
             Relu => pub fn relu() {
                 formula: "∂y/∂x = 1 if x > 0 else 0",
                 forward: |x| x.relu(),
-                backward: |x, _y, g| g * x.map_constant(|v| step(v > T::zero())),
+                backward: |x, _y, g| g.mul_piecewise(x, |v| step(v > T::zero())),
             }
 
     /// `xᶜ` for a fixed exponent; derivative `c·xᶜ⁻¹`. PyTorch: `torch.pow(x, c)`.
@@ -189,7 +190,7 @@ macro_rules! unary_ops {
             Clamp => pub fn clamp(min: T, max: T) {
                 formula: "∂y/∂x = 1 if min ≤ x ≤ max else 0",
                 forward: |x| x.clamp(min, max),
-                backward: |x, _y, g| g * x.map_constant(|v| step(v >= min && v <= max)),
+                backward: |x, _y, g| g.mul_piecewise(x, |v| step(v >= min && v <= max)),
             }
 
             /// Leaky ReLU: `x` for `x > 0`, else `slope · x`; derivative 1 for `x > 0`, else
@@ -207,7 +208,7 @@ macro_rules! unary_ops {
             LeakyRelu => pub fn leaky_relu(slope: T) {
                 formula: "∂y/∂x = 1 if x > 0 else slope",
                 forward: |x| x.map(|v| if v > T::zero() { v } else { v * slope }),
-                backward: |x, _y, g| g * x.map_constant(|v| if v > T::zero() { T::one() } else { slope }),
+                backward: |x, _y, g| g.mul_piecewise(x, |v| if v > T::zero() { T::one() } else { slope }),
             }
 
             /// Softplus `ln(1 + eˣ)`, a smooth relu, computed as `max(x, 0) + ln(1 + e^−|x|)` so

@@ -42,6 +42,12 @@ pub(crate) trait ElementwiseOps<T: Float>:
     /// An elementwise function of the value whose result is a constant (no gradient flows
     /// through it): the masks and signs of piecewise rules such as relu's.
     fn map_constant(&self, f: impl Fn(T) -> T) -> Self;
+    /// `self · derivative(x)` elementwise, `self` a gradient of `x`'s shape (or broadcasting
+    /// with it) and `derivative(x)` a constant, as [`ElementwiseOps::map_constant`] makes it:
+    /// the backward of a piecewise-linear op (relu, clamp, abs). The same as
+    /// `self * x.map_constant(derivative)`, and so it is for a var; a tensor does it in one pass
+    /// over the two slices, without building the mask, writing over `self` when it can.
+    fn mul_piecewise(self, x: &Self, derivative: impl Fn(T) -> T) -> Self;
     /// A broadcasting function of two values whose result is a constant, like
     /// [`ElementwiseOps::map_constant`].
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
@@ -110,6 +116,9 @@ impl<T: Float> ElementwiseOps<T> for T {
     fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
         f(*self)
     }
+    fn mul_piecewise(self, x: &Self, derivative: impl Fn(T) -> T) -> Self {
+        self * derivative(*x)
+    }
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
         f(*self, *other)
     }
@@ -151,6 +160,9 @@ impl<T: Float> ElementwiseOps<T> for Tensor<T> {
     }
     fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
         self.map(f)
+    }
+    fn mul_piecewise(self, x: &Self, derivative: impl Fn(T) -> T) -> Self {
+        self.mul_map_of(x, derivative)
     }
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
         self.zip_map(other, "backward", f)

@@ -10,14 +10,24 @@
 //! blocks of C, one per thread (see [`crate::num_threads`]); the many small products of a
 //! training step run on the calling thread.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use super::{Shape, Tensor};
 use crate::{num_threads, Float};
 
-/// Multiply-adds a thread must get before a product is split: starting a thread costs some tens
-/// of microseconds, so each share should take a few hundred (at ~70 GFLOP/s per core, 2²² is
-/// about 120 µs). Smaller products — every product of an LSTM step or of an MLP on a batch of
-/// 32 — run on the calling thread alone.
-const MIN_WORK_PER_THREAD: usize = 1 << 22;
+/// Multiply-adds a thread must get before a product is split. Starting and joining a thread
+/// took 40–60 µs on the 2-core AMD EPYC of BENCHMARKS.md (median of 2,000, 90% under 90 µs),
+/// and a second thread saves half the product's time at ~35 G multiply-adds/s per core: with
+/// 2²³ per thread that is about 240 µs saved against one start, so a split pays for itself even
+/// when the helper starts late. Smaller products — every product of an LSTM step or of an MLP
+/// on a batch of 32 — run on the calling thread alone.
+const MIN_WORK_PER_THREAD: usize = 1 << 23;
+
+/// Blocks of C per thread of a threaded product: more than one, so a thread the system runs
+/// late leaves its share to the others instead of holding the product up; few, because every
+/// block packs its whole panel of the other operand again.
+const PIECES_PER_THREAD: usize = 2;
 
 /// One product `C ← op(A)·op(B) + beta·C` as the GEMM kernel takes it, by raw parts, so it can
 /// be cut into pieces that write disjoint blocks of C.
@@ -35,9 +45,11 @@ struct Gemm<T> {
     c_strides: (isize, isize),
 }
 
-// SAFETY: a `Gemm` is run only inside `Gemm::run_threaded`, while the caller keeps the buffers
+// SAFETY: a `Gemm`'s buffers are read or written only while `Gemm::run_threaded` keeps them
 // alive, and its pieces write disjoint blocks of C; the pointers are otherwise plain addresses.
 unsafe impl<T: Send> Send for Gemm<T> {}
+// SAFETY: as for `Send`: shared between threads, a `Gemm` is only cut into disjoint pieces.
+unsafe impl<T: Sync> Sync for Gemm<T> {}
 
 impl<T: Float> Gemm<T> {
     /// Runs the product on one thread.
@@ -59,8 +71,15 @@ impl<T: Float> Gemm<T> {
         );
     }
 
-    /// Runs the product on up to [`num_threads`] threads, one block of C's columns (or rows,
-    /// for a tall product) each, as many as the work is worth.
+    /// Runs the product on up to [`num_threads`] threads, as many as the work is worth.
+    ///
+    /// C is cut into [`PIECES_PER_THREAD`] blocks of columns (or rows, for a tall product) per
+    /// thread, and the calling thread and its helpers each claim the next unclaimed block until
+    /// none is left. On a busy machine a helper may start late or not at all before the caller
+    /// has done every block; the caller then waits only for blocks a helper has claimed, never
+    /// for a helper to be scheduled, so the product takes about what it takes on one thread
+    /// (measured in BENCHMARKS.md, `mlp-wide`). Helpers are detached: one that starts after the
+    /// product is done finds nothing to claim and touches none of the buffers.
     ///
     /// # Safety
     /// As for [`Float::gemm`].
@@ -70,18 +89,21 @@ impl<T: Float> Gemm<T> {
         if threads == 1 {
             return self.run();
         }
-        let pieces: Vec<Gemm<T>> = (0..threads)
-            .map(|i| self.piece(i, threads))
-            .filter(|piece| piece.m > 0 && piece.n > 0)
-            .collect();
-        std::thread::scope(|scope| {
-            for &piece in &pieces[1..] {
-                // SAFETY: the scope joins every piece before `run_threaded` returns, and the
-                // pieces write disjoint blocks of C.
-                scope.spawn(move || unsafe { piece.run() });
-            }
-            pieces[0].run();
+        let blocks = Arc::new(Blocks {
+            gemm: self,
+            count: threads * PIECES_PER_THREAD,
+            next: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
         });
+        for _ in 1..threads {
+            let blocks = Arc::clone(&blocks);
+            // A thread the system cannot start leaves its blocks to the caller.
+            let _ = std::thread::Builder::new().spawn(move || blocks.claim_and_run());
+        }
+        blocks.claim_and_run();
+        while blocks.done.load(Ordering::Acquire) < blocks.count {
+            std::thread::yield_now();
+        }
     }
 
     /// Piece `i` of `count`: a block of C's columns when C is at least as wide as it is tall,
@@ -106,6 +128,36 @@ impl<T: Float> Gemm<T> {
                 c: self.c.wrapping_offset(offset * self.c_strides.0),
                 ..self
             }
+        }
+    }
+}
+
+/// The blocks of C of one threaded product, claimed one at a time by whichever thread is free.
+struct Blocks<T> {
+    gemm: Gemm<T>,
+    count: usize,
+    /// The next block to claim; at `count` or beyond, none is left.
+    next: AtomicUsize,
+    /// Blocks whose product is written.
+    done: AtomicUsize,
+}
+
+impl<T: Float> Blocks<T> {
+    /// Claims and computes blocks until none is left.
+    fn claim_and_run(&self) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.count {
+                return;
+            }
+            let piece = self.gemm.piece(i, self.count);
+            if piece.m > 0 && piece.n > 0 {
+                // SAFETY: `run_threaded` does not return before every claimed block is done, so
+                // the buffers are alive; blocks are disjoint parts of C.
+                unsafe { piece.run() };
+            }
+            // Release: the block's writes happen before the caller's Acquire sees it done.
+            self.done.fetch_add(1, Ordering::Release);
         }
     }
 }
@@ -503,6 +555,25 @@ mod tests {
         assert_eq!(batched.shape(), &[0, 2, 4]);
         let empty_k = Tensor::<f64>::ones(&[2, 3, 0]).matmul(&Tensor::ones(&[2, 0, 4]));
         assert_eq!(empty_k.to_vec(), vec![0.0; 24]);
+    }
+
+    #[test]
+    fn products_large_enough_to_split_match_the_triple_loop() {
+        // Three threads (each with at least MIN_WORK_PER_THREAD) cut C into six blocks of
+        // uneven sizes, by columns for the wide product and by rows for the tall one.
+        crate::set_num_threads(3);
+        for (m, k, n) in [(192, 512, 272), (1088, 512, 48)] {
+            assert!(m * k * n / MIN_WORK_PER_THREAD >= 3);
+            let (a, b) = (values(&[m, k], 0.3), values(&[k, n], 1.9));
+            let product = a.matmul(&b);
+            let expected = naive(a.as_slice(), (m, k), false, b.as_slice(), (k, n), false);
+            for (x, y) in product.as_slice().iter().zip(&expected) {
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "{m}×{k}×{n}: {x} != {y}"
+                );
+            }
+        }
     }
 
     #[test]

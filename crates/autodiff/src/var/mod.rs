@@ -150,6 +150,11 @@ impl<'g, T: Float> ElementwiseOps<T> for Var<'g, T> {
     fn map_constant(&self, f: impl Fn(T) -> T) -> Self {
         self.graph().constant(self.value().map(f))
     }
+    fn mul_piecewise(self, x: &Self, derivative: impl Fn(T) -> T) -> Self {
+        // The mask is a constant of the graph, so the backward of this backward is exact: it
+        // is again the gradient times the same mask.
+        self * x.map_constant(derivative)
+    }
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
         let value = self.value().zip_map(&other.value(), "backward", f);
         self.graph().constant(value)
