@@ -13,9 +13,10 @@ use chainrule::optim::{
 use chainrule::Var;
 use chainrule_layers::losses;
 use chainrule_train::{
-    diagnose, fit, fit_with_penalty, load_assignment, load_csv, predict, predicted_classes, split,
-    split_by_assignment, Batch, ConfusionMatrix, DataError, Dataset, EarlyStopping, FitConfig,
-    FitError, Progress, SplitError, Standardizer, Targets, Task,
+    diagnose, fit, fit_with_penalty, load_assignment, load_csv_inferring, predict,
+    predicted_classes, split_by_assignment, split_stratified, Batch, ConfusionMatrix, DataError,
+    Dataset, EarlyStopping, FitConfig, FitError, LoadedCsv, Progress, SplitError, Standardizer,
+    Targets, Task,
 };
 
 use super::error::CliError;
@@ -28,19 +29,20 @@ use super::train_report::{self, Report, TestResult};
 /// Rows per batch when running the model without training (the test set).
 const EVALUATION_BATCH: usize = 256;
 
-/// The largest label a target may hold for the task to be taken as classification when
-/// `--task` is not given.
-const MAX_INFERRED_CLASS: f64 = 99.0;
-
 /// Runs `chainrule train` and prints its report.
 pub fn run(args: &TrainArgs) -> Result<(), CliError> {
-    let (data, task_inferred) = load(args)?;
+    let LoadedCsv {
+        data,
+        class_names,
+        num_classes,
+        task_inferred,
+    } = load(args)?;
     let task = if data.classes().is_some() {
         Task::Classification
     } else {
         Task::Regression
     };
-    check_columns(args, &data)?;
+    check_columns(args, &data, class_names.as_deref())?;
     let (parts, split_text) = split_rows(args, &data)?;
 
     let feature_scaler = Standardizer::fit_dataset(&parts.train);
@@ -92,7 +94,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         features: data.feature_names().to_vec(),
         hidden: args.hidden.0.clone(),
         activation: args.activation.activation(),
-        outputs: data.num_classes().unwrap_or(1),
+        outputs: num_classes.unwrap_or(1),
+        classes: class_names,
         feature_scaling: scaling(&feature_scaler),
         target_scaling: target_scaler.as_ref().map(scaling),
     };
@@ -125,7 +128,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         epochs: args.epochs,
         batch_size,
         seed: args.seed,
-        early_stopping: args.patience.map(|patience| EarlyStopping {
+        early_stopping: args.patience.0.map(|patience| EarlyStopping {
             patience,
             ..EarlyStopping::default()
         }),
@@ -295,41 +298,23 @@ fn memory_bytes() -> Option<u64> {
     kilobytes.checked_mul(1024)
 }
 
-/// The data set, with class labels or values as `--task` says or as the target suggests; and
-/// whether the task was inferred.
-fn load(args: &TrainArgs) -> Result<(Dataset<Real>, bool), CliError> {
-    let task = match args.task {
-        Some(TaskArg::Classify) => Task::Classification,
-        Some(TaskArg::Regress) => Task::Regression,
-        None => {
-            let data = load_csv::<Real>(&args.data, &args.target, Task::Regression)?;
-            return Ok((infer_classes(data), true));
-        }
-    };
-    Ok((load_csv(&args.data, &args.target, task)?, false))
-}
-
-/// The same data with class labels, when every target is a whole number from 0 to
-/// [`MAX_INFERRED_CLASS`]; else unchanged.
-fn infer_classes(data: Dataset<Real>) -> Dataset<Real> {
-    let values = data.values().expect("loaded as regression").as_slice();
-    let labels: Option<Vec<usize>> = values
-        .iter()
-        .map(|&v| {
-            let v = f64::from(v);
-            ((0.0..=MAX_INFERRED_CLASS).contains(&v) && v.fract() == 0.0).then_some(v as usize)
-        })
-        .collect();
-    match labels {
-        Some(labels) => Dataset::new(data.features().clone(), Targets::Classes(labels))
-            .with_names(data.feature_names().to_vec(), data.target_name()),
-        None => data,
-    }
+/// The data set, with class labels (numbers or names) or values as `--task` says or as the
+/// target's cells suggest (see [`load_csv_inferring`]).
+fn load(args: &TrainArgs) -> Result<LoadedCsv<Real>, CliError> {
+    let task = args.task.map(|task| match task {
+        TaskArg::Classify => Task::Classification,
+        TaskArg::Regress => Task::Regression,
+    });
+    Ok(load_csv_inferring(&args.data, &args.target, task)?)
 }
 
 /// At least one feature, each named once (`predict` finds them by name), and at least two
 /// classes.
-fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError> {
+fn check_columns(
+    args: &TrainArgs,
+    data: &Dataset<Real>,
+    class_names: Option<&[String]>,
+) -> Result<(), CliError> {
     let names = data.feature_names();
     if names.is_empty() {
         return Err(CliError::NoFeatures {
@@ -355,7 +340,10 @@ fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError>
             return Err(CliError::OneClass {
                 path: args.data.clone(),
                 target: args.target.clone(),
-                class: first,
+                class: match class_names {
+                    Some(names) => format!("{:?}", names[first]),
+                    None => first.to_string(),
+                },
             });
         }
     }
@@ -404,7 +392,9 @@ fn split_rows(
                 percent(ratios.validation()),
                 percent(ratios.test())
             );
-            (split(data, ratios, args.seed), text)
+            // Each class keeps its share in every part: on iris's 30 test rows a plain shuffle
+            // can give one class twice the rows of another.
+            (split_stratified(data, ratios, args.seed), text)
         }
     };
     for (part, rows) in [

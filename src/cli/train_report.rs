@@ -62,7 +62,14 @@ pub fn text(report: &Report<'_>) -> String {
     let arch = report.architecture;
     let mut out = String::new();
     let task = match arch.task {
-        Task::Classification => format!("classification, {} classes", arch.outputs),
+        Task::Classification => match &arch.classes {
+            Some(names) => format!(
+                "classification, {} classes named {}",
+                arch.outputs,
+                list_of_names(names)
+            ),
+            None => format!("classification, {} classes", arch.outputs),
+        },
         Task::Regression => "regression".to_string(),
     };
     let inferred = if report.task_inferred {
@@ -161,6 +168,21 @@ pub fn text(report: &Report<'_>) -> String {
     out
 }
 
+/// Up to ten names, then how many more.
+fn list_of_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text += &format!(" and {} more", names.len() - SHOWN);
+    }
+    text
+}
+
 /// The report as one JSON object.
 pub fn json(report: &Report<'_>) -> String {
     let arch = report.architecture;
@@ -199,6 +221,7 @@ pub fn json(report: &Report<'_>) -> String {
         "target": arch.target,
         "features": arch.features.len(),
         "outputs": arch.outputs,
+        "classes": arch.classes,
         "model": arch.describe(),
         "parameters": report.parameters,
         "split": {

@@ -205,6 +205,57 @@ pub enum DataError {
         /// How many rows the file assigns.
         assigned: usize,
     },
+    /// A target column of class names has an empty cell.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: the class name is empty; every row needs \
+         its class",
+        path.display()
+    )]
+    EmptyClassName {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+    },
+    /// A target column holds class names and numbers both, so it is neither.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is not a finite number, while \
+         line {number_line} holds the number {number:?}: a target is all numbers or all class \
+         names",
+        path.display()
+    )]
+    MixedTarget {
+        /// The file.
+        path: PathBuf,
+        /// The line of the first cell that is not a number.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// That cell as written.
+        text: String,
+        /// The line of the first cell that is a number.
+        number_line: u64,
+        /// That cell as written.
+        number: String,
+    },
+    /// A target column makes more classes than a classifier is built for.
+    #[error("{}: column {column:?}: {what}, more than the {limit} classes allowed", path.display())]
+    TooManyClasses {
+        /// The file.
+        path: PathBuf,
+        /// The target column's name.
+        column: String,
+        /// How the classes come about, in words (`the largest label, 346, makes 347 classes`).
+        what: String,
+        /// The most classes allowed.
+        limit: usize,
+    },
     /// The CSV reader itself failed (invalid UTF-8, say).
     #[error("{}:{line}: {message}", path.display())]
     Csv {
