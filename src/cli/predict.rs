@@ -179,7 +179,10 @@ mod tests {
         let names = ["setosa".to_string(), "a, \"b\"".to_string()];
         let text = classes_csv(&logits, Some(&names));
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], r#"predicted,probability_setosa,"probability_a, ""b""""#);
+        assert_eq!(
+            lines[0],
+            r#"predicted,probability_setosa,"probability_a, ""b""""#
+        );
         assert!(lines[1].starts_with(r#""a, ""b""",0.119203"#), "{text}");
         assert!(lines[2].starts_with("setosa,"), "{text}");
     }

@@ -177,10 +177,12 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             (None, Some(scaler)) => {
                 let standardized = test.values().expect("regression targets");
                 let original = parts.test.values().expect("regression targets");
+                let mean_squared_error = mse(&scaler.inverse_transform(&outputs), original);
                 TestResult::Regression {
                     rows: test.len(),
-                    mean_squared_error: mse(&scaler.inverse_transform(&outputs), original),
+                    mean_squared_error,
                     standardized: mse(&outputs, standardized),
+                    r_squared: 1.0 - mean_squared_error / variance(original.as_slice()),
                 }
             }
             (None, None) => unreachable!("regression targets are standardized"),
@@ -486,4 +488,16 @@ fn loss_name(task: Task) -> &'static str {
 
 fn mse(predictions: &chainrule::Tensor<Real>, targets: &chainrule::Tensor<Real>) -> f64 {
     chainrule_train::mean_squared_error(predictions, targets)
+}
+
+/// The variance of `values` about their own mean (the mean squared error of predicting the
+/// mean, the denominator of R²).
+fn variance(values: &[Real]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n
 }

@@ -22,6 +22,9 @@ pub enum TestResult {
         mean_squared_error: f64,
         /// On the scale the model was trained on.
         standardized: f64,
+        /// The coefficient of determination, 1 − MSE / variance of the test targets: 1 is
+        /// perfect, 0 no better than predicting the test set's mean.
+        r_squared: f64,
     },
 }
 
@@ -139,11 +142,12 @@ pub fn text(report: &Report<'_>) -> String {
             rows,
             mean_squared_error,
             standardized,
+            r_squared,
         }) => {
             let _ = writeln!(
                 out,
                 "\ntest mean squared error: {mean_squared_error:.4} (root {:.4}) in the target's \
-                 units, {standardized:.4} standardized, over {rows} rows",
+                 units, {standardized:.4} standardized, over {rows} rows; R² {r_squared:.4}",
                 mean_squared_error.sqrt()
             );
         }
@@ -204,7 +208,9 @@ pub fn json(report: &Report<'_>) -> String {
             rows,
             mean_squared_error,
             standardized,
+            r_squared,
         }) => json!({
+            "r_squared": r_squared,
             "rows": rows,
             "mean_squared_error": mean_squared_error,
             "root_mean_squared_error": mean_squared_error.sqrt(),

@@ -500,7 +500,12 @@ pub fn load_csv_inferring<T: Float>(
                 .map(|c| names.binary_search(&c.0).expect("every name is listed"))
                 .collect();
             let count = names.len();
-            (Targets::Classes(labels), Some(names), Some(count), task.is_none())
+            (
+                Targets::Classes(labels),
+                Some(names),
+                Some(count),
+                task.is_none(),
+            )
         }
         (None, _) => {
             let whole = |v: f64| v >= 0.0 && v < 2f64.powi(53) && v.fract() == 0.0;
@@ -509,9 +514,7 @@ pub fn load_csv_inferring<T: Float>(
                 Some(task) => task == Task::Classification,
                 None => {
                     let labels: Option<std::collections::BTreeSet<u64>> = values()
-                        .map(|v| {
-                            (whole(v) && v <= MAX_INFERRED_LABEL as f64).then_some(v as u64)
-                        })
+                        .map(|v| (whole(v) && v <= MAX_INFERRED_LABEL as f64).then_some(v as u64))
                         .collect();
                     labels.is_some_and(|l| l.len() <= MAX_INFERRED_CLASSES)
                 }
@@ -535,7 +538,12 @@ pub fn load_csv_inferring<T: Float>(
                         largest as u128 + 1
                     )));
                 }
-                (Targets::Classes(labels), None, Some(largest + 1), task.is_none())
+                (
+                    Targets::Classes(labels),
+                    None,
+                    Some(largest + 1),
+                    task.is_none(),
+                )
             } else {
                 let mut out = Vec::with_capacity(rows);
                 for (text, line, value) in &cells {

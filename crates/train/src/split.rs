@@ -311,7 +311,11 @@ pub fn split<T: Float>(dataset: &Dataset<T>, ratios: SplitRatios, seed: u64) -> 
 /// let parts = split_stratified(&data, SplitRatios::default(), 0);
 /// assert_eq!(parts.test.classes().unwrap().iter().filter(|&&c| c == 1).count(), 1);
 /// ```
-pub fn split_stratified<T: Float>(dataset: &Dataset<T>, ratios: SplitRatios, seed: u64) -> Split<T> {
+pub fn split_stratified<T: Float>(
+    dataset: &Dataset<T>,
+    ratios: SplitRatios,
+    seed: u64,
+) -> Split<T> {
     match dataset.classes() {
         Some(labels) => SplitIndices::stratified(labels, ratios, seed).apply(dataset),
         None => split(dataset, ratios, seed),
