@@ -227,8 +227,8 @@ fn the_text_report_has_the_losses_test_metrics_and_diagnosis() {
         "split 60/20/20: 90 training, 30 validation, 30 test rows",
         "model: 4 → 16 relu → 3",
         "optimizer: momentum, learning rate 0.01, batch 32",
-        "loss per epoch (cross-entropy",
-        "     5  ",
+        "training ran all 5 epochs; kept the best epoch's weights",
+        "best epoch 5: training loss ",
         "test accuracy: ",
         "confusion matrix",
         "actual \\ predicted",
@@ -236,8 +236,12 @@ fn the_text_report_has_the_losses_test_metrics_and_diagnosis() {
     ] {
         assert!(out.contains(part), "{part:?} not in\n{out}");
     }
-    // Progress on stderr, one line per epoch when it is not a terminal.
-    assert!(err.contains("epoch 5/5: train loss"), "{err}");
+    // The description before the results; the per-epoch losses not on stdout at all.
+    assert!(out.find("optimizer: ") < out.find("best epoch"), "{out}");
+    assert!(!out.contains("epoch 4"), "{out}");
+    // Progress on stderr, one line per epoch when it is not a terminal, with its time.
+    assert!(err.contains("epoch 5/5 - "), "{err}");
+    assert!(err.contains("s - train loss "), "{err}");
     assert!(files_in(&dir).is_empty());
     // --quiet: nothing on stderr.
     let (_, _, err) = run(&[
@@ -518,9 +522,10 @@ fn wrong_input_gets_one_message_and_exit_status_2() {
             train(&["--plot", &out_dir]),
             vec!["cannot write the SVG file", "directory"],
         ),
-        // A learning rate so large that training diverges.
+        // A learning rate so large that training diverges (--quiet: without it, the run's
+        // description and progress come first on stderr, as they do for a run that works).
         (
-            train(&["--optimizer", "sgd", "--lr", "1e30", "--save", &save]),
+            train(&["--optimizer", "sgd", "--lr", "1e30", "--save", &save, "--quiet"]),
             vec!["training stopped", "try a smaller --lr"],
         ),
         // Predict.
@@ -867,4 +872,107 @@ fn the_task_follows_the_target_column() {
     assert_eq!(status, 2, "{err}");
     assert!(err.contains("holds only the class \"cat\""), "{err}");
     assert_eq!(files_in(&dir), ["t.csv"]);
+}
+
+#[test]
+fn a_log_of_stdout_and_stderr_holds_each_epoch_once_and_history_goes_to_a_file() {
+    let dir = scratch("log");
+    let log = dir.join("log");
+    let history = dir.join("history.csv");
+    let command = format!(
+        "'{}' train '{}' --target target --epochs 6 --patience none --log-every 2 --history '{}' \
+         > '{}' 2>&1",
+        env!("CARGO_BIN_EXE_chainrule"),
+        data("iris.csv"),
+        path(&history),
+        path(&log)
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = fs::read_to_string(&log).unwrap();
+    // Every second epoch, once each; none of the others.
+    for epoch in [2, 4, 6] {
+        assert_eq!(
+            text.matches(&format!("epoch {epoch}/6 ")).count(),
+            1,
+            "{text}"
+        );
+    }
+    for epoch in [1, 3, 5] {
+        assert!(!text.contains(&format!("epoch {epoch}/6")), "{text}");
+    }
+    // The description comes before the first epoch.
+    assert!(
+        text.find("model: 4 → 128 relu") < text.find("epoch 2/6"),
+        "{text}"
+    );
+    assert!(text.contains("wrote the loss of every epoch to"), "{text}");
+    let (header, rows) = read_csv(path(&history));
+    assert_eq!(header, ["epoch", "train_loss", "validation_loss"]);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[5][0], "6");
+    assert!(rows.iter().all(|r| r[1].parse::<f64>().unwrap() > 0.0));
+}
+
+/// Removes ANSI escape sequences (`ESC [ … letter`) from terminal output.
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_bar_fits_one_line_of_an_80_column_terminal() {
+    // util-linux's `script` gives the program a pseudo-terminal; without it there is nothing
+    // to run the bar in.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script` (util-linux) here: the pseudo-terminal test cannot run");
+        return;
+    }
+    let command = format!(
+        "stty cols 80 rows 24; '{}' train '{}' --target target --epochs 3",
+        env!("CARGO_BIN_EXE_chainrule"),
+        data("digits.csv")
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = strip_escapes(&String::from_utf8_lossy(&output.stdout));
+    // Each drawing of the bar starts after a carriage return; it must not reach column 81,
+    // where the terminal would wrap it.
+    let bars: Vec<&str> = text
+        .split(['\r', '\n'])
+        .filter(|s| s.starts_with('[') && s.contains('<'))
+        .collect();
+    assert!(bars.iter().any(|b| b.contains("epoch 2/3 loss")), "{text}");
+    for bar in &bars {
+        assert!(
+            bar.chars().count() <= 80,
+            "{} columns: {bar:?}",
+            bar.chars().count()
+        );
+    }
+    // Wider than 80 columns, the same message would have run past the edge.
+    assert!(bars.iter().any(|b| b.chars().count() >= 75), "{bars:?}");
 }

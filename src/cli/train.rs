@@ -24,7 +24,7 @@ use super::files;
 use super::model_file::{self, Architecture, Real, Scaling};
 use super::plot;
 use super::train_args::{OptimizerArg, TaskArg, TrainArgs};
-use super::train_report::{self, Report, TestResult};
+use super::train_report::{self, Report, Setup, TestResult};
 
 /// Rows per batch when running the model without training (the test set).
 const EVALUATION_BATCH: usize = 256;
@@ -122,7 +122,40 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         flag: "--plot",
         path,
     });
-    files::check(&save.into_iter().chain(plot).collect::<Vec<_>>())?;
+    let history_output = args.history.as_deref().map(|path| files::Output {
+        what: "history CSV",
+        flag: "--history",
+        path,
+    });
+    let requested: Vec<files::Output<'_>> =
+        save.into_iter().chain(plot).chain(history_output).collect();
+    files::check(&requested)?;
+
+    let optimizer_text = format!(
+        "{}, learning rate {learning_rate}, batch {batch_size}, L2 λ {}",
+        args.optimizer.name(),
+        args.l2
+    );
+    let loss_name = loss_name(task);
+    let setup = Setup {
+        data: &args.data,
+        rows: data.len(),
+        architecture: &architecture,
+        task_inferred,
+        parameters: params.num_elements(),
+        split: &split_text,
+        sizes: [train.len(), validation.len(), test.len()],
+        optimizer: &optimizer_text,
+        loss: loss_name,
+    };
+    // Every check is behind us: say what the run is before it starts, as Keras prints its
+    // model summary, with the progress on stderr. The report on stdout repeats it only where
+    // stdout is another file than stderr: in a terminal or an `&>` log it is there once.
+    let described = !args.quiet;
+    if described {
+        print_progress(&train_report::description(&setup));
+    }
+    let describe_again = !described || !same_file(1, 2);
 
     let config = FitConfig {
         epochs: args.epochs,
@@ -139,6 +172,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         } else {
             Progress::Auto
         },
+        log_every: args.log_every,
         ..FitConfig::default()
     };
     let history = if args.l2 > 0.0 {
@@ -189,14 +223,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         }
     });
 
-    let optimizer_text = format!(
-        "{}, learning rate {learning_rate}, batch {batch_size}, L2 λ {}",
-        args.optimizer.name(),
-        args.l2
-    );
     // Both files are made before either is written, then written all or none: a failing
     // --plot no longer leaves a replaced model behind.
-    let loss_name = loss_name(task);
     let mut outputs: Vec<(files::Output<'_>, Vec<u8>)> = Vec::new();
     if let Some(output) = save {
         let trained_with = format!(
@@ -212,6 +240,9 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         let svg = plot::learning_curves(&history, loss_name)?;
         outputs.push((output, svg.into_bytes()));
     }
+    if let Some(output) = history_output {
+        outputs.push((output, train_report::history_csv(&history).into_bytes()));
+    }
     let written: Vec<(files::Output<'_>, &[u8])> = outputs
         .iter()
         .map(|(output, bytes)| (*output, bytes.as_slice()))
@@ -221,23 +252,19 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
 
     let report = Report {
-        data: &args.data,
-        rows: data.len(),
-        architecture: &architecture,
-        task_inferred,
-        parameters: params.num_elements(),
-        split: &split_text,
-        sizes: [train.len(), validation.len(), test.len()],
-        optimizer: &optimizer_text,
-        loss: loss_name,
+        setup: &setup,
         diagnosis: diagnose(&history, None),
         history: &history,
         test: test_result,
         saved: args.save.as_deref(),
         plot: args.plot.as_deref(),
+        history_file: args.history.as_deref(),
+        max_epochs: args.epochs,
     };
     let text = if args.json {
         train_report::json(&report)
+    } else if describe_again {
+        train_report::description(&setup) + &train_report::text(&report)
     } else {
         train_report::text(&report)
     };
@@ -500,4 +527,29 @@ fn variance(values: &[Real]) -> f64 {
         .map(|&v| (f64::from(v) - mean).powi(2))
         .sum::<f64>()
         / n
+}
+
+/// Text on stderr beside the progress; a closed stderr is ignored, as progress is.
+fn print_progress(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Whether two of this process's file descriptors are the same file (a terminal, or the log
+/// of `&>`).
+#[cfg(unix)]
+fn same_file(a: u32, b: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(format!("/proc/self/fd/{a}")),
+        std::fs::metadata(format!("/proc/self/fd/{b}")),
+    ) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: u32, _: u32) -> bool {
+    false
 }

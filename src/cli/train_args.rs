@@ -84,6 +84,12 @@ pub struct TrainArgs {
     /// Draw the learning curves (training and validation loss per epoch) as SVG to FILE
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// When stderr is not a terminal, a progress line every K epochs (and for the last)
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least_one)]
+    pub log_every: usize,
     /// No progress bar or per-epoch lines on stderr
     #[arg(long)]
     pub quiet: bool,
