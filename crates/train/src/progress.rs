@@ -100,7 +100,9 @@ impl Reporter {
                 epoch + 1,
                 self.epochs
             )),
-            Style::Lines if (epoch + 1) % self.log_every == 0 || epoch + 1 == self.epochs => {
+            Style::Lines
+                if (epoch + 1).is_multiple_of(self.log_every) || epoch + 1 == self.epochs =>
+            {
                 print_line(&format!(
                     "epoch {}/{} - {seconds:.2}s - train loss {train:.6} - validation loss \
                      {validation:.6}{mark}",
