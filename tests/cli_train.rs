@@ -976,3 +976,31 @@ fn the_bar_fits_one_line_of_an_80_column_terminal() {
     // Wider than 80 columns, the same message would have run past the edge.
     assert!(bars.iter().any(|b| b.chars().count() >= 75), "{bars:?}");
 }
+
+#[test]
+fn a_near_miss_column_is_suggested_and_semicolons_and_tabs_are_read() {
+    let (status, _, err) = run(&[
+        "train",
+        &data("digits.csv"),
+        "--target",
+        "Target",
+        "--quiet",
+    ]);
+    assert_eq!(status, 2, "{err}");
+    assert!(
+        err.contains("no column named \"Target\"; did you mean \"target\"?"),
+        "{err}"
+    );
+    // A suggestion, not the 65 columns.
+    assert!(!err.contains("pixel_7_7"), "{err}");
+
+    let dir = scratch("delimiters");
+    let text = fs::read_to_string(data("iris_named.csv")).unwrap();
+    for (name, delimiter) in [("semicolon.csv", ";"), ("tab.tsv", "\t")] {
+        let file = dir.join(name);
+        fs::write(&file, text.replace(',', delimiter)).unwrap();
+        let summary = train_json(&[path(&file), "--target", "species", "--epochs", "3"]);
+        assert_eq!(summary["features"], 4, "{name}");
+        assert_eq!(summary["outputs"], 3, "{name}");
+    }
+}
