@@ -83,7 +83,7 @@ fn curves(svg: &str) -> Vec<usize> {
         Some("http://www.w3.org/2000/svg")
     );
     doc.descendants()
-        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") != Some("#000000"))
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
         .map(|n| n.attribute("points").unwrap().split_whitespace().count())
         .collect()
 }

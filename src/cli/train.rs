@@ -237,7 +237,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         outputs.push((output, bytes));
     }
     if let Some(output) = plot {
-        let svg = plot::learning_curves(&history, loss_name)?;
+        let svg = plot::learning_curves(&history, loss_name, args.log_y)?;
         outputs.push((output, svg.into_bytes()));
     }
     if let Some(output) = history_output {

@@ -84,6 +84,10 @@ pub struct TrainArgs {
     /// Draw the learning curves (training and validation loss per epoch) as SVG to FILE
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Draw the --plot's loss axis on a log scale (it is when the losses span more than two
+    /// decades)
+    #[arg(long)]
+    pub log_y: bool,
     /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss) to FILE
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
