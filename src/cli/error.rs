@@ -121,7 +121,7 @@ pub enum CliError {
     OneClass {
         path: PathBuf,
         target: String,
-        class: usize,
+        class: String,
     },
 
     /// A `--split-file` for another number of rows.

@@ -23,7 +23,7 @@ impl Output<'_> {
     /// `-`, or a path to the very file standard output is (`/dev/stdout`, or the file it is
     /// redirected to): written as standard output, so that the file and the report do not
     /// overwrite each other.
-    fn is_stdout(&self) -> bool {
+    pub fn is_stdout(&self) -> bool {
         self.path.as_os_str() == "-" || is_standard_output(self.path)
     }
 

@@ -8,13 +8,14 @@
 //! | key | example |
 //! | --- | --- |
 //! | `format` | `chainrule-mlp` |
-//! | `format_version` | `1` |
+//! | `format_version` | `2` (files of version 1, which had no `classes`, still load) |
 //! | `task` | `classification` or `regression` |
 //! | `target` | `target` (the column the model predicts) |
 //! | `features` | `["pixel_0_0", "pixel_0_1", …]` (the input columns, in the model's order) |
 //! | `hidden` | `[128, 128]` (the hidden layers' sizes) |
 //! | `activation` | `relu`, `tanh` or `sigmoid` (the hidden layers'; the output is linear) |
 //! | `outputs` | `10` (the classes for classification, 1 for regression) |
+//! | `classes` | `["setosa", "versicolor", "virginica"]` (only when the target held class names: output `i` is class `i`) |
 //! | `feature_mean`, `feature_std` | `[0.0, 0.30, …]` (per feature, in the order of `features`) |
 //! | `target_mean`, `target_std` | `152.1`, `77.0` (regression only: the target is standardized) |
 //! | `trained_with` | `adam, learning rate 0.001, …` (for people; not read back) |
@@ -38,7 +39,11 @@ use super::error::CliError;
 pub type Real = f32;
 
 const FORMAT: &str = "chainrule-mlp";
-const FORMAT_VERSION: &str = "1";
+/// The version written. Version 2 added `classes`; a version-1 file reads as a version-2 file
+/// without it.
+const FORMAT_VERSION: &str = "2";
+/// Every version this program reads.
+const READABLE_VERSIONS: [&str; 2] = ["1", "2"];
 
 /// Everything about a model except its weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +60,9 @@ pub struct Architecture {
     pub activation: Activation,
     /// The number of outputs: the classes, or 1.
     pub outputs: usize,
+    /// The name of each class, in output order, when the target held names rather than
+    /// labels 0…k−1.
+    pub classes: Option<Vec<String>>,
     /// Per feature, the training rows' mean and standard deviation.
     pub feature_scaling: Scaling,
     /// For regression, the training targets' mean and standard deviation.
@@ -158,6 +166,9 @@ impl Architecture {
             ("feature_std".to_string(), json(&self.feature_scaling.std)),
             ("trained_with".to_string(), trained_with.to_string()),
         ]);
+        if let Some(classes) = &self.classes {
+            entries.insert("classes".to_string(), json(classes));
+        }
         if let Some(target) = &self.target_scaling {
             entries.insert("target_mean".to_string(), json(&target.mean[0]));
             entries.insert("target_std".to_string(), json(&target.std[0]));
@@ -211,10 +222,11 @@ impl Architecture {
                 entry("format")?
             )));
         }
-        if entry("format_version")? != FORMAT_VERSION {
+        if !READABLE_VERSIONS.contains(&entry("format_version")?) {
             return Err(bad(format!(
-                "format version {:?}; this program reads version {FORMAT_VERSION}",
-                entry("format_version")?
+                "format version {:?}; this program reads versions {}",
+                entry("format_version")?,
+                READABLE_VERSIONS.join(" and ")
             )));
         }
         let task = match entry("task")? {
@@ -248,6 +260,28 @@ impl Architecture {
                 "metadata \"outputs\" is {outputs}, but a regression model has 1 output"
             )));
         }
+        let classes = match metadata.get("classes") {
+            None => None,
+            Some(_) => {
+                let names: Vec<String> = serde_json::from_value(parse("classes", "a list")?)
+                    .map_err(|_| bad("metadata \"classes\" is not a list of class names".into()))?;
+                if task != Task::Classification || names.len() != outputs {
+                    return Err(bad(format!(
+                        "metadata \"classes\" names {} classes, but the model is a {} with {outputs} \
+                         outputs",
+                        names.len(),
+                        task_name(task)
+                    )));
+                }
+                let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+                if distinct.len() != names.len() || names.iter().any(String::is_empty) {
+                    return Err(bad(
+                        "metadata \"classes\" has an empty or repeated class name".into(),
+                    ));
+                }
+                Some(names)
+            }
+        };
         let feature_scaling = Scaling {
             mean: numbers("feature_mean", features.len())?,
             std: numbers("feature_std", features.len())?,
@@ -287,6 +321,7 @@ impl Architecture {
             hidden,
             activation,
             outputs,
+            classes,
             feature_scaling,
             target_scaling,
         })
@@ -422,6 +457,8 @@ mod tests {
             hidden: vec![3],
             activation: Activation::Tanh,
             outputs: if task == Task::Regression { 1 } else { 2 },
+            classes: (task == Task::Classification)
+                .then(|| vec!["no, with a comma".to_string(), "yes \"quoted\"".to_string()]),
             feature_scaling: Scaling {
                 mean: vec![0.1, -2.5],
                 std: vec![1.5, 0.0],
@@ -453,6 +490,30 @@ mod tests {
         metadata.insert("feature_std".into(), "[1]".into());
         let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
         assert!(err.to_string().contains("a list of 2 numbers"), "{err}");
+    }
+
+    #[test]
+    fn version_1_files_without_classes_still_read() {
+        let mut written = architecture(Task::Classification);
+        written.classes = None;
+        let mut metadata = written.to_metadata("test");
+        metadata.insert("format_version".into(), "1".into());
+        let read = Architecture::from_metadata(Path::new("m"), &metadata).unwrap();
+        assert_eq!(read, written);
+        metadata.insert("format_version".into(), "3".into());
+        let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
+        assert!(err.to_string().contains("reads versions 1 and 2"), "{err}");
+    }
+
+    #[test]
+    fn class_names_must_match_the_outputs() {
+        let mut metadata = architecture(Task::Classification).to_metadata("test");
+        metadata.insert("classes".into(), r#"["a","b","c"]"#.into());
+        let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
+        assert!(err.to_string().contains("names 3 classes"), "{err}");
+        metadata.insert("classes".into(), r#"["a","a"]"#.into());
+        let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
+        assert!(err.to_string().contains("repeated"), "{err}");
     }
 
     #[test]

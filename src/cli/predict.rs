@@ -36,7 +36,7 @@ pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     }
     let text = match (architecture.task, &architecture.target_scaling) {
         (Task::Regression, Some(target)) => values_csv(&target.invert(&outputs)),
-        _ => classes_csv(&outputs),
+        _ => classes_csv(&outputs, architecture.classes.as_deref()),
     };
     super::output::print(&text)
 }
@@ -112,23 +112,42 @@ fn match_columns(
     Ok(features.iter().map(|f| position[f.as_str()]).collect())
 }
 
-/// `predicted,probability_0,…`: the most likely class and the softmax of the logits.
-fn classes_csv(logits: &Tensor<Real>) -> String {
+/// `predicted,probability_0,…`: the most likely class and the softmax of the logits; with
+/// class names, the name and `probability_setosa,…` (quoted as CSV needs).
+fn classes_csv(logits: &Tensor<Real>, names: Option<&[String]>) -> String {
     let classes = logits.shape()[1];
+    let name = |class: usize| match names {
+        Some(names) => csv_field(&names[class]),
+        None => class.to_string(),
+    };
     let mut out = String::from("predicted");
     for class in 0..classes {
-        out += &format!(",probability_{class}");
+        out += &match names {
+            Some(names) => format!(",{}", csv_field(&format!("probability_{}", names[class]))),
+            None => format!(",probability_{class}"),
+        };
     }
     out.push('\n');
     let predicted = predicted_classes(logits);
     for (row, class) in logits.as_slice().chunks_exact(classes).zip(predicted) {
-        out += &class.to_string();
+        out += &name(class);
         for p in softmax(row) {
             out += &format!(",{p:.6}");
         }
         out.push('\n');
     }
     out
+}
+
+/// A CSV field: as it is, or in double quotes (doubling any inside) when it holds a comma, a
+/// quote or a line break, or has spaces at either end that a reader would trim.
+fn csv_field(text: &str) -> String {
+    let needs_quotes = text.contains([',', '"', '\n', '\r']) || text.trim() != text;
+    if needs_quotes {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// `predicted`: one value per row, in the target's units.
@@ -155,6 +174,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn class_names_name_the_prediction_and_the_columns() {
+        let logits = Tensor::from_vec(vec![0.0, 2.0, 3.0, -1.0], &[2, 2]);
+        let names = ["setosa".to_string(), "a, \"b\"".to_string()];
+        let text = classes_csv(&logits, Some(&names));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            r#"predicted,probability_setosa,"probability_a, ""b""""#
+        );
+        assert!(lines[1].starts_with(r#""a, ""b""",0.119203"#), "{text}");
+        assert!(lines[2].starts_with("setosa,"), "{text}");
+    }
+
+    #[test]
     fn softmax_is_a_distribution_even_for_large_logits() {
         let p = softmax(&[1000.0, 1000.0, -1000.0]);
         assert!((p[0] - 0.5).abs() < 1e-12 && (p[1] - 0.5).abs() < 1e-12 && p[2] == 0.0);
@@ -163,7 +196,7 @@ mod tests {
     #[test]
     fn the_csv_has_a_header_and_one_row_per_input() {
         let logits = Tensor::from_vec(vec![0.0, 2.0, 3.0, -1.0], &[2, 2]);
-        let text = classes_csv(&logits);
+        let text = classes_csv(&logits, None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "predicted,probability_0,probability_1");
         assert!(lines[1].starts_with("1,0.119203,0.880797"), "{text}");

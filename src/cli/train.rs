@@ -13,9 +13,10 @@ use chainrule::optim::{
 use chainrule::Var;
 use chainrule_layers::losses;
 use chainrule_train::{
-    diagnose, fit, fit_with_penalty, load_assignment, load_csv, predict, predicted_classes, split,
-    split_by_assignment, Batch, ConfusionMatrix, DataError, Dataset, EarlyStopping, FitConfig,
-    FitError, Progress, SplitError, Standardizer, Targets, Task,
+    diagnose, fit, fit_with_penalty, load_assignment, load_csv_inferring, predict,
+    predicted_classes, split_by_assignment, split_stratified, Batch, ConfusionMatrix, DataError,
+    Dataset, EarlyStopping, FitConfig, FitError, LoadedCsv, Progress, SplitError, Standardizer,
+    Targets, Task,
 };
 
 use super::error::CliError;
@@ -23,24 +24,25 @@ use super::files;
 use super::model_file::{self, Architecture, Real, Scaling};
 use super::plot;
 use super::train_args::{OptimizerArg, TaskArg, TrainArgs};
-use super::train_report::{self, Report, TestResult};
+use super::train_report::{self, Report, Setup, TestResult};
 
 /// Rows per batch when running the model without training (the test set).
 const EVALUATION_BATCH: usize = 256;
 
-/// The largest label a target may hold for the task to be taken as classification when
-/// `--task` is not given.
-const MAX_INFERRED_CLASS: f64 = 99.0;
-
 /// Runs `chainrule train` and prints its report.
 pub fn run(args: &TrainArgs) -> Result<(), CliError> {
-    let (data, task_inferred) = load(args)?;
+    let LoadedCsv {
+        data,
+        class_names,
+        num_classes,
+        task_inferred,
+    } = load(args)?;
     let task = if data.classes().is_some() {
         Task::Classification
     } else {
         Task::Regression
     };
-    check_columns(args, &data)?;
+    check_columns(args, &data, class_names.as_deref())?;
     let (parts, split_text) = split_rows(args, &data)?;
 
     let feature_scaler = Standardizer::fit_dataset(&parts.train);
@@ -92,7 +94,8 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         features: data.feature_names().to_vec(),
         hidden: args.hidden.0.clone(),
         activation: args.activation.activation(),
-        outputs: data.num_classes().unwrap_or(1),
+        outputs: num_classes.unwrap_or(1),
+        classes: class_names,
         feature_scaling: scaling(&feature_scaler),
         target_scaling: target_scaler.as_ref().map(scaling),
     };
@@ -119,13 +122,46 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         flag: "--plot",
         path,
     });
-    files::check(&save.into_iter().chain(plot).collect::<Vec<_>>())?;
+    let history_output = args.history.as_deref().map(|path| files::Output {
+        what: "history CSV",
+        flag: "--history",
+        path,
+    });
+    let requested: Vec<files::Output<'_>> =
+        save.into_iter().chain(plot).chain(history_output).collect();
+    files::check(&requested)?;
+
+    let optimizer_text = format!(
+        "{}, learning rate {learning_rate}, batch {batch_size}, L2 λ {}",
+        args.optimizer.name(),
+        args.l2
+    );
+    let loss_name = loss_name(task);
+    let setup = Setup {
+        data: &args.data,
+        rows: data.len(),
+        architecture: &architecture,
+        task_inferred,
+        parameters: params.num_elements(),
+        split: &split_text,
+        sizes: [train.len(), validation.len(), test.len()],
+        optimizer: &optimizer_text,
+        loss: loss_name,
+    };
+    // Every check is behind us: say what the run is before it starts, as Keras prints its
+    // model summary, with the progress on stderr. The report on stdout repeats it only where
+    // stdout is another file than stderr: in a terminal or an `&>` log it is there once.
+    let described = !args.quiet;
+    if described {
+        print_progress(&train_report::description(&setup));
+    }
+    let describe_again = !described || !same_file(1, 2);
 
     let config = FitConfig {
         epochs: args.epochs,
         batch_size,
         seed: args.seed,
-        early_stopping: args.patience.map(|patience| EarlyStopping {
+        early_stopping: args.patience.0.map(|patience| EarlyStopping {
             patience,
             ..EarlyStopping::default()
         }),
@@ -136,6 +172,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         } else {
             Progress::Auto
         },
+        log_every: args.log_every,
         ..FitConfig::default()
     };
     let history = if args.l2 > 0.0 {
@@ -174,24 +211,20 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
             (None, Some(scaler)) => {
                 let standardized = test.values().expect("regression targets");
                 let original = parts.test.values().expect("regression targets");
+                let mean_squared_error = mse(&scaler.inverse_transform(&outputs), original);
                 TestResult::Regression {
                     rows: test.len(),
-                    mean_squared_error: mse(&scaler.inverse_transform(&outputs), original),
+                    mean_squared_error,
                     standardized: mse(&outputs, standardized),
+                    r_squared: 1.0 - mean_squared_error / variance(original.as_slice()),
                 }
             }
             (None, None) => unreachable!("regression targets are standardized"),
         }
     });
 
-    let optimizer_text = format!(
-        "{}, learning rate {learning_rate}, batch {batch_size}, L2 λ {}",
-        args.optimizer.name(),
-        args.l2
-    );
     // Both files are made before either is written, then written all or none: a failing
     // --plot no longer leaves a replaced model behind.
-    let loss_name = loss_name(task);
     let mut outputs: Vec<(files::Output<'_>, Vec<u8>)> = Vec::new();
     if let Some(output) = save {
         let trained_with = format!(
@@ -204,8 +237,11 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         outputs.push((output, bytes));
     }
     if let Some(output) = plot {
-        let svg = plot::learning_curves(&history, loss_name)?;
+        let svg = plot::learning_curves(&history, loss_name, args.log_y)?;
         outputs.push((output, svg.into_bytes()));
+    }
+    if let Some(output) = history_output {
+        outputs.push((output, train_report::history_csv(&history).into_bytes()));
     }
     let written: Vec<(files::Output<'_>, &[u8])> = outputs
         .iter()
@@ -216,23 +252,19 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     }
 
     let report = Report {
-        data: &args.data,
-        rows: data.len(),
-        architecture: &architecture,
-        task_inferred,
-        parameters: params.num_elements(),
-        split: &split_text,
-        sizes: [train.len(), validation.len(), test.len()],
-        optimizer: &optimizer_text,
-        loss: loss_name,
+        setup: &setup,
         diagnosis: diagnose(&history, None),
         history: &history,
         test: test_result,
         saved: args.save.as_deref(),
         plot: args.plot.as_deref(),
+        history_file: args.history.as_deref(),
+        max_epochs: args.epochs,
     };
     let text = if args.json {
         train_report::json(&report)
+    } else if describe_again {
+        train_report::description(&setup) + &train_report::text(&report)
     } else {
         train_report::text(&report)
     };
@@ -295,41 +327,23 @@ fn memory_bytes() -> Option<u64> {
     kilobytes.checked_mul(1024)
 }
 
-/// The data set, with class labels or values as `--task` says or as the target suggests; and
-/// whether the task was inferred.
-fn load(args: &TrainArgs) -> Result<(Dataset<Real>, bool), CliError> {
-    let task = match args.task {
-        Some(TaskArg::Classify) => Task::Classification,
-        Some(TaskArg::Regress) => Task::Regression,
-        None => {
-            let data = load_csv::<Real>(&args.data, &args.target, Task::Regression)?;
-            return Ok((infer_classes(data), true));
-        }
-    };
-    Ok((load_csv(&args.data, &args.target, task)?, false))
-}
-
-/// The same data with class labels, when every target is a whole number from 0 to
-/// [`MAX_INFERRED_CLASS`]; else unchanged.
-fn infer_classes(data: Dataset<Real>) -> Dataset<Real> {
-    let values = data.values().expect("loaded as regression").as_slice();
-    let labels: Option<Vec<usize>> = values
-        .iter()
-        .map(|&v| {
-            let v = f64::from(v);
-            ((0.0..=MAX_INFERRED_CLASS).contains(&v) && v.fract() == 0.0).then_some(v as usize)
-        })
-        .collect();
-    match labels {
-        Some(labels) => Dataset::new(data.features().clone(), Targets::Classes(labels))
-            .with_names(data.feature_names().to_vec(), data.target_name()),
-        None => data,
-    }
+/// The data set, with class labels (numbers or names) or values as `--task` says or as the
+/// target's cells suggest (see [`load_csv_inferring`]).
+fn load(args: &TrainArgs) -> Result<LoadedCsv<Real>, CliError> {
+    let task = args.task.map(|task| match task {
+        TaskArg::Classify => Task::Classification,
+        TaskArg::Regress => Task::Regression,
+    });
+    Ok(load_csv_inferring(&args.data, &args.target, task)?)
 }
 
 /// At least one feature, each named once (`predict` finds them by name), and at least two
 /// classes.
-fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError> {
+fn check_columns(
+    args: &TrainArgs,
+    data: &Dataset<Real>,
+    class_names: Option<&[String]>,
+) -> Result<(), CliError> {
     let names = data.feature_names();
     if names.is_empty() {
         return Err(CliError::NoFeatures {
@@ -355,7 +369,10 @@ fn check_columns(args: &TrainArgs, data: &Dataset<Real>) -> Result<(), CliError>
             return Err(CliError::OneClass {
                 path: args.data.clone(),
                 target: args.target.clone(),
-                class: first,
+                class: match class_names {
+                    Some(names) => format!("{:?}", names[first]),
+                    None => first.to_string(),
+                },
             });
         }
     }
@@ -404,7 +421,9 @@ fn split_rows(
                 percent(ratios.validation()),
                 percent(ratios.test())
             );
-            (split(data, ratios, args.seed), text)
+            // Each class keeps its share in every part: on iris's 30 test rows a plain shuffle
+            // can give one class twice the rows of another.
+            (split_stratified(data, ratios, args.seed), text)
         }
     };
     for (part, rows) in [
@@ -496,4 +515,41 @@ fn loss_name(task: Task) -> &'static str {
 
 fn mse(predictions: &chainrule::Tensor<Real>, targets: &chainrule::Tensor<Real>) -> f64 {
     chainrule_train::mean_squared_error(predictions, targets)
+}
+
+/// The variance of `values` about their own mean (the mean squared error of predicting the
+/// mean, the denominator of R²).
+fn variance(values: &[Real]) -> f64 {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n
+}
+
+/// Text on stderr beside the progress; a closed stderr is ignored, as progress is.
+fn print_progress(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Whether two of this process's file descriptors are the same file (a terminal, or the log
+/// of `&>`).
+#[cfg(unix)]
+fn same_file(a: u32, b: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(format!("/proc/self/fd/{a}")),
+        std::fs::metadata(format!("/proc/self/fd/{b}")),
+    ) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: u32, _: u32) -> bool {
+    false
 }

@@ -17,8 +17,9 @@ pub struct TrainArgs {
     /// The column to predict
     #[arg(long, value_name = "COLUMN")]
     pub target: String,
-    /// classify (the target holds class labels 0, 1, …, k−1) or regress (real values).
-    /// Default: classify when every target is a whole number from 0 to 99, else regress
+    /// classify (the target holds class names, or labels 0, 1, …, k−1) or regress (real
+    /// values). Default: classify when the target holds names, or whole numbers from 0 to 99
+    /// with at most 50 different; else regress
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
     /// The sizes of the hidden layers, comma-separated; "none" for no hidden layer
@@ -41,17 +42,19 @@ pub struct TrainArgs {
         allow_hyphen_values = true
     )]
     pub lr: Option<f64>,
-    /// The L2 regularization λ: adds λ/(2m)·Σw² over the weights (not the biases) to the loss
+    /// The L2 regularization λ: adds λ/(2m)·Σw² over the weights (not the biases) to the loss,
+    /// m the batch size. The default, 1, keeps the default 128×128 model from memorising a
+    /// data set of a few hundred rows (iris, diabetes) and costs digits nothing; 0 turns it off
     #[arg(
         long,
         value_name = "LAMBDA",
-        default_value = "0",
+        default_value = "1",
         value_parser = parse_l2,
         allow_hyphen_values = true
     )]
     pub l2: f64,
-    /// The most passes over the training set
-    #[arg(long, value_name = "N", default_value_t = 50, value_parser = at_least_one)]
+    /// The most passes over the training set (early stopping usually ends the run sooner)
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = at_least_one)]
     pub epochs: usize,
     /// Rows per mini-batch [default: 32; the whole training set for gd]
     #[arg(long, value_name = "ROWS", value_parser = at_least_one)]
@@ -72,15 +75,25 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Stop when the validation loss has not improved for N epochs, and keep the best epoch's
-    /// weights
-    #[arg(long, value_name = "N", value_parser = at_least_one)]
-    pub patience: Option<usize>,
+    /// weights; "none" runs every epoch and keeps the last
+    #[arg(long, value_name = "N", default_value = "20", value_parser = parse_patience)]
+    pub patience: Patience,
     /// Save the trained model (weights, architecture and standardization) to FILE, for predict
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
     /// Draw the learning curves (training and validation loss per epoch) as SVG to FILE
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Draw the --plot's loss axis on a log scale (it is when the losses span more than two
+    /// decades)
+    #[arg(long)]
+    pub log_y: bool,
+    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// When stderr is not a terminal, a progress line every K epochs (and for the last)
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least_one)]
+    pub log_every: usize,
     /// No progress bar or per-epoch lines on stderr
     #[arg(long)]
     pub quiet: bool,
@@ -211,6 +224,20 @@ fn parse_hidden(text: &str) -> Result<Hidden, String> {
     Ok(Hidden(sizes))
 }
 
+/// Early stopping's patience: `Some(epochs)`, or `None` to run every epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Patience(pub Option<usize>);
+
+/// `20` → Some(20); `none` → None.
+fn parse_patience(text: &str) -> Result<Patience, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(Patience(None));
+    }
+    at_least_one(text)
+        .map(|n| Patience(Some(n)))
+        .map_err(|e| format!("{e} (or none to run every epoch)"))
+}
+
 /// `60/20/20` (percentages, summing to 100) or `0.6/0.2/0.2` (fractions, summing to 1).
 fn parse_split(text: &str) -> Result<SplitRatios, String> {
     let parts: Vec<&str> = text.split('/').map(str::trim).collect();
@@ -303,6 +330,13 @@ mod tests {
         assert!(parse_split("60/20/30").unwrap_err().contains("sum to 110"));
         assert!(parse_split("a/b/c").is_err());
         assert!(parse_split("120/-10/-10").is_err());
+    }
+
+    #[test]
+    fn patience_is_a_count_or_none() {
+        assert_eq!(parse_patience("5"), Ok(Patience(Some(5))));
+        assert_eq!(parse_patience("none"), Ok(Patience(None)));
+        assert!(parse_patience("0").unwrap_err().contains("or none"));
     }
 
     #[test]

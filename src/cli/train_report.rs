@@ -1,6 +1,8 @@
-//! What `chainrule train` prints once training is over: text for people (the setup, the loss
-//! per epoch, the test metrics, the bias/variance diagnosis, the files written), or one JSON
-//! object with the same facts for tools and tests.
+//! What `chainrule train` prints: for people, the run's description before training
+//! ([`description`]) and, once it is over, the best epoch, the test metrics, the bias/variance
+//! diagnosis and the files written ([`text`]; the per-epoch losses go to `--history FILE`, not
+//! the screen); or one JSON object with all of it, per-epoch losses included, for tools and
+//! tests.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -22,11 +24,14 @@ pub enum TestResult {
         mean_squared_error: f64,
         /// On the scale the model was trained on.
         standardized: f64,
+        /// The coefficient of determination, 1 − MSE / variance of the test targets: 1 is
+        /// perfect, 0 no better than predicting the test set's mean.
+        r_squared: f64,
     },
 }
 
-/// Everything the report says.
-pub struct Report<'a> {
+/// What the run is, known before training: printed first ([`description`]).
+pub struct Setup<'a> {
     /// The data file.
     pub data: &'a Path,
     /// Its rows.
@@ -45,6 +50,12 @@ pub struct Report<'a> {
     pub optimizer: &'a str,
     /// The loss's name.
     pub loss: &'a str,
+}
+
+/// Everything the report says.
+pub struct Report<'a> {
+    /// The run's description.
+    pub setup: &'a Setup<'a>,
     /// The per-epoch losses.
     pub history: &'a History,
     /// Bias and variance from the history.
@@ -55,14 +66,26 @@ pub struct Report<'a> {
     pub saved: Option<&'a Path>,
     /// Where the learning curves were drawn.
     pub plot: Option<&'a Path>,
+    /// Where the per-epoch history was written.
+    pub history_file: Option<&'a Path>,
+    /// The most epochs the run could have had.
+    pub max_epochs: usize,
 }
 
-/// The report as text.
-pub fn text(report: &Report<'_>) -> String {
+/// The run's description, printed before training starts: the data, the split, the model and
+/// the optimizer.
+pub fn description(report: &Setup<'_>) -> String {
     let arch = report.architecture;
     let mut out = String::new();
     let task = match arch.task {
-        Task::Classification => format!("classification, {} classes", arch.outputs),
+        Task::Classification => match &arch.classes {
+            Some(names) => format!(
+                "classification, {} classes named {}",
+                arch.outputs,
+                list_of_names(names)
+            ),
+            None => format!("classification, {} classes", arch.outputs),
+        },
         Task::Regression => "regression".to_string(),
     };
     let inferred = if report.task_inferred {
@@ -93,20 +116,44 @@ pub fn text(report: &Report<'_>) -> String {
         report.loss
     );
     let _ = writeln!(out, "optimizer: {}", report.optimizer);
+    out
+}
 
+/// The report once training is over, as text (after [`description`]).
+pub fn text(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    let history = report.history;
+    let ending = if history.stopped_early {
+        format!(
+            "stopped early after epoch {} of {}: the validation loss had not improved for \
+             {} epochs",
+            history.epochs(),
+            report.max_epochs,
+            history.epochs() - 1 - history.best_epoch
+        )
+    } else {
+        format!("ran all {} epochs", history.epochs())
+    };
+    let kept = if history.restored_best {
+        "kept the best epoch's weights"
+    } else {
+        "kept the last epoch's weights"
+    };
+    let _ = writeln!(out, "\ntraining {ending}; {kept}");
+    let best = history.best_epoch;
     let _ = writeln!(
         out,
-        "\nloss per epoch ({}; * the best validation loss)",
-        report.loss
+        "best epoch {}: training loss {:.6}, validation loss {:.6} ({})",
+        best + 1,
+        history.train_loss[best],
+        history.validation_loss[best],
+        report.setup.loss
     );
-    let _ = writeln!(out, "{}", report.history);
-    let history = report.history;
     if !history.restored_best && history.best_epoch + 1 < history.epochs() {
         let _ = writeln!(
             out,
-            "(the validation loss was lowest at epoch {}: --patience N stops once it has not \
-             improved for N epochs, and keeps the best epoch's weights)",
-            history.best_epoch + 1
+            "(the weights are the last epoch's, not the best's: --patience N stops once the \
+             validation loss has not improved for N epochs, and keeps the best epoch's weights)"
         );
     }
 
@@ -132,11 +179,12 @@ pub fn text(report: &Report<'_>) -> String {
             rows,
             mean_squared_error,
             standardized,
+            r_squared,
         }) => {
             let _ = writeln!(
                 out,
                 "\ntest mean squared error: {mean_squared_error:.4} (root {:.4}) in the target's \
-                 units, {standardized:.4} standardized, over {rows} rows",
+                 units, {standardized:.4} standardized, over {rows} rows; R² {r_squared:.4}",
                 mean_squared_error.sqrt()
             );
         }
@@ -155,15 +203,48 @@ pub fn text(report: &Report<'_>) -> String {
     if let Some(path) = report.plot {
         let _ = write!(out, "\ndrew the learning curves to {}", path.display());
     }
-    if report.saved.is_some() || report.plot.is_some() {
+    if let Some(path) = report.history_file {
+        let _ = write!(out, "\nwrote the loss of every epoch to {}", path.display());
+    }
+    if report.saved.is_some() || report.plot.is_some() || report.history_file.is_some() {
         out.push('\n');
     }
     out
 }
 
+/// The per-epoch losses as CSV, for `--history FILE`: `epoch,train_loss,validation_loss`,
+/// epochs counted from 1.
+pub fn history_csv(history: &History) -> String {
+    let mut out = String::from("epoch,train_loss,validation_loss\n");
+    for (epoch, (train, validation)) in history
+        .train_loss
+        .iter()
+        .zip(&history.validation_loss)
+        .enumerate()
+    {
+        let _ = writeln!(out, "{},{train},{validation}", epoch + 1);
+    }
+    out
+}
+
+/// Up to ten names, then how many more.
+fn list_of_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text += &format!(" and {} more", names.len() - SHOWN);
+    }
+    text
+}
+
 /// The report as one JSON object.
 pub fn json(report: &Report<'_>) -> String {
-    let arch = report.architecture;
+    let arch = report.setup.architecture;
     let history = report.history;
     let test = match &report.test {
         None => Value::Null,
@@ -182,7 +263,9 @@ pub fn json(report: &Report<'_>) -> String {
             rows,
             mean_squared_error,
             standardized,
+            r_squared,
         }) => json!({
+            "r_squared": r_squared,
             "rows": rows,
             "mean_squared_error": mean_squared_error,
             "root_mean_squared_error": mean_squared_error.sqrt(),
@@ -190,25 +273,26 @@ pub fn json(report: &Report<'_>) -> String {
         }),
     };
     let d = &report.diagnosis;
-    let [train, validation, test_rows] = report.sizes;
+    let [train, validation, test_rows] = report.setup.sizes;
     let object = json!({
-        "data": report.data.display().to_string(),
-        "rows": report.rows,
+        "data": report.setup.data.display().to_string(),
+        "rows": report.setup.rows,
         "task": task_name(arch.task),
-        "task_inferred": report.task_inferred,
+        "task_inferred": report.setup.task_inferred,
         "target": arch.target,
         "features": arch.features.len(),
         "outputs": arch.outputs,
+        "classes": arch.classes,
         "model": arch.describe(),
-        "parameters": report.parameters,
+        "parameters": report.setup.parameters,
         "split": {
-            "how": report.split,
+            "how": report.setup.split,
             "train": train,
             "validation": validation,
             "test": test_rows,
         },
-        "optimizer": report.optimizer,
-        "loss": report.loss,
+        "optimizer": report.setup.optimizer,
+        "loss": report.setup.loss,
         "train_loss": history.train_loss,
         "validation_loss": history.validation_loss,
         "best_epoch": history.best_epoch + 1,
@@ -224,6 +308,7 @@ pub fn json(report: &Report<'_>) -> String {
         },
         "saved": report.saved.map(|p| p.display().to_string()),
         "plot": report.plot.map(|p| p.display().to_string()),
+        "history": report.history_file.map(|p| p.display().to_string()),
     });
     let mut text = serde_json::to_string_pretty(&object).expect("numbers and names serialize");
     text.push('\n');

@@ -54,12 +54,9 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
-    /// A column the caller asked for is not in the header.
-    #[error(
-        "{}:1: no column named {column:?}; the columns are {}",
-        path.display(),
-        columns.join(", ")
-    )]
+    /// A column the caller asked for is not in the header: the message suggests the closest
+    /// name when one is close (`Target` → `target`), and lists the columns otherwise.
+    #[error("{}:1: no column named {column:?}; {}", path.display(), suggest(column, columns))]
     UnknownColumn {
         /// The file.
         path: PathBuf,
@@ -205,6 +202,57 @@ pub enum DataError {
         /// How many rows the file assigns.
         assigned: usize,
     },
+    /// A target column of class names has an empty cell.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: the class name is empty; every row needs \
+         its class",
+        path.display()
+    )]
+    EmptyClassName {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+    },
+    /// A target column holds class names and numbers both, so it is neither.
+    #[error(
+        "{}:{line}:{column_number}: column {column:?}: {text:?} is not a finite number, while \
+         line {number_line} holds the number {number:?}: a target is all numbers or all class \
+         names",
+        path.display()
+    )]
+    MixedTarget {
+        /// The file.
+        path: PathBuf,
+        /// The line of the first cell that is not a number.
+        line: u64,
+        /// The column's position, from 1.
+        column_number: usize,
+        /// The column's name.
+        column: String,
+        /// That cell as written.
+        text: String,
+        /// The line of the first cell that is a number.
+        number_line: u64,
+        /// That cell as written.
+        number: String,
+    },
+    /// A target column makes more classes than a classifier is built for.
+    #[error("{}: column {column:?}: {what}, more than the {limit} classes allowed", path.display())]
+    TooManyClasses {
+        /// The file.
+        path: PathBuf,
+        /// The target column's name.
+        column: String,
+        /// How the classes come about, in words (`the largest label, 346, makes 347 classes`).
+        what: String,
+        /// The most classes allowed.
+        limit: usize,
+    },
     /// The CSV reader itself failed (invalid UTF-8, say).
     #[error("{}:{line}: {message}", path.display())]
     Csv {
@@ -221,7 +269,7 @@ pub enum DataError {
 /// `chainrule predict` command read their files through.
 pub struct CsvFile {
     context: Context,
-    reader: csv::Reader<LineCounter<File>>,
+    reader: csv::Reader<LineCounter<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>>,
 }
 
 /// What every error needs to say where it happened.
@@ -318,9 +366,14 @@ impl CsvFile {
             path: path.to_path_buf(),
             source,
         })?;
+        let (first_line, file) = read_first_line(file).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let delimiter = sniff_delimiter(&first_line);
         let lines: Lines = Rc::new(RefCell::new(VecDeque::new()));
         let counter = LineCounter {
-            inner: file,
+            inner: std::io::Cursor::new(first_line).chain(file),
             offset: 0,
             line: 1,
             at_line_start: true,
@@ -328,6 +381,7 @@ impl CsvFile {
         };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(delimiter)
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(counter);
@@ -517,5 +571,130 @@ fn csv_error(
         path: path.to_path_buf(),
         line,
         message,
+    }
+}
+
+/// The most of a file read to find the header's delimiter; a longer first line is judged by
+/// its first megabyte.
+const SNIFF_LIMIT: usize = 1 << 20;
+
+/// The file's first line (with its `\n`, up to [`SNIFF_LIMIT`] bytes) and the file, to be read
+/// on from there. Read byte by byte from the open file, not by opening it again, so a pipe or
+/// FIFO works too.
+fn read_first_line(mut file: File) -> std::io::Result<(Vec<u8>, File)> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while line.len() < SNIFF_LIMIT {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        line.extend_from_slice(&chunk[..n]);
+        if chunk[..n].contains(&b'\n') {
+            break;
+        }
+    }
+    Ok((line, file))
+}
+
+/// The header's delimiter: whichever of comma, semicolon and tab it holds most of outside
+/// double quotes (a comma on a tie or when it holds none), as spreadsheets export `;` where
+/// the decimal mark is a comma.
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &byte in header {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (delimiter, count) in &mut counts {
+                if byte == *delimiter {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .fold(
+            (b',', 0),
+            |best, &(d, c)| if c > best.1 { (d, c) } else { best },
+        )
+        .0
+}
+
+/// "did you mean "target"?" for a near miss, else the list of columns (the first 20).
+fn suggest(column: &str, columns: &[String]) -> String {
+    let lower = column.to_lowercase();
+    let distance = |name: &String| {
+        if name.to_lowercase() == lower {
+            0
+        } else {
+            edit_distance(&lower, &name.to_lowercase()) + 1
+        }
+    };
+    let allowed = 1 + column.chars().count() / 3;
+    let closest = columns
+        .iter()
+        .map(|name| (distance(name), name))
+        .filter(|&(d, _)| d <= allowed)
+        .min_by_key(|&(d, _)| d);
+    if let Some((_, name)) = closest {
+        return format!("did you mean {name:?}?");
+    }
+    const SHOWN: usize = 20;
+    let mut list = columns
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if columns.len() > SHOWN {
+        list += &format!(" and {} more", columns.len() - SHOWN);
+    }
+    format!("the columns are {list}")
+}
+
+/// The Levenshtein distance: the fewest insertions, deletions and substitutions of characters
+/// that turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_are_suggested_and_far_ones_listed() {
+        let columns: Vec<String> = ["age", "sex", "bmi", "target"].map(String::from).to_vec();
+        assert_eq!(suggest("Target", &columns), "did you mean \"target\"?");
+        assert_eq!(suggest("targte", &columns), "did you mean \"target\"?");
+        assert_eq!(
+            suggest("label", &columns),
+            "the columns are age, sex, bmi, target"
+        );
+        let many: Vec<String> = (0..65).map(|i| format!("pixel_{i}")).collect();
+        assert!(suggest("zzz", &many).ends_with("pixel_19 and 45 more"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn the_delimiter_is_the_commonest_outside_quotes() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,5;2;3\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"x;y\",b\n"), b',');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
     }
 }

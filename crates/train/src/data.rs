@@ -352,3 +352,234 @@ pub fn load_csv<T: Float>(
     };
     Ok(Dataset::new(features, targets).with_names(feature_names, target_column))
 }
+
+/// The most classes a target column may make: numeric labels up to 999, or 1000 different
+/// class names. A column beyond it is far more likely a continuous target or an identifier
+/// than a thousand-way classification.
+pub const MAX_CLASSES: usize = 1000;
+
+/// When the task is not given, a numeric target is taken as class labels only if every value
+/// is a whole number from 0 to this…
+pub const MAX_INFERRED_LABEL: usize = 99;
+
+/// …and it holds at most this many different values; more is regression (a count, an age, a
+/// score), as scikit-learn's `type_of_target` would not call it multiclass either.
+pub const MAX_INFERRED_CLASSES: usize = 50;
+
+/// What [`load_csv_inferring`] read: the data set, the class names when the target held
+/// names, and whether the task was inferred from the cells.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedCsv<T> {
+    /// The data set; for class names, the labels are indices into `class_names`.
+    pub data: Dataset<T>,
+    /// The classes in label order (sorted), when the target column held names.
+    pub class_names: Option<Vec<String>>,
+    /// The number of classes for a classification target: the class names, or one more than
+    /// the largest label.
+    pub num_classes: Option<usize>,
+    /// Whether the task was decided from the target's cells rather than given.
+    pub task_inferred: bool,
+}
+
+/// Loads a CSV file like [`load_csv`], but reads the target column as written and decides
+/// from it what it holds when `task` is `None`:
+///
+/// - **Class names** (no cell reads as a number: `setosa`, `versicolor`, …): classification,
+///   labels given to the names in sorted order. With `Some(Task::Regression)` the first name is
+///   an error.
+/// - **Whole numbers from 0 to [`MAX_INFERRED_LABEL`], at most [`MAX_INFERRED_CLASSES`]
+///   different**: classification, the numbers themselves the labels.
+/// - **Other numbers**: regression.
+///
+/// With `Some(Task::Classification)`, numeric labels must be whole numbers from 0; either way
+/// a classifier has at most [`MAX_CLASSES`] classes.
+///
+/// # Errors
+/// As [`load_csv`], and [`DataError::EmptyClassName`], [`DataError::MixedTarget`] (numbers and
+/// names in one column), [`DataError::TooManyClasses`].
+///
+/// ```
+/// use chainrule_train::{load_csv_inferring, Task};
+/// let path = std::env::temp_dir().join("chainrule-doc-load-inferring.csv");
+/// std::fs::write(&path, "a,species\n1,virginica\n2,setosa\n3,virginica\n").unwrap();
+/// let loaded = load_csv_inferring::<f32>(&path, "species", None).unwrap();
+/// assert_eq!(loaded.class_names.as_deref(), Some(&["setosa".to_string(), "virginica".into()][..]));
+/// assert_eq!(loaded.data.classes(), Some(&[1, 0, 1][..]));
+/// assert!(loaded.task_inferred);
+/// // 0…k−1 labels stay labels; anything else numeric is a regression target.
+/// std::fs::write(&path, "a,y\n1,0\n2,2\n3,1\n").unwrap();
+/// let loaded = load_csv_inferring::<f32>(&path, "y", None).unwrap();
+/// assert_eq!((loaded.data.classes(), loaded.num_classes), (Some(&[0, 2, 1][..]), Some(3)));
+/// std::fs::write(&path, "a,y\n1,0.5\n2,2\n3,1\n").unwrap();
+/// let loaded = load_csv_inferring::<f32>(&path, "y", None).unwrap();
+/// assert!(loaded.data.values().is_some());
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn load_csv_inferring<T: Float>(
+    path: impl AsRef<Path>,
+    target_column: &str,
+    task: Option<Task>,
+) -> Result<LoadedCsv<T>, DataError> {
+    let mut file = CsvFile::open(path.as_ref())?;
+    let target = file.column(target_column)?;
+    let feature_columns: Vec<usize> = (0..file.header().len()).filter(|&c| c != target).collect();
+    let feature_names: Vec<String> = feature_columns
+        .iter()
+        .map(|&c| file.header()[c].clone())
+        .collect();
+    let path = file.path().to_path_buf();
+
+    let mut features = Vec::new();
+    // Each target cell as written, its line, and its value where it reads as a number.
+    let mut cells: Vec<(String, u64, Option<f64>)> = Vec::new();
+    while let Some(row) = file.next_row()? {
+        for &column in &feature_columns {
+            features.push(row.number(column)?);
+        }
+        let text = row.text(target);
+        cells.push((text.to_string(), row.line(), text.parse::<f64>().ok()));
+    }
+    if cells.is_empty() {
+        return Err(DataError::NoRows { path });
+    }
+    let rows = cells.len();
+    let features = Tensor::from_vec(features, &[rows, feature_columns.len()]);
+    let column_number = target + 1;
+    let column = target_column.to_string();
+    let first_number = cells.iter().find(|c| c.2.is_some());
+    let first_word = cells.iter().find(|c| c.2.is_none());
+
+    let too_many = |what: String| DataError::TooManyClasses {
+        path: path.clone(),
+        column: column.clone(),
+        what,
+        limit: MAX_CLASSES,
+    };
+    let (targets, class_names, num_classes, task_inferred) = match (first_word, first_number) {
+        (Some(word), Some(number)) => {
+            return Err(DataError::MixedTarget {
+                path,
+                line: word.1,
+                column_number,
+                column,
+                text: word.0.clone(),
+                number_line: number.1,
+                number: number.0.clone(),
+            })
+        }
+        (Some(word), None) if task == Some(Task::Regression) => {
+            return Err(DataError::NotANumber {
+                path,
+                line: word.1,
+                column_number,
+                column,
+                text: word.0.clone(),
+            })
+        }
+        (Some(_), None) => {
+            if let Some(empty) = cells.iter().find(|c| c.0.is_empty()) {
+                return Err(DataError::EmptyClassName {
+                    path,
+                    line: empty.1,
+                    column_number,
+                    column,
+                });
+            }
+            let names: Vec<String> = cells
+                .iter()
+                .map(|c| c.0.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            if names.len() > MAX_CLASSES {
+                return Err(too_many(format!("{} different class names", names.len())));
+            }
+            let labels = cells
+                .iter()
+                .map(|c| names.binary_search(&c.0).expect("every name is listed"))
+                .collect();
+            let count = names.len();
+            (
+                Targets::Classes(labels),
+                Some(names),
+                Some(count),
+                task.is_none(),
+            )
+        }
+        (None, _) => {
+            let whole = |v: f64| v >= 0.0 && v < 2f64.powi(53) && v.fract() == 0.0;
+            let values = || cells.iter().map(|c| c.2.expect("all numbers"));
+            let classify = match task {
+                Some(task) => task == Task::Classification,
+                None => {
+                    let labels: Option<std::collections::BTreeSet<u64>> = values()
+                        .map(|v| (whole(v) && v <= MAX_INFERRED_LABEL as f64).then_some(v as u64))
+                        .collect();
+                    labels.is_some_and(|l| l.len() <= MAX_INFERRED_CLASSES)
+                }
+            };
+            if classify {
+                if let Some(bad) = cells.iter().find(|c| !whole(c.2.expect("a number"))) {
+                    return Err(DataError::NotAWholeNumber {
+                        path,
+                        line: bad.1,
+                        column_number,
+                        column,
+                        text: bad.0.clone(),
+                    });
+                }
+                let labels: Vec<usize> = values().map(|v| v as usize).collect();
+                let largest = labels.iter().copied().max().unwrap_or(0);
+                if largest >= MAX_CLASSES {
+                    return Err(too_many(format!(
+                        "the largest label, {largest}, makes {} classes (class labels are 0, \
+                         1, …, k−1)",
+                        largest as u128 + 1
+                    )));
+                }
+                (
+                    Targets::Classes(labels),
+                    None,
+                    Some(largest + 1),
+                    task.is_none(),
+                )
+            } else {
+                let mut out = Vec::with_capacity(rows);
+                for (text, line, value) in &cells {
+                    let value = value.expect("a number");
+                    let converted = T::of(value);
+                    if !value.is_finite() {
+                        return Err(DataError::NotANumber {
+                            path,
+                            line: *line,
+                            column_number,
+                            column,
+                            text: text.clone(),
+                        });
+                    }
+                    if !converted.is_finite() {
+                        return Err(DataError::OutOfRange {
+                            path,
+                            line: *line,
+                            column_number,
+                            column,
+                            text: text.clone(),
+                            float: T::NAME,
+                            max: T::max_value().to_f64_exact(),
+                        });
+                    }
+                    out.push(converted);
+                }
+                let values = Targets::Values(Tensor::from_vec(out, &[rows, 1]));
+                (values, None, None, task.is_none())
+            }
+        }
+    };
+    Ok(LoadedCsv {
+        data: Dataset::new(features, targets).with_names(feature_names, target_column),
+        class_names,
+        num_classes,
+        task_inferred,
+    })
+}

@@ -108,7 +108,10 @@ pub mod weights;
 pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomically};
 pub use batch::{batches, Batch, Batches};
 pub use csv_file::{CsvFile, DataError, Row};
-pub use data::{load_csv, Dataset, Targets, Task};
+pub use data::{
+    load_csv, load_csv_inferring, Dataset, LoadedCsv, Targets, Task, MAX_CLASSES,
+    MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
+};
 pub use diagnose::{diagnose, Diagnosis, DiagnosisThresholds, Verdict};
 pub use fit::{
     evaluate, fit, fit_with_penalty, loss_fn, predict, EarlyStopping, FitConfig, FitError, Phase,
@@ -121,7 +124,8 @@ pub use metrics::{
 };
 pub use progress::Progress;
 pub use split::{
-    load_assignment, split, split_by_assignment, Part, Split, SplitError, SplitIndices, SplitRatios,
+    load_assignment, split, split_by_assignment, split_stratified, Part, Split, SplitError,
+    SplitIndices, SplitRatios,
 };
 pub use standardize::Standardizer;
 pub use weights::{

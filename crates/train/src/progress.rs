@@ -1,7 +1,14 @@
-//! How [`crate::fit()`] reports progress: a progress bar on a terminal, one plain line per
-//! epoch when the output is a file or a pipe (CI logs), or nothing. All of it goes to stderr.
+//! How [`crate::fit()`] reports progress: a progress bar on a terminal, one Keras-style line
+//! per epoch (or every k-th, [`crate::FitConfig::log_every`]) when the output is a file or a
+//! pipe (CI logs), or nothing. All of it goes to stderr.
+//!
+//! The bar's fixed part (elapsed time, ETA, the bar itself) takes 40 columns; the epoch and
+//! losses follow in indicatif's `wide_msg`, which is cut at the terminal's width, so the bar
+//! stays on one line however narrow the terminal is and the last fields go first.
 
+use std::cell::Cell;
 use std::io::IsTerminal;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -29,6 +36,9 @@ pub enum Progress {
 pub(crate) struct Reporter {
     style: Style,
     epochs: usize,
+    log_every: usize,
+    /// When the current epoch started, for the time per epoch.
+    epoch_started: Cell<Instant>,
 }
 
 enum Style {
@@ -39,7 +49,7 @@ enum Style {
 
 impl Reporter {
     /// Starts reporting a run of `epochs` epochs of `batches` batches each.
-    pub(crate) fn new(progress: Progress, epochs: usize, batches: usize) -> Self {
+    pub(crate) fn new(progress: Progress, epochs: usize, batches: usize, log_every: usize) -> Self {
         let bar = match progress {
             Progress::Auto => std::io::stderr().is_terminal(),
             Progress::Bar => true,
@@ -50,8 +60,7 @@ impl Reporter {
                 Some((epochs * batches) as u64),
                 ProgressDrawTarget::stderr(),
             );
-            let template =
-                "{bar:30.cyan/blue} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}";
+            let template = "[{elapsed_precise}<{eta_precise}] {bar:20.cyan/blue} {wide_msg}";
             if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style);
             }
@@ -61,7 +70,12 @@ impl Reporter {
         } else {
             Style::Lines
         };
-        Reporter { style, epochs }
+        Reporter {
+            style,
+            epochs,
+            log_every: log_every.max(1),
+            epoch_started: Cell::new(Instant::now()),
+        }
     }
 
     /// One training step is done.
@@ -71,18 +85,32 @@ impl Reporter {
         }
     }
 
-    /// Epoch `epoch` (from 0) is done.
+    /// Epoch `epoch` (from 0) is done: on the bar, its number and losses; as a line (every
+    /// `log_every`-th epoch, and the last), Keras-style with the time it took.
     pub(crate) fn epoch(&self, epoch: usize, train: f64, validation: f64, best: bool) {
+        let seconds = self
+            .epoch_started
+            .replace(Instant::now())
+            .elapsed()
+            .as_secs_f64();
         let mark = if best { " (best)" } else { "" };
-        let text = format!(
-            "epoch {}/{}: train loss {train:.6}, validation loss {validation:.6}{mark}",
-            epoch + 1,
-            self.epochs
-        );
         match &self.style {
-            Style::Bar(bar) => bar.set_message(text),
-            Style::Lines => print_line(&text),
-            Style::Quiet => {}
+            Style::Bar(bar) => bar.set_message(format!(
+                "epoch {}/{} loss {train:.4} val {validation:.4}{mark}",
+                epoch + 1,
+                self.epochs
+            )),
+            Style::Lines
+                if (epoch + 1).is_multiple_of(self.log_every) || epoch + 1 == self.epochs =>
+            {
+                print_line(&format!(
+                    "epoch {}/{} - {seconds:.2}s - train loss {train:.6} - validation loss \
+                     {validation:.6}{mark}",
+                    epoch + 1,
+                    self.epochs
+                ))
+            }
+            Style::Lines | Style::Quiet => {}
         }
     }
 

@@ -35,6 +35,9 @@ pub struct FitConfig {
     pub evaluate_train_loss: bool,
     /// How progress is shown. Default [`Progress::Auto`].
     pub progress: Progress,
+    /// With [`Progress::Lines`] (or `Auto` off a terminal), a line every this many epochs,
+    /// and for the last. Default 1: every epoch.
+    pub log_every: usize,
 }
 
 impl Default for FitConfig {
@@ -47,6 +50,7 @@ impl Default for FitConfig {
             early_stopping: None,
             evaluate_train_loss: false,
             progress: Progress::Auto,
+            log_every: 1,
         }
     }
 }

@@ -254,7 +254,12 @@ where
         self.check(train, validation)?;
         let config = self.config;
         let num_batches = train.len().div_ceil(config.batch_size);
-        let reporter = Reporter::new(config.progress, config.epochs, num_batches);
+        let reporter = Reporter::new(
+            config.progress,
+            config.epochs,
+            num_batches,
+            config.log_every,
+        );
         let result = self.epochs(train, validation, &reporter);
         if result.is_err() {
             reporter.abandon();
