@@ -772,3 +772,130 @@ fn a_200_term_sum_draws_in_under_two_seconds() {
     let svg = fs::read_to_string(&path).unwrap();
     roxmltree::Document::parse(&svg).expect("well-formed XML");
 }
+
+/// A Chromium to test the page in, if this machine has one (the test installs nothing).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs headless Chromium on `url` with `extra` flags, in a fresh profile; returns stdout.
+fn headless(browser: &PathBuf, profile: &std::path::Path, extra: &[&str], url: &str) -> String {
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The gradient text of every node box in a dumped page: node id → `grad 1.0` or `grad ?`.
+fn shown_gradients(dom: &str) -> Vec<(usize, String)> {
+    dom.split("<text class=\"grad")
+        .skip(1)
+        .map(|rest| {
+            let id = rest.split("data-id=\"").nth(1).unwrap();
+            let id = id[..id.find('"').unwrap()].parse().unwrap();
+            let text = &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()];
+            (id, text.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_html_page_walks_the_backward_pass_in_a_real_browser() {
+    let dir = scratch("html");
+    let page = dir.join("page.html");
+    let (status, _, err) = run(&[
+        "explain",
+        SANITY_CHECK,
+        "--numeric",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let html = fs::read_to_string(&page).unwrap();
+    // One self-contained file: nothing is fetched when it is viewed.
+    for fetch in ["src=\"http", "href=\"http", "<link", "import "] {
+        assert!(!html.contains(fetch), "{fetch:?} in the page");
+    }
+    let (status, out, _) = run(&["explain", SANITY_CHECK, "--numeric", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let steps = json["steps"].as_array().unwrap().len();
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
+        return;
+    };
+    let url = |k: usize| format!("file://{}#step={k}", page.display());
+    let profile = dir.join("profile");
+    // Before any step only the output's gradient, the seed, is known.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(0));
+    let shown = shown_gradients(&dom);
+    assert_eq!(
+        shown.len(),
+        json["nodes"].as_array().unwrap().len(),
+        "{dom}"
+    );
+    let known: Vec<&(usize, String)> = shown.iter().filter(|(_, t)| t != "grad ?").collect();
+    assert_eq!(known, [&(11, "grad 1.0".to_string())], "{shown:?}");
+    // One step fills in one more gradient, and the page shows the step's line.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(1));
+    assert_eq!(
+        shown_gradients(&dom)
+            .iter()
+            .filter(|(_, t)| t != "grad ?")
+            .count(),
+        2
+    );
+    assert!(dom.contains("step 1 of"), "{dom}");
+    assert!(
+        dom.contains("∂L/∂n9 += ∂L/∂y · ∂y/∂n9 = 1.0 · 1.0 = 1.0"),
+        "{dom}"
+    );
+    // At the end every gradient equals the one of --json.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(steps));
+    for (id, text) in shown_gradients(&dom) {
+        let expected = json["nodes"][id]["gradient"].as_f64().unwrap();
+        let shown: f64 = text
+            .trim_start_matches("grad ")
+            .replace('−', "-")
+            .parse()
+            .unwrap_or_else(|_| panic!("node {id} shows {text:?}"));
+        assert!(
+            (shown - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+            "node {id}: {shown} vs {expected}"
+        );
+    }
+    let screenshot = dir.join("page.png");
+    headless(
+        &browser,
+        &profile,
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1100,640",
+        ],
+        &url(7),
+    );
+    let png = fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+}

@@ -207,7 +207,7 @@ pub fn build<'g>(
 ) -> Built<'g> {
     let mut leaves: Vec<(LeafInfo, Var<'g, f64>)> = Vec::new();
     let make_leaf = |name: String, value: f64, leaves: &mut Vec<(LeafInfo, Var<'g, f64>)>| {
-        let data = inputs.data.iter().any(|d| *d == name);
+        let data = inputs.data.contains(&name);
         let var = match replace {
             Some((at, var)) if at == leaves.len() => var,
             _ if data => g.input(Tensor::scalar(value)),

@@ -207,6 +207,10 @@ struct ExplainArgs {
     /// Also draw the graph, with every value and gradient, as SVG to FILE (no Graphviz needed)
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Also write an interactive page to FILE: the graph, and buttons and a slider that walk
+    /// the backward pass one chain-rule step at a time (one self-contained HTML file)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Also show, for every node, the numerical slope: the central difference of the output
     /// as that node is nudged by ±h, beside its gradient
     #[arg(long)]
@@ -340,7 +344,12 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
         flag: "--svg",
         path,
     });
-    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).collect();
+    let html = args.html.as_deref().map(|path| files::Output {
+        what: "HTML",
+        flag: "--html",
+        path,
+    });
+    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).chain(html).collect();
     files::check(&outputs)?;
     let g = Graph::new();
     let built = eval::build(&g, &program, &inputs, None);
@@ -348,7 +357,7 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
         return Err(CliError::NothingToDifferentiate);
     }
     let (grads, trace) = built.output.backward_traced();
-    if args.svg.is_some() && g.len() > MAX_SVG_NODES {
+    if (args.svg.is_some() || args.html.is_some()) && g.len() > MAX_SVG_NODES {
         return Err(CliError::GraphTooLarge {
             nodes: g.len(),
             max: MAX_SVG_NODES,
@@ -361,11 +370,17 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
         &trace,
         args.numeric.then_some(args.step),
     );
+    let leaves: Vec<(String, f64, bool)> = built
+        .leaves
+        .iter()
+        .map(|(leaf, _)| (leaf.name.clone(), leaf.value, leaf.data))
+        .collect();
     // Files first, all or none: if one cannot be written, nothing has been printed yet.
     let contents: Vec<String> = outputs
         .iter()
         .map(|output| match output.what {
             "DOT" => picture::dot(&lesson),
+            "HTML" => picture::html(&lesson, &output::explain_json(&lesson, &leaves)),
             _ => picture::svg(&lesson),
         })
         .collect();
@@ -377,11 +392,6 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     if files::write(&written)? {
         return Ok(ExitCode::SUCCESS);
     }
-    let leaves: Vec<(String, f64, bool)> = built
-        .leaves
-        .iter()
-        .map(|(leaf, _)| (leaf.name.clone(), leaf.value, leaf.data))
-        .collect();
     let text = if input.json {
         output::explain_json(&lesson, &leaves)
     } else {

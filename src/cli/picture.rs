@@ -33,21 +33,21 @@ fn lines(lesson: &Lesson, node: &NodeRow) -> Vec<String> {
     lines
 }
 
-/// The contribution each edge carried back, by (node, input position): the steps in the order
-/// the node's inputs are read.
-fn contributions(lesson: &Lesson) -> Vec<Vec<Option<f64>>> {
-    let mut by_node: Vec<Vec<Option<f64>>> = lesson
+/// The step that went along each edge and the contribution it carried back, by (node, input
+/// position): the steps in the order the node's inputs are read.
+fn contributions(lesson: &Lesson) -> Vec<Vec<Option<(usize, f64)>>> {
+    let mut by_node: Vec<Vec<Option<(usize, f64)>>> = lesson
         .nodes
         .iter()
         .map(|n| vec![None; n.inputs.len()])
         .collect();
-    for step in &lesson.steps {
+    for (index, step) in lesson.steps.iter().enumerate() {
         let node = &lesson.nodes[step.node];
         let slots = &mut by_node[step.node];
         if let Some(position) =
             (0..node.inputs.len()).find(|&p| node.inputs[p] == step.input && slots[p].is_none())
         {
-            slots[position] = Some(step.product);
+            slots[position] = Some((index, step.product));
         }
     }
     by_node
@@ -81,7 +81,7 @@ pub fn dot(lesson: &Lesson) -> String {
     for node in &lesson.nodes {
         for (position, input) in node.inputs.iter().enumerate() {
             match carried[node.id][position] {
-                Some(c) => {
+                Some((_, c)) => {
                     let _ = writeln!(
                         dot,
                         "  n{input} -> n{} [label=\"{}\"];",
@@ -269,20 +269,23 @@ pub fn svg(lesson: &Lesson) -> String {
             // Each input read gets its own port, so a value read twice shows two arrows.
             let (x2, y2) = (tx, ty + th * (p as f64 + 1.0) / (k as f64 + 1.0));
             let bend = (x2 - x1).abs().max(40.0) / 2.0;
+            let step = carried[node.id][p].map_or(String::new(), |(index, _)| {
+                format!(" data-step=\"{index}\"")
+            });
             let _ = writeln!(
                 svg,
-                "<path class=\"edge\" data-from=\"{input}\" data-to=\"{}\" d=\"M {x1:.1} {y1:.1} \
-                 C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" stroke=\"#555\" \
-                 marker-end=\"url(#arrow)\"/>",
+                "<path class=\"edge\" data-from=\"{input}\" data-to=\"{}\"{step} d=\"M {x1:.1} \
+                 {y1:.1} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" \
+                 stroke=\"#555\" marker-end=\"url(#arrow)\"/>",
                 node.id,
                 x1 + bend,
                 x2 - bend
             );
-            if let Some(c) = carried[node.id][p] {
+            if let Some((_, c)) = carried[node.id][p] {
                 let _ = writeln!(
                     svg,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#b45309\" font-size=\"10\" \
-                     text-anchor=\"end\">{}</text>",
+                    "<text class=\"contribution\"{step} x=\"{:.1}\" y=\"{:.1}\" fill=\"#b45309\" \
+                     font-size=\"10\" text-anchor=\"end\">{}</text>",
                     x2 - 4.0,
                     y2 - 3.0,
                     xml(&num(c))
@@ -312,10 +315,18 @@ pub fn svg(lesson: &Lesson) -> String {
             node.kind.word(),
             node.id
         );
+        if let Some(slope) = node.numeric {
+            let _ = write!(svg, "<title>numerical slope {}</title>", xml(&num(slope)));
+        }
         for (i, line) in texts[node.id].iter().enumerate() {
+            let class = if line.starts_with("grad ") {
+                format!(" class=\"grad\" data-id=\"{}\"", node.id)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                "<text{class} x=\"{:.1}\" y=\"{:.1}\">{}</text>",
                 bx + PADDING,
                 by + PADDING / 2.0 + LINE_HEIGHT * (i as f64 + 0.8),
                 xml(line)
@@ -325,4 +336,113 @@ pub fn svg(lesson: &Lesson) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// The interactive page of `explain --html`: the SVG picture, step buttons and a slider that
+/// walk the backward pass one chain-rule step at a time (highlighting the edge, printing the
+/// step's lines as the terminal does, filling in the gradients as they accumulate), all from
+/// `json`, the object `explain --json` prints. One file, no network: the script is the few
+/// lines below.
+pub fn html(lesson: &Lesson, json: &str) -> String {
+    let output = &lesson.nodes[lesson.output];
+    // `</` would end the script element early.
+    let data = json.replace("</", "<\\/");
+    format!(
+        r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>chainrule: backpropagation, step by step</title>
+<style>
+body {{ font-family: sans-serif; margin: 16px; color: #111; }}
+#controls {{ display: flex; gap: 8px; align-items: center; margin: 8px 0; }}
+#slider {{ width: 360px; }}
+#line {{ font-family: monospace; white-space: pre-wrap; background: #f8fafc; border: 1px solid #cbd5e1; padding: 8px; min-height: 2.6em; }}
+#graph {{ overflow: auto; border: 1px solid #e5e7eb; }}
+#graph svg {{ max-width: 100%; height: auto; }}
+.edge.done {{ stroke: #94a3b8; }}
+.edge.current {{ stroke: #dc2626; stroke-width: 3; }}
+.contribution {{ visibility: hidden; }}
+.contribution.done {{ visibility: visible; }}
+text.grad.pending {{ fill: #9ca3af; }}
+text.grad.changed {{ fill: #dc2626; font-weight: bold; }}
+</style>
+</head>
+<body>
+<h1>L = {name} = {value}: backpropagation, one chain-rule step at a time</h1>
+<p>Each step multiplies the gradient that reached a node, ∂L/∂node, by the node's local
+derivative and adds the product to its input's gradient. Blue: parameters; yellow: data; red
+outline: the loss L. Hover a node for its numerical slope (with --numeric).</p>
+<div id="controls">
+<button id="first">|◀ start</button><button id="back">◀ back</button>
+<input type="range" id="slider" min="0" value="0">
+<button id="next">next ▶</button><button id="last">end ▶|</button>
+<span id="counter"></span>
+</div>
+<div id="line"></div>
+<div id="graph">
+{svg}</div>
+<script type="application/json" id="data">{data}</script>
+<script>
+"use strict";
+const data = JSON.parse(document.getElementById("data").textContent);
+const steps = data.steps;
+const output = data.nodes.findIndex(n => n.output);
+const slider = document.getElementById("slider");
+slider.max = steps.length;
+// Numbers as the terminal prints them: six significant digits, a true minus sign.
+function fmt(x) {{
+  if (x === 0) return "0.0";
+  let text = String(Number(x.toPrecision(6)));
+  if (/^-?\d+$/.test(text)) text += ".0";
+  return text.replace("-", "\u2212");
+}}
+function show(k) {{
+  k = Math.max(0, Math.min(steps.length, k));
+  slider.value = k;
+  const grad = {{}};
+  grad[output] = 1;
+  for (let i = 0; i < k; i++) {{
+    const s = steps[i];
+    grad[s.input_id] = (grad[s.input_id] || 0) + s.contribution;
+  }}
+  const changed = k > 0 ? steps[k - 1].input_id : output;
+  document.querySelectorAll("text.grad").forEach(t => {{
+    const id = Number(t.dataset.id);
+    const known = id in grad;
+    t.textContent = known ? "grad " + fmt(grad[id]) : "grad ?";
+    t.classList.toggle("pending", !known);
+    t.classList.toggle("changed", known && id === changed);
+  }});
+  document.querySelectorAll("[data-step]").forEach(e => {{
+    const i = Number(e.dataset.step);
+    e.classList.toggle("done", i < k);
+    e.classList.toggle("current", i === k - 1);
+  }});
+  document.getElementById("line").textContent = k === 0
+    ? "L = " + data.output + ": the sweep seeds \u2202L/\u2202" + data.output + " = 1.0"
+    : steps[k - 1].rule_text + "\n" + steps[k - 1].text;
+  document.getElementById("counter").textContent = "step " + k + " of " + steps.length;
+  history.replaceState(null, "", "#step=" + k);
+}}
+const current = () => Number(slider.value);
+document.getElementById("first").onclick = () => show(0);
+document.getElementById("back").onclick = () => show(current() - 1);
+document.getElementById("next").onclick = () => show(current() + 1);
+document.getElementById("last").onclick = () => show(steps.length);
+slider.oninput = () => show(current());
+document.addEventListener("keydown", e => {{
+  if (e.key === "ArrowRight") show(current() + 1);
+  if (e.key === "ArrowLeft") show(current() - 1);
+}});
+const start = /step=(\d+)/.exec(location.hash);
+show(start ? Number(start[1]) : 0);
+</script>
+</body>
+</html>
+"##,
+        name = xml(&output.name),
+        value = xml(&num(output.value)),
+        svg = svg(lesson),
+    )
 }

@@ -212,7 +212,7 @@ pub fn local_rule(g: &Graph<f64>, id: usize, position: usize) -> Rule {
                 ),
                 UnaryOp::Relu {} if xv > 0.0 => piece("1".into(), format!("{at} > 0")),
                 UnaryOp::Relu {} => piece("0".into(), format!("{at} ≤ 0")),
-                UnaryOp::Powf { exponent } if exponent == 2.0 => {
+                UnaryOp::Powf { exponent: 2.0 } => {
                     rule(format!("2·{x}"), format!("2·{}", factor(xv)))
                 }
                 UnaryOp::Powf { exponent } => rule(
