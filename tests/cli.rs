@@ -541,6 +541,10 @@ fn program_errors_say_what_is_wrong_and_where() {
             &["only a name can be assigned"],
         ),
         (&["explain", "exp = x", "x=1"], &["exp is a function"]),
+        (
+            &["explain", &vec!["x"; 4000].join("+"), "x=1", "--numeric"],
+            &["--numeric", "limited to graphs of 3000 nodes"],
+        ),
     ];
     for (args, expected) in cases {
         let (status, out, err) = run(args);

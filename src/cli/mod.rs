@@ -1,9 +1,11 @@
 //! The `chainrule` command-line program: its arguments (clap) and its subcommands.
 //!
 //! `explain` and `gradcheck`:
-//! - `parse` — the expression language and its parser;
-//! - `eval` — the `name=value` arguments, and the expression recorded as graph ops;
-//! - `output` — the text and JSON that they print.
+//! - `parse` — the expression and program language and its parser;
+//! - `eval` — the `name=value` arguments, and the program recorded as graph ops;
+//! - `teach` — every node and chain-rule step with its local derivative in the nodes' names and
+//!   numbers, the numerical slopes, and why a gradient check failed;
+//! - `output` — the text and JSON that they print; `picture` — DOT, SVG and the HTML page.
 //!
 //! `train` and `predict`:
 //! - `train_args` — their arguments and the parsers of `--split`, `--hidden`, `--lr`;
@@ -69,7 +71,10 @@ fn language() -> String {
          /, then + and -.",
     ));
     format!(
-        "{}\nGive every variable a value as NAME=NUMBER. Everything is computed in f64.",
+        "{}\nA program is statements separated by ';' or new lines, each NAME = EXPRESSION (or +=, -=,\n\
+         *=, /=), the last the output; a name is one node however often it is read, and NAME = NUMBER\n\
+         makes a parameter. Give every other variable a value as NAME=NUMBER; --data x,y makes those\n\
+         data (no gradient). '#' starts a comment. Everything is computed in f64.",
         wrap(&words, 95)
     )
 }
@@ -107,6 +112,9 @@ enum Command {
     /// Evaluate an expression and show backpropagation step by step
     #[command(after_help = format!(
         "{}\n\nExamples:\n  chainrule explain \"tanh(w*x + b)\" x=0.5 w=-1 b=2\n  \
+         chainrule explain \"x = -4; z = 2*x + 2 + x; q = relu(z) + z*x; y = q*x\"\n  \
+         chainrule explain \"(tanh(w*x + b) - y)^2\" x=0.5 w=-1 b=2 y=1 --data x,y --numeric\n  \
+         chainrule explain -f program.txt x=0.5 --html page.html\n  \
          chainrule explain \"a*b + a\" a=2 b=-3 --svg graph.svg\n  \
          chainrule explain \"leaky_relu(x, 0.1) * softplus(y)\" x=-2 y=0.5\n  \
          chainrule explain \"x^2\" x=3 --json",
@@ -116,7 +124,9 @@ enum Command {
     /// Compare the engine's gradients with central finite differences (exit status 1 if they differ)
     #[command(after_help = format!(
         "{}\n\nExamples:\n  chainrule gradcheck \"sigmoid(a*b) / sqrt(c)\" a=0.3 b=-2 c=4\n  \
-         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json",
+         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json\n  \
+         chainrule gradcheck \"exp(x)\" x=1 --sweep\n  \
+         chainrule gradcheck \"relu(x)\" x=0 --step 1e-4",
         language()
     ))]
     Gradcheck(GradcheckArgs),
@@ -331,6 +341,9 @@ fn depends_on_a_parameter(g: &Graph<f64>, output: usize) -> bool {
 /// already past reading).
 const MAX_SVG_NODES: usize = 2000;
 
+/// The most nodes `--numeric` takes: its time grows with the square of the graph.
+const MAX_NUMERIC_NODES: usize = 3000;
+
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
     let (source, program, inputs) = read_input(input)?;
@@ -355,6 +368,16 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let built = eval::build(&g, &program, &inputs, None);
     if !depends_on_a_parameter(&g, built.output.id()) {
         return Err(CliError::NothingToDifferentiate);
+    }
+    if args.numeric && g.len() > MAX_NUMERIC_NODES {
+        return Err(CliError::Usage {
+            reason: format!(
+                "--numeric recomputes the graph once per node and side, so it is limited to \
+                 graphs of {MAX_NUMERIC_NODES} nodes, but this one has {}; check its \
+                 parameters with gradcheck instead",
+                g.len()
+            ),
+        });
     }
     let (grads, trace) = built.output.backward_traced();
     if (args.svg.is_some() || args.html.is_some()) && g.len() > MAX_SVG_NODES {

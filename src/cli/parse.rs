@@ -1,4 +1,6 @@
-//! The expression language of `chainrule explain` and `chainrule gradcheck`, and its parser.
+//! The expression language of `chainrule explain` and `chainrule gradcheck`, its programs
+//! (statements `name = expression` separated by `;` or new lines, see [`Program`]), and its
+//! parser.
 //!
 //! Numbers, variables, `+ − * / ^`, unary minus, parentheses and the engine's public unary
 //! functions, taken from its op table ([`UnaryOp::functions`]) so that every new op is usable
