@@ -9,6 +9,7 @@
 //! takes time linear in the graph per sweep, so a 200-term sum draws in milliseconds, where the
 //! general-purpose layout crate's crossing minimisation took minutes.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::teach::{num, Kind, Lesson, NodeRow};
@@ -119,13 +120,20 @@ const PADDING: f64 = 8.0;
 const COLUMN_GAP: f64 = 70.0;
 const ROW_GAP: f64 = 14.0;
 const MARGIN: f64 = 12.0;
+const WAYPOINT_HEIGHT: f64 = 6.0;
 /// Barycentre sweeps (each one left to right and one right to left): enough to untangle the
 /// graphs people draw; bounded, so the time stays linear in the graph.
 const SWEEPS: usize = 4;
 
-/// Where each node goes: its column and, in it, its row.
+/// Where each node goes: its column and, in it, its row. An edge that spans several columns
+/// passes through a waypoint in each column between (ids from the node count up), so that it
+/// runs in the gaps between boxes rather than through them.
 pub struct Layout {
     pub columns: Vec<Vec<usize>>,
+    /// The waypoints of each edge, by (node, input position), from the input's side.
+    pub waypoints: HashMap<(usize, usize), Vec<usize>>,
+    /// Nodes and waypoints together.
+    pub count: usize,
 }
 
 /// Columns by longest path from the leaves (a leaf sits just left of its first reader), then
@@ -141,25 +149,66 @@ pub fn layout(lesson: &Lesson) -> Layout {
             .max()
             .unwrap_or(0);
     }
+    // Then each node as late as its readers allow (just left of its first reader), so that a
+    // term of a long sum sits beside the addition that reads it. Readers come later in the tape.
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
     for node in &lesson.nodes {
         for &i in &node.inputs {
             readers[i].push(node.id);
         }
     }
-    for node in &lesson.nodes {
-        if node.inputs.is_empty() {
-            if let Some(first) = readers[node.id].iter().map(|&r| column[r]).min() {
-                column[node.id] = first.saturating_sub(1);
-            }
+    for id in (0..n).rev() {
+        if let Some(first) = readers[id].iter().map(|&r| column[r]).min() {
+            column[id] = column[id].max(first.saturating_sub(1));
         }
     }
+    // Waypoints cost a slot per column crossed: past a bound (a 200-term sum's shared factor
+    // would cross 20,000), long edges are drawn straight across instead.
+    let crossings: usize = lesson
+        .nodes
+        .iter()
+        .flat_map(|node| {
+            let column = &column;
+            node.inputs
+                .iter()
+                .map(move |&i| column[node.id].saturating_sub(column[i] + 1))
+        })
+        .sum();
+    let route_long_edges = crossings <= 8 * n;
+    // Edges as segments between consecutive columns, through waypoints.
+    let mut before: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waypoints = HashMap::new();
+    for node in &lesson.nodes {
+        for (p, &input) in node.inputs.iter().enumerate() {
+            let mut from = input;
+            let mut points = Vec::new();
+            let between = if route_long_edges {
+                column[input] + 1..column[node.id]
+            } else {
+                0..0
+            };
+            for c in between {
+                let id = column.len();
+                column.push(c);
+                before.push(vec![from]);
+                after.push(Vec::new());
+                after[from].push(id);
+                points.push(id);
+                from = id;
+            }
+            before[node.id].push(from);
+            after[from].push(node.id);
+            waypoints.insert((node.id, p), points);
+        }
+    }
+    let count = column.len();
     let width = column.iter().max().map_or(0, |m| m + 1);
     let mut columns: Vec<Vec<usize>> = vec![Vec::new(); width];
-    for id in 0..n {
+    for id in 0..count {
         columns[column[id]].push(id);
     }
-    let mut row = vec![0.0f64; n];
+    let mut row = vec![0.0f64; count];
     let place = |columns: &Vec<Vec<usize>>, row: &mut Vec<f64>| {
         for col in columns {
             for (r, &id) in col.iter().enumerate() {
@@ -170,15 +219,19 @@ pub fn layout(lesson: &Lesson) -> Layout {
     place(&columns, &mut row);
     for _ in 0..SWEEPS {
         for c in 1..width {
-            order_by(&mut columns[c], &row, |id| &lesson.nodes[id].inputs);
+            order_by(&mut columns[c], &row, |id| &before[id]);
             place(&columns, &mut row);
         }
         for c in (0..width.saturating_sub(1)).rev() {
-            order_by(&mut columns[c], &row, |id| &readers[id]);
+            order_by(&mut columns[c], &row, |id| &after[id]);
             place(&columns, &mut row);
         }
     }
-    Layout { columns }
+    Layout {
+        columns,
+        waypoints,
+        count,
+    }
 }
 
 /// Sorts a column by the mean row of each node's neighbours (those without keep their row).
@@ -203,13 +256,12 @@ fn order_by<'a>(col: &mut [usize], row: &[f64], neighbours: impl Fn(usize) -> &'
 /// carried back.
 pub fn svg(lesson: &Lesson) -> String {
     let layout = layout(lesson);
-    let n = lesson.nodes.len();
     let texts: Vec<Vec<String>> = lesson
         .nodes
         .iter()
         .map(|node| lines(lesson, node))
         .collect();
-    let size: Vec<(f64, f64)> = texts
+    let mut size: Vec<(f64, f64)> = texts
         .iter()
         .map(|t| {
             let chars = t.iter().map(|l| l.chars().count()).max().unwrap_or(1);
@@ -219,23 +271,29 @@ pub fn svg(lesson: &Lesson) -> String {
             )
         })
         .collect();
+    // A waypoint takes a thin slot in its column.
+    size.resize(layout.count, (0.0, WAYPOINT_HEIGHT));
     // Column x positions from the widest box of each column; column heights for centring.
     let mut x = Vec::with_capacity(layout.columns.len());
+    let mut widths = Vec::with_capacity(layout.columns.len());
     let mut next_x = MARGIN;
     let mut heights = Vec::with_capacity(layout.columns.len());
     for col in &layout.columns {
         x.push(next_x);
         let widest = col.iter().map(|&id| size[id].0).fold(0.0, f64::max);
+        widths.push(widest);
         next_x += widest + COLUMN_GAP;
         let height: f64 = col.iter().map(|&id| size[id].1 + ROW_GAP).sum();
         heights.push(height - ROW_GAP);
     }
     let total_height = heights.iter().copied().fold(0.0, f64::max);
-    let mut position = vec![(0.0f64, 0.0f64); n];
+    let mut position = vec![(0.0f64, 0.0f64); layout.count];
+    let mut column_of = vec![0usize; layout.count];
     for (c, col) in layout.columns.iter().enumerate() {
         let mut y = MARGIN + (total_height - heights[c]) / 2.0;
         for &id in col {
             position[id] = (x[c], y);
+            column_of[id] = c;
             y += size[id].1 + ROW_GAP;
         }
     }
@@ -268,16 +326,36 @@ pub fn svg(lesson: &Lesson) -> String {
             let (x1, y1) = (ix + iw, iy + ih / 2.0);
             // Each input read gets its own port, so a value read twice shows two arrows.
             let (x2, y2) = (tx, ty + th * (p as f64 + 1.0) / (k as f64 + 1.0));
+            // Across each column between, along its waypoint's row.
+            let mut route = String::new();
+            let (mut x1, mut y1) = (x1, y1);
+            for &point in &layout.waypoints[&(node.id, p)] {
+                let (px, py) = position[point];
+                let y = py + WAYPOINT_HEIGHT / 2.0;
+                let bend = (px - x1).abs().max(20.0) / 2.0;
+                let _ = write!(
+                    route,
+                    " C {:.1} {y1:.1}, {:.1} {y:.1}, {px:.1} {y:.1} L {:.1} {y:.1}",
+                    x1 + bend,
+                    px - bend,
+                    px + widths[column_of[point]]
+                );
+                (x1, y1) = (px + widths[column_of[point]], y);
+            }
+            let start = position[input];
+            let start = (start.0 + iw, start.1 + ih / 2.0);
             let bend = (x2 - x1).abs().max(40.0) / 2.0;
             let step = carried[node.id][p].map_or(String::new(), |(index, _)| {
                 format!(" data-step=\"{index}\"")
             });
             let _ = writeln!(
                 svg,
-                "<path class=\"edge\" data-from=\"{input}\" data-to=\"{}\"{step} d=\"M {x1:.1} \
-                 {y1:.1} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" \
+                "<path class=\"edge\" data-from=\"{input}\" data-to=\"{}\"{step} d=\"M {:.1} \
+                 {:.1}{route} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" \
                  stroke=\"#555\" marker-end=\"url(#arrow)\"/>",
                 node.id,
+                start.0,
+                start.1,
                 x1 + bend,
                 x2 - bend
             );
