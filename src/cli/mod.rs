@@ -494,7 +494,8 @@ fn check(args: &GradcheckArgs) -> Result<ExitCode, CliError> {
     let text = if args.input.json {
         output::gradcheck_json(value, &options, &checks)
     } else {
-        output::gradcheck_text(&source, &inputs, value, &options, &checks)
+        let title = output::heading(&source, &program, &g.display_name(output_id));
+        output::gradcheck_text(&title, &inputs, value, &options, &checks)
     };
     output::print(&text)?;
     Ok(if checks.iter().all(|c| c.passed) {

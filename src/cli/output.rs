@@ -3,6 +3,7 @@
 //! Text shows numbers as the engine's traces do (six digits, a true minus sign) where it
 //! explains, and in full (`{:?}`, which reads back exactly) where it reports a result.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::io::Write as _;
 
@@ -40,7 +41,7 @@ fn at(leaves: &[(String, f64, bool)]) -> String {
 }
 
 /// The program as a heading: an expression as written; a program statement by statement.
-fn heading(source: &Source, program: &Program, output: &str) -> String {
+pub fn heading(source: &Source, program: &Program, output: &str) -> String {
     if program.is_expression() && source.file.is_none() {
         return source.text.trim().to_string();
     }
@@ -223,11 +224,13 @@ struct Explained {
 /// `explain --json`: the value, the parameters' gradients by name, every node and every
 /// chain-rule step (see the README for the fields).
 pub fn explain_json(lesson: &Lesson, leaves: &[(String, f64, bool)]) -> String {
+    let by_name: HashMap<&str, &NodeRow> =
+        lesson.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     let gradients = leaves
         .iter()
         .filter(|(_, _, data)| !data)
         .filter_map(|(name, _, _)| {
-            let node = lesson.nodes.iter().find(|n| n.name == *name)?;
+            let node = by_name.get(name.as_str())?;
             Some((name.clone(), Value::from(node.gradient?)))
         })
         .collect();
@@ -302,7 +305,7 @@ pub struct Check {
 
 /// `gradcheck`'s text: the rule of the check, a table with one row per variable, the verdict.
 pub fn gradcheck_text(
-    source: &Source,
+    title: &str,
     inputs: &Inputs,
     value: f64,
     options: &GradcheckOptions,
@@ -314,11 +317,7 @@ pub fn gradcheck_text(
         .iter()
         .map(|(n, v)| (n.clone(), *v, false))
         .collect();
-    let shown = match &source.file {
-        Some(path) => path.display().to_string(),
-        None => source.text.trim().to_string(),
-    };
-    let _ = writeln!(out, "{shown} = {} at {}", full(value), at(&free));
+    let _ = writeln!(out, "{title} = {} at {}", full(value), at(&free));
     let _ = writeln!(
         out,
         "the engine's gradient beside a central finite difference (step {:e}); a gradient passes \
