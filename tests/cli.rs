@@ -33,8 +33,11 @@ fn scratch(name: &str) -> PathBuf {
 fn explain_prints_the_micrograd_gradients_and_the_steps() {
     let (status, out, err) = run(&["explain", "a*b + a", "a=2", "b=-3"]);
     assert_eq!((status, err.as_str()), (0, ""));
-    assert!(out.starts_with("a*b + a = -4.0 at a = 2, b = -3"), "{out}");
-    assert!(out.contains("∂L/∂a = -2.0\n"), "{out}");
+    assert!(
+        out.starts_with("a*b + a = −4.0 at a = 2.0, b = −3.0"),
+        "{out}"
+    );
+    assert!(out.contains("∂L/∂a = −2.0\n"), "{out}");
     assert!(out.contains("∂L/∂b = 2.0\n"), "{out}");
     // The forward values, then the backward trace with its running sum.
     assert!(out.contains("n2 = a · b    = −6.0"), "{out}");
@@ -57,7 +60,9 @@ fn explain_json_is_one_object_with_value_and_gradients() {
     assert_eq!(json["value"], -4.0);
     assert_eq!(json["gradients"]["a"], -2.0);
     assert_eq!(json["gradients"]["b"], 2.0);
-    assert_eq!(json.as_object().unwrap().len(), 2);
+    assert_eq!(json["output"], "n3");
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(json["steps"].as_array().unwrap().len(), 4);
 }
 
 #[test]
@@ -255,7 +260,7 @@ fn wrong_input_gets_one_message_and_exit_status_2() {
         // A value for a variable the expression lacks.
         (
             &["explain", "a*b + a", "a=2", "b=-3", "c=1"],
-            &["\"c=1\"", "does not use"],
+            &["\"c=1\"", "does not read"],
         ),
         // Malformed name=value.
         (&["explain", "a*b", "a=2", "b"], &["\"b\"", "NAME=NUMBER"]),
@@ -371,7 +376,12 @@ fn the_svg_file_is_a_picture_with_one_box_per_node() {
         Some("http://www.w3.org/2000/svg")
     );
     // w, x, b, w·x, +b, tanh.
-    let boxes = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    let boxes = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("g") && n.attribute("class").is_some_and(|c| c.starts_with("node"))
+        })
+        .count();
     assert_eq!(boxes, 6);
     let text: String = doc.descendants().filter_map(|n| n.text()).collect();
     assert!(
@@ -402,15 +412,494 @@ fn the_dot_file_has_every_node_and_edge() {
         r#"n0 [shape=box, label="a (parameter)\nvalue 2.0\ngrad −2.0""#,
         r#"n1 [shape=box, label="b (parameter)\nvalue −3.0\ngrad 2.0""#,
         r#"n2 [shape=box, label="n2 = a · b\nvalue −6.0\ngrad 1.0"]"#,
-        r#"n3 [shape=box, label="n3 = n2 + a\nvalue −4.0\ngrad 1.0"]"#,
+        r#"n3 [shape=box, label="n3 = n2 + a — L, the output\nvalue −4.0\ngrad 1.0", color=red"#,
     ] {
         assert!(dot.contains(node), "{node} not in\n{dot}");
     }
     assert_eq!(dot.matches(" [shape=box").count(), 4);
+    // One arrow per input read, labelled with the gradient it carried back: a reaches n3
+    // directly (1.0) and through n2 (−3.0).
     let edges: Vec<&str> = dot
         .lines()
         .filter(|l| l.contains("->"))
         .map(str::trim)
         .collect();
-    assert_eq!(edges, ["n0 -> n2;", "n1 -> n2;", "n2 -> n3;", "n0 -> n3;"]);
+    assert_eq!(
+        edges,
+        [
+            r#"n0 -> n2 [label="−3.0"];"#,
+            r#"n1 -> n2 [label="2.0"];"#,
+            r#"n2 -> n3 [label="1.0"];"#,
+            r#"n0 -> n3 [label="1.0"];"#
+        ]
+    );
+}
+
+/// micrograd's test_sanity_check (karpathy/micrograd, test/test_engine.py), typed as a program.
+const SANITY_CHECK: &str = "x = -4.0
+z = 2 * x + 2 + x
+q = relu(z) + z * x
+h = relu(z * z)
+y = h + q + q * x";
+
+/// micrograd's test_more_ops, typed as a program (`**` as `^`, `.relu()` as `relu(…)`).
+const MORE_OPS: &str = "a = -4.0; b = 2.0
+c = a + b
+d = a * b + b^3
+c += c + 1
+c += 1 + c + (-a)
+d += d * 2 + relu(b + a)
+d += 3 * d + relu(b - a)
+e = c - d
+f = e^2
+g = f / 2.0
+g += 10.0 / f";
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+#[test]
+fn micrograds_published_programs_give_its_values_and_gradients() {
+    let (value, gradients) = explain_json(&[SANITY_CHECK]);
+    assert_eq!(value, -20.0);
+    assert_eq!(gradients["x"], 46.0);
+    let (value, gradients) = explain_json(&[MORE_OPS]);
+    assert!(close(value, 24.70408163265306), "{value}");
+    let (a, b) = (
+        gradients["a"].as_f64().unwrap(),
+        gradients["b"].as_f64().unwrap(),
+    );
+    assert!(close(a, 138.83381924198252), "{a}");
+    assert!(close(b, 645.5772594752186), "{b}");
+    // A name is one node however often it is read: z is made once and read four times.
+    let (status, out, err) = run(&["explain", SANITY_CHECK]);
+    assert_eq!(status, 0, "{err}");
+    let forward = &out[out.find("forward:").unwrap()..out.find("backward:").unwrap()];
+    assert_eq!(forward.matches("\n  z = ").count(), 1, "{out}");
+    assert!(out.contains("∂n5/∂z = x = −4.0"), "{out}");
+    // ∂L/∂x gathers a contribution from each of its uses, each added to the sum so far.
+    let uses = out.matches("∂L/∂x += ").count();
+    assert!(uses >= 4, "{uses} contributions to ∂L/∂x:\n{out}");
+    assert_eq!(out.matches("so far ∂L/∂x = ").count(), uses - 1, "{out}");
+    assert!(out.contains("∂L/∂x = 46.0\n"), "{out}");
+    // A name assigned again is a new node, c₂ after c.
+    let (_, out, _) = run(&["explain", MORE_OPS]);
+    assert!(out.contains("c₂ = ") && out.contains("c₃ = "), "{out}");
+}
+
+#[test]
+fn programs_come_from_a_file_or_standard_input() {
+    let dir = scratch("program-file");
+    let file = dir.join("sanity.txt");
+    fs::write(
+        &file,
+        format!("# micrograd's sanity check\n{SANITY_CHECK}\n"),
+    )
+    .unwrap();
+    let (status, out, err) = run(&["explain", "-f", file.to_str().unwrap(), "--json"]);
+    assert_eq!(status, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["gradients"]["x"], 46.0);
+    let output = chainrule()
+        .args(["gradcheck", "-", "w=0.5"])
+        .write_stdin("u = w * w\nv = u * w; v + u")
+        .output()
+        .unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("passed: all 1 gradients"), "{out}");
+    // Errors in a file name the file, line and column.
+    fs::write(&file, "z = 2*x\ny = z +* x\n").unwrap();
+    let (status, _, err) = run(&["explain", "-f", file.to_str().unwrap(), "x=1"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("sanity.txt:2:8"), "{err}");
+    assert!(err.contains("  y = z +* x\n         ^"), "{err}");
+}
+
+#[test]
+fn program_errors_say_what_is_wrong_and_where() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["explain", "z = x*2\nz + 1\ny = z", "x=1"],
+            &["only the last statement", "line 2, column 1"],
+        ),
+        (
+            &["explain", "y = x*2", "x=1", "--data", "y"],
+            &["--data names y", "computed by a statement"],
+        ),
+        (
+            &["explain", "y = x*2", "x=1", "--data", "x"],
+            &["depends on no parameter"],
+        ),
+        (
+            &["explain", "a = 1; y = a*x", "x=2", "a=3"],
+            &["\"a=3\"", "assigns it a value itself"],
+        ),
+        (
+            &["explain", "2 = x", "x=1"],
+            &["only a name can be assigned"],
+        ),
+        (&["explain", "exp = x", "x=1"], &["exp is a function"]),
+        (
+            &["explain", &vec!["x"; 4000].join("+"), "x=1", "--numeric"],
+            &["--numeric", "limited to graphs of 3000 nodes"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let (status, out, err) = run(args);
+        assert_eq!(status, 2, "{args:?}: {out}{err}");
+        for part in *expected {
+            assert!(err.contains(part), "{args:?}: {part:?} not in\n{err}");
+        }
+    }
+}
+
+#[test]
+fn data_leaves_get_no_gradient_and_are_drawn_apart() {
+    let (status, out, err) = run(&[
+        "explain",
+        "(tanh(w*x + b) - y)^2",
+        "x=0.5",
+        "w=-1",
+        "b=2",
+        "y=1",
+        "--data",
+        "x,y",
+        "--json",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let gradients = json["gradients"].as_object().unwrap();
+    assert_eq!(gradients.keys().collect::<Vec<_>>(), ["w", "b"]);
+    let kinds: Vec<(&str, &str)> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] != "op")
+        .map(|n| (n["name"].as_str().unwrap(), n["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("w", "parameter"),
+            ("x", "data"),
+            ("b", "parameter"),
+            ("y", "data")
+        ]
+    );
+}
+
+#[test]
+fn local_derivatives_are_in_the_nodes_names_with_the_numbers_filled_in() {
+    let (status, out, err) = run(&[
+        "explain",
+        "(tanh(w*x + b) - y)^2 + 1/x - x/2",
+        "x=0.5",
+        "w=-1",
+        "b=2",
+        "y=1",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    for line in [
+        "∂n6/∂n5 = 1 − n6² = 1 − 0.905148² = 0.180707",
+        "∂n4/∂w = x = 0.5\n",
+        "∂n8/∂n7 = 2·n7 = 2·(−0.0948517) = −0.189703",
+        // Division shows as division, its rule as the quotient rule.
+        "∂n10/∂x = −1.0/x² = −1.0/0.5² = −4.0",
+        "∂n13/∂x = 1/2.0 = 0.5",
+    ] {
+        assert!(out.contains(line), "{line:?} not in\n{out}");
+    }
+    // No internal op names, no −0, one minus sign.
+    for word in [
+        "add_scalar",
+        "mul_scalar",
+        "powf",
+        "-0",
+        "= −0.0\n",
+        "(−0.0)",
+        "x^(−1",
+    ] {
+        assert!(!out.contains(word), "{word:?} in\n{out}");
+    }
+    let (_, out, _) = run(&["explain", "relu(x) * leaky_relu(x, 0.1)", "x=-2"]);
+    assert!(out.contains("∂n1/∂x = 0, since x = −2.0 ≤ 0"), "{out}");
+    assert!(out.contains("∂n2/∂x = 0.1, since x = −2.0 ≤ 0"), "{out}");
+}
+
+#[test]
+fn json_steps_replay_the_backward_pass() {
+    let (status, out, _) = run(&["explain", "x = 3; y = x*x", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let nodes = json["nodes"].as_array().unwrap();
+    assert_eq!(nodes[1]["inputs"], serde_json::json!(["x", "x"]));
+    assert_eq!(nodes[1]["output"], true);
+    let steps = json["steps"].as_array().unwrap();
+    // x · x: two edges, two contributions of 3.0 that add to 6.0.
+    assert_eq!(steps.len(), 2);
+    for step in steps {
+        assert_eq!(step["input"], "x");
+        assert_eq!(step["local_formula"], "x");
+        assert_eq!(step["contribution"], 3.0);
+    }
+    assert_eq!(steps[1]["earlier"], 3.0);
+    assert_eq!(steps[1]["gradient_so_far"], 6.0);
+    assert_eq!(
+        steps[1]["text"],
+        "∂L/∂x += ∂L/∂y · ∂y/∂x = 1.0 · 3.0 = 3.0, so far ∂L/∂x = 3.0 + 3.0 = 6.0"
+    );
+    // Replaying the steps gives every gradient.
+    let mut gradient = vec![0.0; nodes.len()];
+    gradient[1] = 1.0;
+    for step in steps {
+        let (node, input) = (
+            step["node_id"].as_u64().unwrap() as usize,
+            step["input_id"].as_u64().unwrap() as usize,
+        );
+        gradient[input] += gradient[node] * step["local"].as_f64().unwrap();
+    }
+    assert_eq!(gradient[0], json["gradients"]["x"].as_f64().unwrap());
+}
+
+#[test]
+fn numeric_puts_the_numerical_slope_beside_every_gradient() {
+    let (status, out, _) = run(&[
+        "explain",
+        "z = x*w; y = tanh(z) * z",
+        "x=0.5",
+        "w=-1.5",
+        "--json",
+        "--numeric",
+        "--step",
+        "1e-5",
+    ]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["step"], 1e-5);
+    for node in json["nodes"].as_array().unwrap() {
+        let (Some(g), Some(n)) = (node["gradient"].as_f64(), node["numeric"].as_f64()) else {
+            continue;
+        };
+        assert!((g - n).abs() < 1e-8, "{node}");
+    }
+    let (_, out, _) = run(&["explain", "y = x^3", "x=2", "--numeric"]);
+    assert!(out.contains("the numerical slope of every node"), "{out}");
+    assert!(out.contains("(numerical slope 1.0)"), "{out}");
+}
+
+#[test]
+fn gradcheck_takes_a_step_sweeps_steps_and_explains_failures() {
+    // A step so large that the truncation error fails the check.
+    let (status, _, _) = run(&["gradcheck", "exp(x)", "x=1", "--step", "0.5"]);
+    assert_eq!(status, 1);
+    let (status, out, _) = run(&["gradcheck", "exp(x)", "x=1", "--step", "1e-4", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["step"], 1e-4);
+    // The sweep: the error falls, then rises again; its best step lies strictly inside.
+    let (status, out, _) = run(&["gradcheck", "exp(x)", "x=1", "--sweep", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let errors: Vec<f64> = json["sweep"]["x"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["abs_error"].as_f64().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 12);
+    let best = json["sweep"]["x"]["best_step"].as_f64().unwrap();
+    assert!((1e-9..=1e-3).contains(&best), "{best}");
+    assert!(
+        errors[0] > 100.0 * errors[5] && errors[11] > 100.0 * errors[5],
+        "{errors:?}"
+    );
+    let (_, out, _) = run(&["gradcheck", "exp(x)", "x=1", "--sweep"]);
+    assert!(out.contains("◀ best"), "{out}");
+    // At a kink and at the edge of a domain, the failure is explained in words.
+    let (status, out, _) = run(&["gradcheck", "relu(x)", "x=0"]);
+    assert_eq!(status, 1);
+    assert!(out.contains("has a kink at x = 0.0"), "{out}");
+    let (status, out, _) = run(&["gradcheck", "sqrt(x)", "x=1e-9"]);
+    assert_eq!(status, 1);
+    assert!(out.contains("edge of the function's domain"), "{out}");
+    let (_, out, _) = run(&["gradcheck", "relu(x)", "x=0", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(json["reasons"]["x"][0].as_str().unwrap().contains("kink"));
+    let (status, _, err) = run(&["gradcheck", "x^2", "x=1", "--step", "0"]);
+    assert_eq!(status, 2, "{err}");
+}
+
+#[test]
+fn a_value_read_twice_draws_two_arrows_and_the_loss_is_marked() {
+    let dir = scratch("twice");
+    let path = dir.join("g.svg");
+    let (status, _, err) = run(&["explain", "y = x*x", "x=3", "--svg", path.to_str().unwrap()]);
+    assert_eq!(status, 0, "{err}");
+    let svg = fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let edges = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("edge"))
+        .count();
+    assert_eq!(edges, 2);
+    assert!(svg.contains("— L, the output"), "{svg}");
+    assert!(svg.contains("stroke=\"#dc2626\""), "{svg}");
+}
+
+#[test]
+fn a_200_term_sum_draws_in_under_two_seconds() {
+    let dir = scratch("svg-200");
+    let path = dir.join("sum.svg");
+    let sum = (0..200)
+        .map(|i| format!("w{i}*x"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut args = vec![
+        "explain".to_string(),
+        sum,
+        "--svg".into(),
+        path.to_str().unwrap().into(),
+    ];
+    args.extend((0..200).map(|i| format!("w{i}={}", i as f64 / 100.0)));
+    args.push("x=0.5".into());
+    let start = std::time::Instant::now();
+    let output = chainrule().args(&args).output().unwrap();
+    let elapsed = start.elapsed();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(elapsed.as_secs_f64() < 2.0, "{elapsed:?}");
+    let svg = fs::read_to_string(&path).unwrap();
+    roxmltree::Document::parse(&svg).expect("well-formed XML");
+}
+
+/// A Chromium to test the page in, if this machine has one (the test installs nothing).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs headless Chromium on `url` with `extra` flags, in a fresh profile; returns stdout.
+fn headless(browser: &PathBuf, profile: &std::path::Path, extra: &[&str], url: &str) -> String {
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The gradient text of every node box in a dumped page: node id → `grad 1.0` or `grad ?`.
+fn shown_gradients(dom: &str) -> Vec<(usize, String)> {
+    dom.split("<text class=\"grad")
+        .skip(1)
+        .map(|rest| {
+            let id = rest.split("data-id=\"").nth(1).unwrap();
+            let id = id[..id.find('"').unwrap()].parse().unwrap();
+            let text = &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()];
+            (id, text.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_html_page_walks_the_backward_pass_in_a_real_browser() {
+    let dir = scratch("html");
+    let page = dir.join("page.html");
+    let (status, _, err) = run(&[
+        "explain",
+        SANITY_CHECK,
+        "--numeric",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let html = fs::read_to_string(&page).unwrap();
+    // One self-contained file: nothing is fetched when it is viewed.
+    for fetch in ["src=\"http", "href=\"http", "<link", "import "] {
+        assert!(!html.contains(fetch), "{fetch:?} in the page");
+    }
+    let (status, out, _) = run(&["explain", SANITY_CHECK, "--numeric", "--json"]);
+    assert_eq!(status, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let steps = json["steps"].as_array().unwrap().len();
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
+        return;
+    };
+    let url = |k: usize| format!("file://{}#step={k}", page.display());
+    let profile = dir.join("profile");
+    // Before any step only the output's gradient, the seed, is known.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(0));
+    let shown = shown_gradients(&dom);
+    assert_eq!(
+        shown.len(),
+        json["nodes"].as_array().unwrap().len(),
+        "{dom}"
+    );
+    let known: Vec<&(usize, String)> = shown.iter().filter(|(_, t)| t != "grad ?").collect();
+    assert_eq!(known, [&(11, "grad 1.0".to_string())], "{shown:?}");
+    // One step fills in one more gradient, and the page shows the step's line.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(1));
+    assert_eq!(
+        shown_gradients(&dom)
+            .iter()
+            .filter(|(_, t)| t != "grad ?")
+            .count(),
+        2
+    );
+    assert!(dom.contains("step 1 of"), "{dom}");
+    assert!(
+        dom.contains("∂L/∂n9 += ∂L/∂y · ∂y/∂n9 = 1.0 · 1.0 = 1.0"),
+        "{dom}"
+    );
+    // At the end every gradient equals the one of --json.
+    let dom = headless(&browser, &profile, &["--dump-dom"], &url(steps));
+    for (id, text) in shown_gradients(&dom) {
+        let expected = json["nodes"][id]["gradient"].as_f64().unwrap();
+        let shown: f64 = text
+            .trim_start_matches("grad ")
+            .replace('−', "-")
+            .parse()
+            .unwrap_or_else(|_| panic!("node {id} shows {text:?}"));
+        assert!(
+            (shown - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+            "node {id}: {shown} vs {expected}"
+        );
+    }
+    let screenshot = dir.join("page.png");
+    headless(
+        &browser,
+        &profile,
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1100,640",
+        ],
+        &url(7),
+    );
+    let png = fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
 }

@@ -100,7 +100,7 @@ fn svg_of_a_large_graph_is_refused_before_anything_is_written() {
     let dir = scratch("svg-large");
     let svg = dir.join("g.svg");
     let dot = dir.join("g.dot");
-    let sum = vec!["x*y"; 50].join("+");
+    let sum = vec!["x*y"; 1000].join("+");
     let (status, out, err) = run(&[
         "explain",
         &sum,

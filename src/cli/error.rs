@@ -16,41 +16,67 @@ pub enum CliError {
     #[error("cannot export {}: {reason}", model.display())]
     Export { model: PathBuf, reason: String },
 
-    #[error("cannot parse the expression: {error}\n{}", pointer(expression, error.column))]
-    Parse {
-        expression: String,
-        error: ParseError,
-    },
+    #[error(
+        "cannot parse the {}: {} ({})\n{}",
+        input.what(),
+        error.message,
+        input.position(error.column),
+        input.pointer(error.column)
+    )]
+    Parse { input: Source, error: ParseError },
 
     #[error(
-        "no value given for the variable {name} (column {} of the expression); add {name}=NUMBER\n{}",
-        column + 1,
-        pointer(expression, *column)
+        "no value given for the variable {name} ({} of the {}); add {name}=NUMBER\n{}",
+        input.position(*column),
+        input.what(),
+        input.pointer(*column)
     )]
     MissingValue {
         name: String,
         column: usize,
-        expression: String,
+        input: Source,
     },
 
     #[error(
-        "the variable {name} (column {} of the expression) would read as a graph node, which \
+        "the variable {name} ({} of the {}) would read as a graph node, which \
          are named n0, n1, …; call it something else\n{}",
-        column + 1,
-        pointer(expression, *column)
+        input.position(*column),
+        input.what(),
+        input.pointer(*column)
     )]
     NodeName {
         name: String,
         column: usize,
-        expression: String,
+        input: Source,
+    },
+
+    #[error("--data names {name}, which is not a variable of the {what}{hint}")]
+    NotData {
+        name: String,
+        what: &'static str,
+        hint: &'static str,
     },
 
     #[error(
-        "{argument:?} gives a value for a variable that the expression {expression:?} does not use"
+        "the output depends on no parameter (every variable is data, marked by --data), so \
+         there is nothing to differentiate; leave at least one variable out of --data"
+    )]
+    NothingToDifferentiate,
+
+    #[error("cannot read the program {}: {error}", path.display())]
+    ReadProgram { path: PathBuf, error: io::Error },
+
+    #[error("{reason}")]
+    Usage { reason: String },
+
+    #[error(
+        "{argument:?} gives a value for a variable that the {what} {shown} does not read{hint}"
     )]
     UnusedValue {
         argument: String,
-        expression: String,
+        what: &'static str,
+        shown: String,
+        hint: &'static str,
     },
 
     #[error("{argument:?} is not a variable's value: {reason}")]
@@ -64,10 +90,10 @@ pub enum CliError {
     },
 
     #[error(
-        "the expression {expression:?} has no variables, so there is nothing to differentiate; \
+        "the {what} {shown} has no variables, so there is nothing to differentiate; \
          write it in variables and give their values (x^2 x=3)"
     )]
-    NoVariables { expression: String },
+    NoVariables { what: &'static str, shown: String },
 
     #[error(
         "--svg draws graphs of at most {max} nodes (the layout takes too long beyond that), but \
@@ -228,12 +254,73 @@ fn listing(what: &str, columns: &[String]) -> String {
     }
 }
 
+/// The text of a program or expression, and the file it came from (`None`: the command line).
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub text: String,
+    pub file: Option<PathBuf>,
+}
+
+impl Source {
+    /// "expression" for one line of the command line, else "program".
+    pub fn what(&self) -> &'static str {
+        if self.file.is_none() && !self.text.trim().contains(['\n', ';']) {
+            "expression"
+        } else {
+            "program"
+        }
+    }
+
+    /// The text as quoted in a message: the whole of a short one-line expression, else the
+    /// file's name or `the program`.
+    pub fn shown(&self) -> String {
+        match &self.file {
+            Some(path) => path.display().to_string(),
+            None if self.text.chars().count() <= 80 => format!("{:?}", self.text),
+            None => "given".to_string(),
+        }
+    }
+
+    /// Where the character at `offset` lies: `column 6`, `line 2, column 5`, or with the
+    /// file: `prog.txt:2:5`.
+    pub fn position(&self, offset: usize) -> String {
+        let (line, column) = line_and_column(&self.text, offset);
+        match &self.file {
+            Some(path) => format!("{}:{}:{}", path.display(), line + 1, column + 1),
+            None if line == 0 && !self.text.contains('\n') => format!("column {}", column + 1),
+            None => format!("line {}, column {}", line + 1, column + 1),
+        }
+    }
+
+    /// The line holding `offset` and a caret under it.
+    pub fn pointer(&self, offset: usize) -> String {
+        let (line, column) = line_and_column(&self.text, offset);
+        let text = self.text.split('\n').nth(line).unwrap_or("");
+        pointer(text, column)
+    }
+}
+
+/// The 0-based line and column (in characters) of the character at `offset`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let (mut line, mut column) = (0, 0);
+    for c in text.chars().take(offset) {
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
 /// The expression on one line and a caret under the column at fault; a long expression is
 /// shown as the stretch around that column, with `…` for what is left out.
 fn pointer(expression: &str, column: usize) -> String {
     /// Characters shown on each side of the column.
     const SIDE: usize = 40;
     let chars: Vec<char> = expression.chars().collect();
+    let column = column.min(chars.len());
     let start = column.saturating_sub(SIDE);
     let end = (column + SIDE).min(chars.len());
     let mut shown: String = chars[start.min(end)..end].iter().collect();

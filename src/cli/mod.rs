@@ -1,9 +1,11 @@
 //! The `chainrule` command-line program: its arguments (clap) and its subcommands.
 //!
 //! `explain` and `gradcheck`:
-//! - `parse` — the expression language and its parser;
-//! - `eval` — the `name=value` arguments, and the expression recorded as graph ops;
-//! - `output` — the text and JSON that they print.
+//! - `parse` — the expression and program language and its parser;
+//! - `eval` — the `name=value` arguments, and the program recorded as graph ops;
+//! - `teach` — every node and chain-rule step with its local derivative in the nodes' names and
+//!   numbers, the numerical slopes, and why a gradient check failed;
+//! - `output` — the text and JSON that they print; `picture` — DOT, SVG and the HTML page.
 //!
 //! `train` and `predict`:
 //! - `train_args` — their arguments and the parsers of `--split`, `--hidden`, `--lr`;
@@ -21,8 +23,10 @@ mod files;
 mod model_file;
 mod output;
 mod parse;
+mod picture;
 mod plot;
 mod predict;
+mod teach;
 mod train;
 mod train_args;
 mod train_report;
@@ -32,10 +36,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chainrule::autodiff::ops::UnaryOp;
+use chainrule::autodiff::{Leaf, Op};
 use chainrule::{gradcheck, GradcheckOptions, Graph, Tensor};
 use clap::{Args, Parser, Subcommand};
 
-use error::CliError;
+use error::{CliError, Source};
 use output::Check;
 use train_args::{ExportArgs, PredictArgs, TrainArgs};
 
@@ -66,7 +71,10 @@ fn language() -> String {
          /, then + and -.",
     ));
     format!(
-        "{}\nGive every variable a value as NAME=NUMBER. Everything is computed in f64.",
+        "{}\nA program is statements separated by ';' or new lines, each NAME = EXPRESSION (or +=, -=,\n\
+         *=, /=), the last the output; a name is one node however often it is read, and NAME = NUMBER\n\
+         makes a parameter. Give every other variable a value as NAME=NUMBER; --data x,y makes those\n\
+         data (no gradient). '#' starts a comment. Everything is computed in f64.",
         wrap(&words, 95)
     )
 }
@@ -104,6 +112,9 @@ enum Command {
     /// Evaluate an expression and show backpropagation step by step
     #[command(after_help = format!(
         "{}\n\nExamples:\n  chainrule explain \"tanh(w*x + b)\" x=0.5 w=-1 b=2\n  \
+         chainrule explain \"x = -4; z = 2*x + 2 + x; q = relu(z) + z*x; y = q*x\"\n  \
+         chainrule explain \"(tanh(w*x + b) - y)^2\" x=0.5 w=-1 b=2 y=1 --data x,y --numeric\n  \
+         chainrule explain -f program.txt x=0.5 --html page.html\n  \
          chainrule explain \"a*b + a\" a=2 b=-3 --svg graph.svg\n  \
          chainrule explain \"leaky_relu(x, 0.1) * softplus(y)\" x=-2 y=0.5\n  \
          chainrule explain \"x^2\" x=3 --json",
@@ -113,10 +124,12 @@ enum Command {
     /// Compare the engine's gradients with central finite differences (exit status 1 if they differ)
     #[command(after_help = format!(
         "{}\n\nExamples:\n  chainrule gradcheck \"sigmoid(a*b) / sqrt(c)\" a=0.3 b=-2 c=4\n  \
-         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json",
+         chainrule gradcheck \"ln(x) + x^y\" x=2 y=0.5 --json\n  \
+         chainrule gradcheck \"exp(x)\" x=1 --sweep\n  \
+         chainrule gradcheck \"relu(x)\" x=0 --step 1e-4",
         language()
     ))]
-    Gradcheck(ExpressionArgs),
+    Gradcheck(GradcheckArgs),
     /// Train a neural network (an MLP) on a CSV file; print the losses, test metrics and a
     /// bias/variance diagnosis
     #[command(after_help = "\
@@ -168,15 +181,27 @@ fn tour() -> Result<ExitCode, CliError> {
     })
 }
 
-/// An expression, values for its variables, and the output format.
+/// A program or expression, values for its variables, and the output format.
 #[derive(Args)]
 struct ExpressionArgs {
-    /// The expression, in quotes: "tanh(w*x + b)"
-    #[arg(value_name = "EXPRESSION", allow_hyphen_values = true)]
-    expression: String,
-    /// A value for each variable of the expression: x=0.5 w=-1 b=2
+    /// The expression or program, in quotes: "tanh(w*x + b)", "z = 2*x + 2 + x; y = z*x"
+    /// (statements separated by ';' or new lines, the last the output); '-' reads it from
+    /// standard input
+    #[arg(
+        value_name = "PROGRAM",
+        allow_hyphen_values = true,
+        required_unless_present = "file"
+    )]
+    expression: Option<String>,
+    /// A value for each variable the program reads: x=0.5 w=-1 b=2
     #[arg(value_name = "NAME=VALUE")]
     values: Vec<String>,
+    /// Read the program from FILE (a command-line argument holds at most 128 KiB)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// The variables that are data, not parameters: they get no gradient (--data x,y)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    data: Vec<String>,
     /// Print one JSON object instead of text: {"value": …, "gradients": {"x": …, …}, …}
     #[arg(long)]
     json: bool,
@@ -192,6 +217,40 @@ struct ExplainArgs {
     /// Also draw the graph, with every value and gradient, as SVG to FILE (no Graphviz needed)
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Also write an interactive page to FILE: the graph, and buttons and a slider that walk
+    /// the backward pass one chain-rule step at a time (one self-contained HTML file)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also show, for every node, the numerical slope: the central difference of the output
+    /// as that node is nudged by ±h, beside its gradient
+    #[arg(long)]
+    numeric: bool,
+    /// The step h of --numeric
+    #[arg(long, value_name = "H", default_value_t = 1e-6, value_parser = positive_step)]
+    step: f64,
+}
+
+#[derive(Args)]
+struct GradcheckArgs {
+    #[command(flatten)]
+    input: ExpressionArgs,
+    /// The step h of the central differences
+    #[arg(long, value_name = "H", default_value_t = 1e-6, value_parser = positive_step)]
+    step: f64,
+    /// Also show the error for every step h from 1e-1 down to 1e-12: truncation error shrinks
+    /// with h, rounding error grows, and the best h lies between
+    #[arg(long)]
+    sweep: bool,
+}
+
+/// A finite-difference step: a positive finite number.
+fn positive_step(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(h) if h.is_finite() && h > 0.0 => Ok(h),
+        _ => Err(format!(
+            "{text:?} is not a step: give a positive number, like 1e-6"
+        )),
+    }
 }
 
 /// Runs the program: exit status 0 on success, 1 when a gradient check fails, 2 for wrong
@@ -220,24 +279,74 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// The parsed expression and the values of its variables, checked against each other.
-fn read_input(args: &ExpressionArgs) -> Result<(parse::Expr, eval::Bindings), CliError> {
-    let expr = parse::parse(&args.expression).map_err(|error| CliError::Parse {
-        expression: args.expression.clone(),
-        error,
-    })?;
-    let bindings = eval::bind(&args.expression, &expr, &args.values)?;
-    Ok((expr, bindings))
+/// The program's text and where it came from: the argument, standard input (`-`) or `-f FILE`.
+/// With `-f`, the first positional argument is a value, not the program.
+fn read_source(args: &ExpressionArgs) -> Result<(Source, Vec<String>), CliError> {
+    let mut values = args.values.clone();
+    let (text, file) = match (&args.file, &args.expression) {
+        (Some(path), first) => {
+            if let Some(first) = first {
+                values.insert(0, first.clone());
+            }
+            let text = std::fs::read_to_string(path).map_err(|error| CliError::ReadProgram {
+                path: path.clone(),
+                error,
+            })?;
+            (text, Some(path.clone()))
+        }
+        (None, Some(dash)) if dash == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|error| {
+                CliError::ReadProgram {
+                    path: PathBuf::from("-"),
+                    error,
+                }
+            })?;
+            (text, Some(PathBuf::from("<stdin>")))
+        }
+        (None, Some(text)) => (text.clone(), None),
+        (None, None) => {
+            return Err(CliError::Usage {
+                reason: "give the program as an argument, '-' for standard input, or -f FILE"
+                    .into(),
+            })
+        }
+    };
+    Ok((Source { text, file }, values))
 }
 
-/// The most nodes `--svg` lays out: the layout's time grows much faster than the graph (a
-/// hundred nodes take seconds), so larger graphs are refused rather than left to run for
-/// minutes.
-const MAX_SVG_NODES: usize = 80;
+/// The parsed program and the values of its variables, checked against each other.
+fn read_input(args: &ExpressionArgs) -> Result<(Source, parse::Program, eval::Inputs), CliError> {
+    let (source, values) = read_source(args)?;
+    let program = parse::parse_program(&source.text).map_err(|error| CliError::Parse {
+        input: source.clone(),
+        error,
+    })?;
+    let inputs = eval::bind(&source, &program, &values, &args.data)?;
+    Ok((source, program, inputs))
+}
+
+/// Whether `output` reads a parameter, so that backward has something to differentiate.
+fn depends_on_a_parameter(g: &Graph<f64>, output: usize) -> bool {
+    let nodes = g.nodes();
+    let mut reaches = vec![false; output + 1];
+    for id in 0..=output {
+        reaches[id] = matches!(nodes[id].op, Op::Leaf(Leaf::Parameter))
+            || nodes[id].inputs.iter().any(|&i| reaches[i]);
+    }
+    reaches[output]
+}
+
+/// The most nodes `--svg` lays out (its layout is by layers, fast, but a picture this large is
+/// already past reading).
+const MAX_SVG_NODES: usize = 2000;
+
+/// The most nodes `--numeric` takes: its time grows with the square of the graph.
+const MAX_NUMERIC_NODES: usize = 3000;
 
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
-    let (expr, bindings) = read_input(input)?;
+    let (source, program, inputs) = read_input(input)?;
     let dot = args.dot.as_deref().map(|path| files::Output {
         what: "DOT",
         flag: "--dot",
@@ -248,24 +357,54 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
         flag: "--svg",
         path,
     });
-    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).collect();
+    let html = args.html.as_deref().map(|path| files::Output {
+        what: "HTML",
+        flag: "--html",
+        path,
+    });
+    let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).chain(html).collect();
     files::check(&outputs)?;
     let g = Graph::new();
-    let vars = eval::variables(&g, &bindings, None);
-    let output = eval::build(&g, &expr, &vars);
-    let (grads, trace) = output.backward_traced();
-    if args.svg.is_some() && g.len() > MAX_SVG_NODES {
+    let built = eval::build(&g, &program, &inputs, None);
+    if !depends_on_a_parameter(&g, built.output.id()) {
+        return Err(CliError::NothingToDifferentiate);
+    }
+    if args.numeric && g.len() > MAX_NUMERIC_NODES {
+        return Err(CliError::Usage {
+            reason: format!(
+                "--numeric recomputes the graph once per node and side, so it is limited to \
+                 graphs of {MAX_NUMERIC_NODES} nodes, but this one has {}; check its \
+                 parameters with gradcheck instead",
+                g.len()
+            ),
+        });
+    }
+    let (grads, trace) = built.output.backward_traced();
+    if (args.svg.is_some() || args.html.is_some()) && g.len() > MAX_SVG_NODES {
         return Err(CliError::GraphTooLarge {
             nodes: g.len(),
             max: MAX_SVG_NODES,
         });
     }
+    let lesson = teach::lesson(
+        &g,
+        built.output.id(),
+        &grads,
+        &trace,
+        args.numeric.then_some(args.step),
+    );
+    let leaves: Vec<(String, f64, bool)> = built
+        .leaves
+        .iter()
+        .map(|(leaf, _)| (leaf.name.clone(), leaf.value, leaf.data))
+        .collect();
     // Files first, all or none: if one cannot be written, nothing has been printed yet.
     let contents: Vec<String> = outputs
         .iter()
         .map(|output| match output.what {
-            "DOT" => g.to_dot(Some(&grads)),
-            _ => g.to_svg(Some(&grads)),
+            "DOT" => picture::dot(&lesson),
+            "HTML" => picture::html(&lesson, &output::explain_json(&lesson, &leaves)),
+            _ => picture::svg(&lesson),
         })
         .collect();
     let written: Vec<(files::Output<'_>, &[u8])> = outputs
@@ -276,41 +415,67 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     if files::write(&written)? {
         return Ok(ExitCode::SUCCESS);
     }
-    let gradients: Vec<(String, f64)> = vars
-        .iter()
-        .map(|(name, var)| (name.clone(), grads[*var].item()))
-        .collect();
     let text = if input.json {
-        output::explain_json(output.item(), &gradients)
+        output::explain_json(&lesson, &leaves)
     } else {
-        output::explain_text(&input.expression, &bindings, &g, &trace, &gradients)
+        output::explain_text(&source, &program, &leaves, &g, &lesson)
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
-    let (expr, bindings) = read_input(args)?;
-    let value = {
-        let g = Graph::new();
-        let vars = eval::variables(&g, &bindings, None);
-        eval::build(&g, &expr, &vars).item()
+/// The steps of `gradcheck --sweep`: 1e-1, 1e-2, …, 1e-12.
+fn sweep_steps() -> Vec<f64> {
+    (1..=12).map(|k| 10f64.powi(-k)).collect()
+}
+
+fn check(args: &GradcheckArgs) -> Result<ExitCode, CliError> {
+    let (source, program, inputs) = read_input(&args.input)?;
+    let g = Graph::new();
+    let built = eval::build(&g, &program, &inputs, None);
+    if !depends_on_a_parameter(&g, built.output.id()) {
+        return Err(CliError::NothingToDifferentiate);
+    }
+    let value = built.output.item();
+    let output_id = built.output.id();
+    let grads = built.output.backward();
+    let options = GradcheckOptions {
+        step: args.step,
+        ..GradcheckOptions::default()
     };
-    let options = GradcheckOptions::default();
-    // One check per variable, so each gets its own row; the others are held at their values.
-    let checks: Vec<Check> = bindings
+    // One check per parameter, so each gets its own row; the others are held at their values.
+    let checks: Vec<Check> = built
+        .leaves
         .iter()
         .enumerate()
-        .map(|(i, (name, at))| {
+        .filter(|(_, (leaf, _))| !leaf.data)
+        .map(|(i, (leaf, var))| {
             let report = gradcheck(
-                |g, v| eval::build(g, &expr, &eval::variables(g, &bindings, Some((i, v[0])))),
-                &[Tensor::scalar(*at)],
+                |g, v| eval::build(g, &program, &inputs, Some((i, v[0]))).output,
+                &[Tensor::scalar(leaf.value)],
                 options,
             );
             let compared = report.worst.as_ref().expect("one element was compared");
             let abs_error = report.max_abs_error;
+            let reasons = if report.passed {
+                Vec::new()
+            } else {
+                teach::diagnose(&g, var.id(), options.step)
+            };
+            let sweep = if args.sweep {
+                let gradient = grads[*var].item();
+                sweep_steps()
+                    .into_iter()
+                    .map(|h| {
+                        let fd = teach::central_difference(&g, output_id, var.id(), h);
+                        (h, (fd - gradient).abs())
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Check {
-                name: name.clone(),
+                name: leaf.name.clone(),
                 gradient: compared.analytic,
                 finite_difference: compared.numeric,
                 abs_error,
@@ -321,13 +486,16 @@ fn check(args: &ExpressionArgs) -> Result<ExitCode, CliError> {
                     report.max_rel_error
                 },
                 passed: report.passed,
+                reasons,
+                sweep,
             }
         })
         .collect();
-    let text = if args.json {
+    let text = if args.input.json {
         output::gradcheck_json(value, &options, &checks)
     } else {
-        output::gradcheck_text(&args.expression, &bindings, value, &options, &checks)
+        let title = output::heading(&source, &program, &g.display_name(output_id));
+        output::gradcheck_text(&title, &inputs, value, &options, &checks)
     };
     output::print(&text)?;
     Ok(if checks.iter().all(|c| c.passed) {

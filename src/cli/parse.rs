@@ -1,4 +1,6 @@
-//! The expression language of `chainrule explain` and `chainrule gradcheck`, and its parser.
+//! The expression language of `chainrule explain` and `chainrule gradcheck`, its programs
+//! (statements `name = expression` separated by `;` or new lines, see [`Program`]), and its
+//! parser.
 //!
 //! Numbers, variables, `+ − * / ^`, unary minus, parentheses and the engine's public unary
 //! functions, taken from its op table ([`UnaryOp::functions`]) so that every new op is usable
@@ -160,7 +162,8 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// Parses a whole expression.
+/// Parses a whole expression (the tests' entry; the program reads programs).
+#[cfg(test)]
 pub fn parse(source: &str) -> Result<Expr, ParseError> {
     let tokens = tokenize(source)?;
     let mut parser = Parser {
@@ -194,6 +197,10 @@ enum Token {
     LeftParen,
     RightParen,
     Comma,
+    /// `=`, in `name = expression`.
+    Assign,
+    /// `;` or the end of a line outside parentheses: the end of a statement.
+    Separator,
     End,
 }
 
@@ -210,9 +217,118 @@ impl fmt::Display for Token {
             Token::LeftParen => f.write_str("'('"),
             Token::RightParen => f.write_str("')'"),
             Token::Comma => f.write_str("','"),
+            Token::Assign => f.write_str("'='"),
+            Token::Separator => f.write_str("the end of the statement (';' or a new line)"),
             Token::End => f.write_str("the end of the expression"),
         }
     }
+}
+
+/// A program: statements separated by `;` or new lines, each `name = expression` (or
+/// `name += expression`, and `-=`, `*=`, `/=`), the last one the output and possibly a bare
+/// expression. A name stands for the node its statement made, so a value used twice is one node
+/// read twice; assigning a name again makes a new node (shown as `c₂`, `c₃`, …).
+#[derive(Debug)]
+pub struct Program {
+    pub statements: Vec<Statement>,
+}
+
+/// One statement of a [`Program`].
+#[derive(Debug)]
+pub struct Statement {
+    /// The name it assigns, with its column; `None` for a bare expression (the last statement).
+    pub target: Option<(String, usize)>,
+    /// For `name += expression` and the like: the operator that combines the name's earlier
+    /// node with the expression.
+    pub update: Option<BinaryOp>,
+    pub expr: Expr,
+}
+
+impl Program {
+    /// The names the program reads before (or without) assigning them, each once, in the
+    /// order they first appear, with that column: the variables that need `NAME=VALUE`.
+    pub fn free_variables(&self) -> Vec<(String, usize)> {
+        let mut assigned: Vec<&str> = Vec::new();
+        let mut free: Vec<(String, usize)> = Vec::new();
+        for statement in &self.statements {
+            let mut used = statement.expr.variables();
+            if let (Some((name, column)), Some(_)) = (&statement.target, statement.update) {
+                used.insert(0, (name.clone(), *column));
+            }
+            for (name, column) in used {
+                if !assigned.contains(&name.as_str()) && !free.iter().any(|(n, _)| *n == name) {
+                    free.push((name, column));
+                }
+            }
+            if let Some((name, _)) = &statement.target {
+                assigned.push(name);
+            }
+        }
+        free
+    }
+
+    /// Whether the program is one bare expression (so it reads as before programs existed).
+    pub fn is_expression(&self) -> bool {
+        self.statements.len() == 1 && self.statements[0].target.is_none()
+    }
+}
+
+/// Parses a program (see [`Program`]); one expression alone is a program of one statement.
+pub fn parse_program(source: &str) -> Result<Program, ParseError> {
+    let tokens = tokenize(source)?;
+    let mut parser = Parser {
+        tokens,
+        next: 0,
+        depth: 0,
+    };
+    let mut statements: Vec<Statement> = Vec::new();
+    loop {
+        while parser.peek().token == Token::Separator {
+            parser.advance();
+        }
+        if parser.peek().token == Token::End {
+            break;
+        }
+        let start = parser.peek().column;
+        if let Some(previous) = statements.last() {
+            if previous.target.is_none() {
+                return Err(ParseError {
+                    column: previous.expr.column,
+                    message: "this expression is not given a name, and only the last \
+                              statement may be a bare expression (it is the output); write \
+                              name = expression"
+                        .into(),
+                });
+            }
+        }
+        let (target, update) = parser.target()?;
+        let expr = parser.sum()?;
+        match parser.peek().token {
+            Token::End | Token::Separator => {}
+            Token::RightParen => return Err(parser.error_here("this ')' closes no '('")),
+            Token::Assign => {
+                return Err(ParseError {
+                    column: start,
+                    message: "only a name can be assigned: write name = expression".into(),
+                })
+            }
+            _ => {
+                return Err(parser.error_here(format!(
+                    "expected an operator (+ - * / ^) or the end of the statement, found {}",
+                    parser.peek().token
+                )))
+            }
+        }
+        statements.push(Statement {
+            target,
+            update,
+            expr,
+        });
+    }
+    if statements.is_empty() {
+        return Err(parser.error_here("the expression is empty"));
+    }
+    Ok(Program { statements })
 }
 
 #[derive(Clone, Debug)]
@@ -225,9 +341,26 @@ fn tokenize(source: &str) -> Result<Vec<Spanned>, ParseError> {
     let chars: Vec<char> = source.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
+    // A new line inside parentheses continues the statement, as in Python.
+    let mut open_parens = 0usize;
     while i < chars.len() {
         let c = chars[i];
         let column = i;
+        if c == '#' {
+            // A comment, to the end of the line.
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == ';' || (c == '\n' && open_parens == 0) {
+            tokens.push(Spanned {
+                token: Token::Separator,
+                column,
+            });
+            i += 1;
+            continue;
+        }
         let single = match c {
             '+' => Some(Token::Plus),
             // The true minus sign too, as the traces print it.
@@ -238,9 +371,15 @@ fn tokenize(source: &str) -> Result<Vec<Spanned>, ParseError> {
             '(' => Some(Token::LeftParen),
             ')' => Some(Token::RightParen),
             ',' => Some(Token::Comma),
+            '=' => Some(Token::Assign),
             _ => None,
         };
         if let Some(token) = single {
+            match token {
+                Token::LeftParen => open_parens += 1,
+                Token::RightParen => open_parens = open_parens.saturating_sub(1),
+                _ => {}
+            }
             if token == Token::Star && chars.get(i + 1) == Some(&'*') {
                 return Err(ParseError {
                     column,
@@ -342,6 +481,45 @@ impl Parser {
             column: a.column,
             kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
         }
+    }
+
+    /// `NAME "="` or `NAME ("+" | "-" | "*" | "/") "="` at the start of a statement, consumed;
+    /// nothing (and nothing consumed) for a bare expression.
+    #[allow(clippy::type_complexity)]
+    fn target(&mut self) -> Result<(Option<(String, usize)>, Option<BinaryOp>), ParseError> {
+        let Token::Name(name) = self.peek().token.clone() else {
+            return Ok((None, None));
+        };
+        let column = self.peek().column;
+        let after = |k: usize| self.tokens.get(self.next + k).map(|t| &t.token);
+        let update = match (after(1), after(2)) {
+            (Some(Token::Assign), _) => None,
+            (Some(op), Some(Token::Assign)) => Some(match op {
+                Token::Plus => BinaryOp::Add,
+                Token::Minus => BinaryOp::Sub,
+                Token::Star => BinaryOp::Mul,
+                Token::Slash => BinaryOp::Div,
+                _ => return Ok((None, None)),
+            }),
+            _ => return Ok((None, None)),
+        };
+        if function(&name).is_some() {
+            return Err(ParseError {
+                column,
+                message: format!(
+                    "{name} is a function, so it cannot be assigned; use another name"
+                ),
+            });
+        }
+        self.advance();
+        if update.is_some() {
+            self.advance();
+        }
+        self.advance();
+        if matches!(self.peek().token, Token::Separator | Token::End) {
+            return Err(self.error_here(format!("expected an expression after '{name} ='")));
+        }
+        Ok((Some((name, column)), update))
     }
 
     fn sum(&mut self) -> Result<Expr, ParseError> {
@@ -735,5 +913,44 @@ mod tests {
         assert_eq!(error("(x, 1)").0, 2);
         assert!(error("leaky_relu(x 0.1)").1.contains("expected ',' or ')'"));
         assert!(error("x, y").1.contains("found ','"));
+    }
+
+    #[test]
+    fn programs_are_statements_separated_by_semicolons_or_new_lines() {
+        let program =
+            parse_program("z = 2*x # a comment\nq = z*(x\n + 1); z += q\n\nz - y").unwrap();
+        let targets: Vec<_> = program
+            .statements
+            .iter()
+            .map(|s| (s.target.clone().map(|t| t.0), s.update))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                (Some("z".to_string()), None),
+                (Some("q".to_string()), None),
+                (Some("z".to_string()), Some(BinaryOp::Add)),
+                (None, None)
+            ]
+        );
+        // A new line inside parentheses continues the statement.
+        assert_eq!(show(&program.statements[1].expr), "(z * (x + 1))");
+        // x is read before any statement assigns it, y never is: both need values; z is the
+        // program's own.
+        let free: Vec<String> = program.free_variables().into_iter().map(|v| v.0).collect();
+        assert_eq!(free, ["x", "y"]);
+        assert!(!program.is_expression());
+        assert!(parse_program("x*2").unwrap().is_expression());
+        let error = parse_program("a = x\nx + 1\ny = a").unwrap_err();
+        assert!(error.message.contains("only the last statement"), "{error}");
+        assert_eq!(parse_program("a = ").unwrap_err().column, 4);
+        assert!(parse_program(" ;\n ")
+            .unwrap_err()
+            .message
+            .contains("empty"));
+        assert!(parse_program("2 = x")
+            .unwrap_err()
+            .message
+            .contains("only a name"));
     }
 }
