@@ -847,6 +847,11 @@ fn the_html_page_walks_the_backward_pass_in_a_real_browser() {
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let steps = json["steps"].as_array().unwrap().len();
     let Some(browser) = chromium() else {
+        // `.ci/run` installs Chromium and sets this, so that CI never skips the test.
+        assert!(
+            std::env::var_os("CHAINRULE_REQUIRE_BROWSER").is_none(),
+            "CHAINRULE_REQUIRE_BROWSER is set but no chromium is on PATH"
+        );
         eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
         return;
     };

@@ -149,6 +149,11 @@ impl<T: Float> Graph<T> {
             let nodes = self.nodes();
             let mut needed = vec![false; root + 1];
             needed[root] = true;
+            if !self.is_grad_enabled() {
+                // A no-grad graph keeps no links between nodes: every earlier node may be one
+                // the root depends on.
+                needed.fill(true);
+            }
             for id in (0..=root).rev() {
                 if needed[id] {
                     for &input in &nodes[id].inputs {

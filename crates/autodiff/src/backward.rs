@@ -550,18 +550,18 @@ impl<'g, T: Float> Var<'g, T> {
     /// println!("{anomaly}"); // NaN first appears in the forward value of n1 = ln(w) …
     /// ```
     #[track_caller]
-    pub fn try_backward_with(self, options: BackwardOptions) -> Result<Gradients<T>, Anomaly> {
+    pub fn try_backward_with(self, options: BackwardOptions) -> Result<Gradients<T>, Box<Anomaly>> {
         if !options.detect_anomaly {
             return Ok(self.first_order("backward", options, &mut ()));
         }
         self.check_root("backward");
         if let Some(anomaly) = self.forward_anomaly() {
-            return Err(anomaly);
+            return Err(Box::new(anomaly));
         }
         let mut watch = AnomalyWatch::new();
         let grads = self.first_order("backward", options, &mut watch);
         match watch.report(self.graph()) {
-            Some(anomaly) => Err(anomaly),
+            Some(anomaly) => Err(Box::new(anomaly)),
             None => Ok(grads),
         }
     }

@@ -105,6 +105,15 @@ fn values_the_loss_does_not_depend_on_are_not_blamed() {
 }
 
 #[test]
+fn a_no_grad_graph_keeps_no_links_so_every_earlier_value_is_a_suspect() {
+    let g = Graph::no_grad();
+    let x = g.input(Tensor::from_vec(vec![-1.0f64, 4.0], &[2]));
+    let loss = (x.sqrt() * 2.0).sum();
+    let anomaly = loss.forward_anomaly().expect("sqrt(-1) is NaN");
+    assert_eq!((anomaly.op, anomaly.node), ("sqrt", 1));
+}
+
+#[test]
 fn without_the_option_nothing_is_checked() {
     let g = Graph::new();
     let w = g.scalar(-1.0f64);

@@ -84,7 +84,7 @@ pub enum FitError {
         value: f64,
         /// The NaN sentinel's report: the first value the loss depends on that holds NaN or
         /// infinity (the op, its inputs by name, and the source line that recorded it).
-        origin: Option<Anomaly>,
+        origin: Option<Box<Anomaly>>,
     },
     /// The loss was finite but a parameter's gradient was not.
     #[error(
@@ -101,12 +101,12 @@ pub enum FitError {
         loss: f64,
         /// The NaN sentinel's report: the chain-rule step that first gave a gradient holding
         /// NaN or infinity.
-        origin: Option<Anomaly>,
+        origin: Option<Box<Anomaly>>,
     },
 }
 
 /// The sentinel's report for an error message.
-fn describe_origin(origin: &Option<Anomaly>) -> String {
+fn describe_origin(origin: &Option<Box<Anomaly>>) -> String {
     match origin {
         Some(anomaly) => anomaly.to_string(),
         None => "the NaN sentinel found no NaN or infinity on replaying the step".to_string(),

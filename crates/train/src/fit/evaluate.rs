@@ -152,7 +152,7 @@ pub(super) fn scalar_value<T: Float>(loss: Var<'_, T>, step: Step) -> Result<f64
         return Err(FitError::NonFiniteLoss {
             step,
             value,
-            origin: loss.forward_anomaly(),
+            origin: loss.forward_anomaly().map(Box::new),
         });
     }
     Ok(value)
