@@ -10,7 +10,7 @@ use std::path::Path;
 
 use chainrule_autodiff::{Float, Tensor};
 
-use crate::csv_file::{CsvFile, DataError};
+use crate::csv_file::{CsvFile, DataError, Row};
 
 /// What the target column of a CSV file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,39 +318,56 @@ pub fn load_csv<T: Float>(
     target_column: &str,
     task: Task,
 ) -> Result<Dataset<T>, DataError> {
-    let mut file = CsvFile::open(path.as_ref())?;
-    let target = file.column(target_column)?;
-    let feature_columns: Vec<usize> = (0..file.header().len()).filter(|&c| c != target).collect();
-    let feature_names: Vec<String> = feature_columns
-        .iter()
-        .map(|&c| file.header()[c].clone())
-        .collect();
-    let path = file.path().to_path_buf();
-
-    let mut features = Vec::new();
     let mut classes = Vec::new();
     let mut values = Vec::new();
-    let mut rows = 0;
-    while let Some(row) = file.next_row()? {
-        for &column in &feature_columns {
-            features.push(row.number(column)?);
-        }
+    let (features, feature_names) = read_features(path.as_ref(), target_column, |row, target| {
         match task {
             Task::Classification => classes.push(row.whole_number(target)?),
             Task::Regression => values.push(row.number(target)?),
         }
-        rows += 1;
-    }
-    if rows == 0 {
-        return Err(DataError::NoRows { path });
-    }
-
-    let features = Tensor::from_vec(features, &[rows, feature_columns.len()]);
+        Ok(())
+    })?;
+    let rows = features.shape()[0];
     let targets = match task {
         Task::Classification => Targets::Classes(classes),
         Task::Regression => Targets::Values(Tensor::from_vec(values, &[rows, 1])),
     };
     Ok(Dataset::new(features, targets).with_names(feature_names, target_column))
+}
+
+/// Reads every row of a CSV file: the features as numbers (rows × the columns other than
+/// `target_column`, with their names), while `target` is handed each row and the target's
+/// column index. Refuses a file with no data rows.
+fn read_features<T: Float>(
+    path: &Path,
+    target_column: &str,
+    mut target: impl FnMut(&Row<'_>, usize) -> Result<(), DataError>,
+) -> Result<(Tensor<T>, Vec<String>), DataError> {
+    let mut file = CsvFile::open(path)?;
+    let target_index = file.column(target_column)?;
+    let feature_columns: Vec<usize> = (0..file.header().len())
+        .filter(|&c| c != target_index)
+        .collect();
+    let feature_names: Vec<String> = feature_columns
+        .iter()
+        .map(|&c| file.header()[c].clone())
+        .collect();
+    let mut features = Vec::new();
+    let mut rows = 0;
+    while let Some(row) = file.next_row()? {
+        for &column in &feature_columns {
+            features.push(row.number(column)?);
+        }
+        target(&row, target_index)?;
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(DataError::NoRows {
+            path: file.path().to_path_buf(),
+        });
+    }
+    let features = Tensor::from_vec(features, &[rows, feature_columns.len()]);
+    Ok((features, feature_names))
 }
 
 /// The most classes a target column may make: numeric labels up to 999, or 1000 different
@@ -420,30 +437,17 @@ pub fn load_csv_inferring<T: Float>(
     target_column: &str,
     task: Option<Task>,
 ) -> Result<LoadedCsv<T>, DataError> {
-    let mut file = CsvFile::open(path.as_ref())?;
-    let target = file.column(target_column)?;
-    let feature_columns: Vec<usize> = (0..file.header().len()).filter(|&c| c != target).collect();
-    let feature_names: Vec<String> = feature_columns
-        .iter()
-        .map(|&c| file.header()[c].clone())
-        .collect();
-    let path = file.path().to_path_buf();
-
-    let mut features = Vec::new();
     // Each target cell as written, its line, and its value where it reads as a number.
     let mut cells: Vec<(String, u64, Option<f64>)> = Vec::new();
-    while let Some(row) = file.next_row()? {
-        for &column in &feature_columns {
-            features.push(row.number(column)?);
-        }
-        let text = row.text(target);
+    let mut target = 0;
+    let (features, feature_names) = read_features(path.as_ref(), target_column, |row, column| {
+        target = column;
+        let text = row.text(column);
         cells.push((text.to_string(), row.line(), text.parse::<f64>().ok()));
-    }
-    if cells.is_empty() {
-        return Err(DataError::NoRows { path });
-    }
+        Ok(())
+    })?;
+    let path = path.as_ref().to_path_buf();
     let rows = cells.len();
-    let features = Tensor::from_vec(features, &[rows, feature_columns.len()]);
     let column_number = target + 1;
     let column = target_column.to_string();
     let first_number = cells.iter().find(|c| c.2.is_some());
