@@ -971,7 +971,13 @@ fn the_bar_fits_one_line_of_an_80_column_terminal() {
         .split(['\r', '\n'])
         .filter(|s| s.starts_with('[') && s.contains('<'))
         .collect();
-    assert!(bars.iter().any(|b| b.contains("epoch 2/3 loss")), "{text}");
+    // The bar redraws at most so often, so which epochs it shows depends on the machine's
+    // speed; at least one must carry its epoch and losses.
+    assert!(
+        bars.iter()
+            .any(|b| b.contains("/3 loss") && b.contains(" val ")),
+        "{text}"
+    );
     for bar in &bars {
         assert!(
             bar.chars().count() <= 80,
