@@ -248,7 +248,9 @@ fn print(e: &Gen, full: bool) -> String {
 
 /// The value `explain --json` prints, if it exits 0; fails on anything but exit 0 or 2.
 fn explain_value(source: &str, seed: u64, case: usize) -> Option<serde_json::Value> {
-    let mut args = vec!["explain", source, "--json"];
+    // After `--`, so that a source that reads as a flag (`-h`) is taken as the expression:
+    // without it, `explain -h` is the help text, exit 0, rightly.
+    let mut args = vec!["explain", "--json", "--", source];
     if source.contains('x') {
         args.push("x=0.7");
     }
@@ -257,7 +259,16 @@ fn explain_value(source: &str, seed: u64, case: usize) -> Option<serde_json::Val
     }
     let (status, out, err) = run(&args);
     match status {
-        Some(0) => Some(serde_json::from_str::<serde_json::Value>(&out).unwrap()["value"].clone()),
+        Some(0) => match serde_json::from_str::<serde_json::Value>(&out) {
+            Ok(json) => Some(json["value"].clone()),
+            Err(e) => fail(
+                "expression",
+                seed,
+                case,
+                source.as_bytes(),
+                &format!("exit 0 but --json printed no JSON ({e}): {out:?}"),
+            ),
+        },
         Some(2) => None,
         other => fail(
             "expression",
