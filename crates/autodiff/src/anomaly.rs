@@ -3,7 +3,8 @@
 //!
 //! A training loss that turns into NaN says nothing about where the NaN came from: by the time
 //! it reaches the loss it has spread through every node downstream. The sentinel is an option
-//! of the backward pass ([`BackwardOptions::detect_anomaly`]) that looks for the origin:
+//! of the backward pass ([`detect_anomaly`](crate::BackwardOptions::detect_anomaly)) that looks
+//! for the origin:
 //!
 //! 1. **Forward.** Of the nodes the loss depends on, the first in recording order whose value
 //!    is not finite: the op that made it, or the leaf that held it.
