@@ -671,7 +671,7 @@ fn iris_with_no_tuning_flags_reaches_93_percent_with_labels_or_names() {
         labels["test"]["confusion_matrix"]
     );
     let meta = metadata(&model);
-    assert_eq!(meta["format_version"], "2");
+    assert_eq!(meta["format_version"], "3");
     assert_eq!(meta["classes"], r#"["setosa","versicolor","virginica"]"#);
 
     // predict names each prediction, and each probability column after its class.

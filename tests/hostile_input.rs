@@ -257,9 +257,9 @@ fn crafted_model_files_are_refused_with_the_reason() {
             &classifier,
             "hidden",
             "[4611686018427387904]",
-            "has shape [2, 3]",
+            "has shape [3, 2]",
         ),
-        (&classifier, "hidden", "[100000000000]", "has shape [2, 3]"),
+        (&classifier, "hidden", "[100000000000]", "has shape [3, 2]"),
         (
             &classifier,
             "hidden",
@@ -271,7 +271,7 @@ fn crafted_model_files_are_refused_with_the_reason() {
             &classifier,
             "outputs",
             "100000000000",
-            "\"output.weight\" has shape [3, 2]",
+            "\"output.weight\" has shape [2, 3]",
         ),
         (
             &regressor,

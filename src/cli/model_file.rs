@@ -8,7 +8,7 @@
 //! | key | example |
 //! | --- | --- |
 //! | `format` | `chainrule-mlp` |
-//! | `format_version` | `2` (files of version 1, which had no `classes`, still load) |
+//! | `format_version` | `3` (files of versions 1 and 2 still load; see below) |
 //! | `task` | `classification` or `regression` |
 //! | `target` | `target` (the column the model predicts) |
 //! | `features` | `["pixel_0_0", "pixel_0_1", …]` (the input columns, in the model's order) |
@@ -21,8 +21,14 @@
 //! | `trained_with` | `adam, learning rate 0.001, …` (for people; not read back) |
 //!
 //! The layers are `Dense` layers named `hidden1`, `hidden2`, … and `output`, so the tensors are
-//! `hidden1.weight` `[inputs, 128]`, `hidden1.bias` `[128]`, …, `output.bias` `[outputs]`,
-//! all `F32`.
+//! `hidden1.weight` `[128, inputs]`, `hidden1.bias` `[128]`, …, `output.weight` `[outputs, 128]`,
+//! `output.bias` `[outputs]`, all `F32`. A weight is stored as PyTorch's `nn.Linear` holds it,
+//! `[out, in]`, so the file's tensors are the `state_dict` of an `nn.Sequential` whose
+//! `nn.Linear` modules carry the same names (the README shows the few lines of Python); `Dense`
+//! computes `x·W` with `W` `[in, out]`, and the weights are transposed on the way in and out.
+//!
+//! Versions: 1 had no `classes`; 1 and 2 stored a weight as `Dense` holds it, `[in, out]`. Files
+//! of every version load.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,11 +45,46 @@ use super::error::CliError;
 pub type Real = f32;
 
 const FORMAT: &str = "chainrule-mlp";
-/// The version written. Version 2 added `classes`; a version-1 file reads as a version-2 file
-/// without it.
-const FORMAT_VERSION: &str = "2";
+/// The version written. Version 2 added `classes` (a version-1 file reads as a version-2 file
+/// without it); version 3 stores weights `[out, in]`, as PyTorch's `nn.Linear` does.
+const FORMAT_VERSION: &str = "3";
 /// Every version this program reads.
-const READABLE_VERSIONS: [&str; 2] = ["1", "2"];
+const READABLE_VERSIONS: [&str; 3] = ["1", "2", "3"];
+
+/// How a file lays out a `Dense` layer's weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WeightLayout {
+    /// `[in, out]`, as `Dense` holds it: versions 1 and 2.
+    InputsByOutputs,
+    /// `[out, in]`, as PyTorch's `nn.Linear` holds it: version 3 on.
+    OutputsByInputs,
+}
+
+impl WeightLayout {
+    /// The layout of a file of format `version` (one of [`READABLE_VERSIONS`]).
+    fn of_version(version: &str) -> Self {
+        match version {
+            "1" | "2" => WeightLayout::InputsByOutputs,
+            _ => WeightLayout::OutputsByInputs,
+        }
+    }
+
+    /// The shape a weight of a layer from `inputs` to `outputs` has in a file.
+    fn shape(self, inputs: usize, outputs: usize) -> Vec<usize> {
+        match self {
+            WeightLayout::InputsByOutputs => vec![inputs, outputs],
+            WeightLayout::OutputsByInputs => vec![outputs, inputs],
+        }
+    }
+
+    /// A weight as `Dense` holds it, from or to this layout (a transpose is its own inverse).
+    fn convert(self, weight: &Tensor<Real>) -> Tensor<Real> {
+        match self {
+            WeightLayout::InputsByOutputs => weight.clone(),
+            WeightLayout::OutputsByInputs => weight.transpose(0, 1),
+        }
+    }
+}
 
 /// Everything about a model except its weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -224,9 +265,10 @@ impl Architecture {
         }
         if !READABLE_VERSIONS.contains(&entry("format_version")?) {
             return Err(bad(format!(
-                "format version {:?}; this program reads versions {}",
+                "format version {:?}; this program reads versions {} and {}",
                 entry("format_version")?,
-                READABLE_VERSIONS.join(" and ")
+                READABLE_VERSIONS[..READABLE_VERSIONS.len() - 1].join(", "),
+                READABLE_VERSIONS[READABLE_VERSIONS.len() - 1]
             )));
         }
         let task = match entry("task")? {
@@ -344,9 +386,18 @@ pub fn encode(
     params: &ParamStore<Real>,
     trained_with: &str,
 ) -> Result<Vec<u8>, CliError> {
+    let layout = WeightLayout::of_version(FORMAT_VERSION);
+    let mut saved = ParamStore::new();
+    for (_, name, param) in params.iter() {
+        let value = match param.kind {
+            ParamKind::Weight => layout.convert(&param.value),
+            _ => param.value.clone(),
+        };
+        saved.insert(name, value, param.kind);
+    }
     Ok(encode_weights(
         path,
-        params,
+        &saved,
         &architecture.to_metadata(trained_with),
     )?)
 }
@@ -360,20 +411,28 @@ pub fn encode(
 pub fn load(path: &Path) -> Result<(Architecture, Sequential<Real>, ParamStore<Real>), CliError> {
     let file = load_weights::<Real>(path)?;
     let architecture = Architecture::from_metadata(path, &file.metadata)?;
-    architecture.check_tensors(path, &file.params)?;
+    // `from_metadata` has checked the version.
+    let layout = WeightLayout::of_version(&file.metadata["format_version"]);
+    architecture.check_tensors(path, &file.params, layout)?;
     let (model, mut params) = architecture.build(0);
     let ids: Vec<_> = params.ids().collect();
     for id in ids {
         let name = params.name(id).to_string();
         let saved = file.params.id(&name).expect("checked by check_tensors");
-        params.set_value(id, file.params.value(saved).clone());
+        let value = file.params.value(saved);
+        let value = match params.kind(id) {
+            ParamKind::Weight => layout.convert(value),
+            _ => value.clone(),
+        };
+        params.set_value(id, value);
     }
     Ok((architecture, model, params))
 }
 
 impl Architecture {
-    /// The parameters the model has, in the order it creates them: name, kind and shape.
-    fn tensors(&self) -> Vec<(String, ParamKind, Vec<usize>)> {
+    /// The parameters the model has, in the order it creates them: name, kind and shape in a
+    /// file of `layout`.
+    fn tensors(&self, layout: WeightLayout) -> Vec<(String, ParamKind, Vec<usize>)> {
         let mut tensors = Vec::with_capacity(2 * (self.hidden.len() + 1));
         let mut inputs = self.features.len();
         let layers = self
@@ -385,7 +444,7 @@ impl Architecture {
             tensors.push((
                 format!("{name}.weight"),
                 ParamKind::Weight,
-                vec![inputs, size],
+                layout.shape(inputs, size),
             ));
             tensors.push((format!("{name}.bias"), ParamKind::Bias, vec![size]));
             inputs = size;
@@ -395,7 +454,12 @@ impl Architecture {
 
     /// Checks that `saved` holds exactly this model's parameters, each with its kind and
     /// shape and only finite values.
-    fn check_tensors(&self, path: &Path, saved: &ParamStore<Real>) -> Result<(), CliError> {
+    fn check_tensors(
+        &self,
+        path: &Path,
+        saved: &ParamStore<Real>,
+        layout: WeightLayout,
+    ) -> Result<(), CliError> {
         let bad = |reason: String| CliError::NotAModel {
             path: path.to_path_buf(),
             reason,
@@ -411,7 +475,7 @@ impl Architecture {
                 saved.len()
             )));
         }
-        for (name, kind, shape) in self.tensors() {
+        for (name, kind, shape) in self.tensors(layout) {
             let Some(id) = saved.id(&name) else {
                 return Err(bad(format!(
                     "the metadata describes the model {}, which has a tensor {name:?}, but the \
@@ -500,9 +564,53 @@ mod tests {
         metadata.insert("format_version".into(), "1".into());
         let read = Architecture::from_metadata(Path::new("m"), &metadata).unwrap();
         assert_eq!(read, written);
-        metadata.insert("format_version".into(), "3".into());
+        metadata.insert("format_version".into(), "4".into());
         let err = Architecture::from_metadata(Path::new("m"), &metadata).unwrap_err();
-        assert!(err.to_string().contains("reads versions 1 and 2"), "{err}");
+        assert!(
+            err.to_string().contains("reads versions 1, 2 and 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn weights_are_saved_out_by_in_and_files_of_every_version_load() {
+        let arch = architecture(Task::Classification);
+        let (_, mut params) = arch.build(7);
+        // Distinct values, so that a transpose in the wrong place cannot go unseen.
+        let ids: Vec<_> = params.ids().collect();
+        for (k, id) in ids.iter().enumerate() {
+            let shape = params.value(*id).shape().to_vec();
+            let n: usize = shape.iter().product();
+            let values = (0..n).map(|i| (k * 100 + i) as Real).collect();
+            params.set_value(*id, Tensor::from_vec(values, &shape));
+        }
+        let dir = std::env::temp_dir().join(format!("chainrule-model-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+
+        let current = dir.join("v3.safetensors");
+        std::fs::write(&current, encode(&current, &arch, &params, "test").unwrap()).unwrap();
+        let file = load_weights::<Real>(&current).unwrap();
+        let hidden = file.params.value(file.params.id("hidden1.weight").unwrap());
+        // Dense holds [in = 2, out = 3] with rows (0 1 2) and (3 4 5); nn.Linear's [out, in]
+        // has the columns as rows.
+        assert_eq!(hidden.shape(), &[3, 2]);
+        assert_eq!(hidden.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+
+        // A version-2 file: the weights as Dense holds them.
+        let old = dir.join("v2.safetensors");
+        let mut metadata = arch.to_metadata("test");
+        metadata.insert("format_version".into(), "2".into());
+        std::fs::write(&old, encode_weights(&old, &params, &metadata).unwrap()).unwrap();
+
+        for path in [&current, &old] {
+            let (read, _, loaded) = load(path).unwrap();
+            assert_eq!(read, arch);
+            for id in params.ids() {
+                let again = loaded.id(params.name(id)).unwrap();
+                assert_eq!(loaded.value(again), params.value(id), "{path:?}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -545,6 +653,10 @@ mod tests {
             .iter()
             .map(|(_, name, p)| (name.to_string(), p.kind, p.value.shape().to_vec()))
             .collect();
-        assert_eq!(built, arch.tensors());
+        assert_eq!(built, arch.tensors(WeightLayout::InputsByOutputs));
+        // In a file of today's version, weights are [out, in].
+        let filed = arch.tensors(WeightLayout::of_version(FORMAT_VERSION));
+        assert_eq!(filed[0].2, [3, 2]);
+        assert_eq!(filed[2].2, [2, 3]);
     }
 }
