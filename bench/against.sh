@@ -4,6 +4,7 @@
 # this tree is faster). For a change that must not cost speed, such as a refactoring:
 #
 #   bash bench/against.sh REV [ROUNDS]      (ROUNDS alternations per workload, default 7)
+#   ONLY="lstm-seq" bash bench/against.sh REV    runs only the workloads named
 #
 # REV is built in a worktree under target/against/ (its own target directory, kept between
 # runs); the worktree is removed again at the end.
@@ -35,6 +36,7 @@ echo "| workload     | threads |    this tree |      against | unit         | sp
 echo "| ---          | ---     |          --- |          --- | ---          |      --- |"
 compare() {
   local name=$1 threads=$2 unit=$3 better=$4
+  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $name "* ]] || return 0
   local a=() b=()
   for _ in $(seq "$rounds"); do
     a+=("$($ours "$name" --threads "$threads" 2>/dev/null | figure)")

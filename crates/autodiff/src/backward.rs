@@ -163,6 +163,12 @@ impl<T: Float> Tape<T> for [Node<T>] {
     #[inline(always)]
     fn shortcut(&self, id: usize, grads: &mut [Option<Tensor<T>>], retain_all: bool) -> bool {
         let node = &self[id];
+        if let Op::Shape(shape_op) = &node.op {
+            if let ops::ShapeOp::Narrow { axis, start, .. } = **shape_op {
+                return narrow_into_slice(self, node, id, axis, start, grads, retain_all);
+            }
+            return false;
+        }
         let Some(grad) = &grads[id] else { return false };
         let Some(contributions) = elementwise_on_numbers(node, self, grad) else {
             return false;
@@ -177,6 +183,37 @@ impl<T: Float> Tape<T> for [Node<T>] {
         }
         true
     }
+}
+
+/// The rule of `narrow` (pad the gradient with zeros back to the input's shape), applied by
+/// adding the gradient into its slice of the input's running sum instead: a tensor sliced into
+/// many parts (the time steps of a sequence) then costs one zeroed tensor and one pass over each
+/// part, not one padded copy and one full addition per part. Only when the input wants a
+/// gradient; says whether it applied.
+#[inline]
+fn narrow_into_slice<T: Float>(
+    nodes: &[Node<T>],
+    node: &Node<T>,
+    id: usize,
+    axis: usize,
+    start: usize,
+    grads: &mut [Option<Tensor<T>>],
+    retain_all: bool,
+) -> bool {
+    let input = node.inputs[0];
+    if !nodes[input].requires_grad {
+        return false;
+    }
+    let grad = if retain_all {
+        grads[id].clone()
+    } else {
+        grads[id].take()
+    };
+    let grad = grad.expect("the sweep visits only nodes with a gradient");
+    grads[input]
+        .get_or_insert_with(|| Tensor::zeros(nodes[input].value.shape()))
+        .add_into_slice(axis, start, &grad);
+    true
 }
 
 impl<'g, T: Float> Tape<T> for &'g Graph<T> {

@@ -79,6 +79,22 @@ proptest! {
         prop_assert!(report.passed, "{}", report);
     }
 
+    /// The sweep adds a narrow's gradient into its slice of the input's running sum: every
+    /// index along the axis sliced out, overlapping slices, and the whole tensor used as well.
+    #[test]
+    fn narrow_slices_gather_into_one_gradient((x, axis) in tensor_with_axis(), scale in 0.5f64..2.0) {
+        let n = x.shape()[axis];
+        let report = check(&[x], |_g, v| {
+            let a = axis as isize;
+            let mut total = v[0] * scale;
+            for i in 0..n {
+                total = total + v[0].narrow(a, i, 1) * (i as f64 + scale);
+            }
+            total + v[0].narrow(a, 0, n) * v[0].narrow(a, 0, n)
+        });
+        prop_assert!(report.passed, "{}", report);
+    }
+
     #[test]
     fn pad((x, axis) in tensor_with_axis(), before in 0usize..3, after in 0usize..3) {
         let report = check(&[x], |_g, v| v[0].pad(axis as isize, before, after));

@@ -186,6 +186,38 @@ impl<T: Float> Tensor<T> {
         Tensor::from_parts(out, shape)
     }
 
+    /// Adds `part` into the elements `start..start + part.shape()[axis]` along `axis`, in place:
+    /// `self += part.pad(axis, start, …)` without the padded tensor. The backward sweep gathers
+    /// the gradients of many narrow slices of one tensor (the time steps of a sequence) this way.
+    ///
+    /// # Panics
+    /// When `part` does not fit: another rank, or another size on any axis but `axis`.
+    #[track_caller]
+    pub(crate) fn add_into_slice(&mut self, axis: usize, start: usize, part: &Tensor<T>) {
+        let len = part.shape.get(axis).copied().unwrap_or(0);
+        let fits = part.rank() == self.rank()
+            && start + len <= self.shape[axis]
+            && (0..self.rank()).all(|a| a == axis || part.shape[a] == self.shape[a]);
+        assert!(
+            fits,
+            "add_into_slice: a part {:?} does not fit along axis {axis} at {start} of {:?}",
+            part.shape(),
+            self.shape()
+        );
+        let (outer, dim, inner) = split_at_axis(self.shape(), axis);
+        let part = part.as_slice();
+        let data = self.data_mut();
+        for o in 0..outer {
+            let into = &mut data[(o * dim + start) * inner..(o * dim + start + len) * inner];
+            for (sum, &x) in into
+                .iter_mut()
+                .zip(&part[o * len * inner..(o + 1) * len * inner])
+            {
+                *sum += x;
+            }
+        }
+    }
+
     /// Joins tensors end to end along an existing axis, like `torch.cat`.
     ///
     /// # Panics
