@@ -7,7 +7,7 @@
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Var};
 use rand::Rng;
 
-use super::{time_step, zeros};
+use super::{project_steps, time_step, zeros};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -98,9 +98,21 @@ impl RnnCell {
     ) -> Var<'g, T> {
         self.check_step(x, h);
         let w_x = params.bind(g, self.input_weight);
+        self.step_projected(g, params, x.matmul(w_x), h)
+    }
+
+    /// [`RnnCell::step`] from the input's projection `zx = x·W_x` `[batch, hidden]`, made
+    /// beforehand for all steps at once.
+    fn step_projected<'g, T: Float>(
+        &self,
+        g: &'g Graph<T>,
+        params: &ParamStore<T>,
+        zx: Var<'g, T>,
+        h: Var<'g, T>,
+    ) -> Var<'g, T> {
         let w_h = params.bind(g, self.hidden_weight);
         let b = params.bind(g, self.bias);
-        (x.matmul(w_x) + h.matmul(w_h) + b).tanh()
+        (zx + h.matmul(w_h) + b).tanh()
     }
 
     /// The zero state `[batch, hidden]`, a constant.
@@ -234,11 +246,18 @@ impl Rnn {
         x: Var<'g, T>,
         h0: Var<'g, T>,
     ) -> (Var<'g, T>, Var<'g, T>) {
-        let (_, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
+        let (batch, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
+        expect_shape(
+            self.layer(),
+            "initial state h0",
+            h0,
+            &[batch, self.cell.hidden],
+        );
+        let zx = project_steps(x, params.bind(g, self.cell.input_weight));
         let mut h = h0;
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
-            h = self.cell.step(g, params, time_step(x, t), h);
+            h = self.cell.step_projected(g, params, time_step(zx, t), h);
             outputs.push(h);
         }
         (Var::stack(&outputs, 1), h)
