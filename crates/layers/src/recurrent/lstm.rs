@@ -25,7 +25,7 @@ use std::fmt;
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
 use rand::Rng;
 
-use super::{lstm_cell, project_steps, time_step, zeros};
+use super::{lstm_cell, time_step, zeros};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -137,23 +137,11 @@ impl LstmCell {
     ) -> LstmState<'g, T> {
         self.check_step(x, state);
         let w_x = params.bind(g, self.input_weight);
-        self.step_projected(g, params, x.matmul(w_x), state)
-    }
-
-    /// [`LstmCell::step`] from the input's projection `zx = x·W_x` `[batch, 4·hidden]`, made
-    /// beforehand for all steps at once.
-    fn step_projected<'g, T: Float>(
-        &self,
-        g: &'g Graph<T>,
-        params: &ParamStore<T>,
-        zx: Var<'g, T>,
-        state: LstmState<'g, T>,
-    ) -> LstmState<'g, T> {
         let w_h = params.bind(g, self.hidden_weight);
         let b = params.bind(g, self.bias);
-        // The recurrent product, then every gate and both states in one fused op
+        // The two products, then every gate and both states in one fused op
         // ([`lstm_cell`], the module docs' equations with its own backward rule).
-        let (h, c) = lstm_cell(zx, state.h.matmul(w_h), b, state.c);
+        let (h, c) = lstm_cell(x.matmul(w_x), state.h.matmul(w_h), b, state.c);
         LstmState { h, c }
     }
 
@@ -307,26 +295,11 @@ impl Lstm {
         x: Var<'g, T>,
         initial: LstmState<'g, T>,
     ) -> (Vec<Var<'g, T>>, LstmState<'g, T>) {
-        let (batch, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
-        let hidden = self.cell.hidden;
-        expect_shape(
-            self.layer(),
-            "initial hidden state h",
-            initial.h,
-            &[batch, hidden],
-        );
-        expect_shape(
-            self.layer(),
-            "initial cell state c",
-            initial.c,
-            &[batch, hidden],
-        );
-        // Every step's input projection in one product; each step adds its recurrent one.
-        let zx = project_steps(x, params.bind(g, self.cell.input_weight));
+        let (_, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
         let mut state = initial;
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
-            state = self.cell.step_projected(g, params, time_step(zx, t), state);
+            state = self.cell.step(g, params, time_step(x, t), state);
             outputs.push(state.h);
         }
         (outputs, state)

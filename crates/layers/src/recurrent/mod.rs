@@ -26,20 +26,6 @@ fn time_step<'g, T: Float>(x: Var<'g, T>, t: usize) -> Var<'g, T> {
     x.narrow(1, t, 1).squeeze(1)
 }
 
-/// Every step's input projection `x_t·W` as one product, `[batch, seq, in] → [batch, seq, out]`:
-/// one large matrix product instead of one small one per step, and in the backward pass one
-/// large product for `W`'s gradient (the steps' slices of the projection gather their
-/// gradients in place; see the sweep's rule for `narrow`).
-#[track_caller]
-fn project_steps<'g, T: Float>(x: Var<'g, T>, w: Var<'g, T>) -> Var<'g, T> {
-    let shape = x.shape();
-    let (batch, seq, inputs) = (shape[0], shape[1], shape[2]);
-    let outputs = w.shape()[1];
-    x.reshape(&[batch * seq, inputs])
-        .matmul(w)
-        .reshape(&[batch, seq, outputs])
-}
-
 /// The zero state `[batch, hidden]` sequences start from; a constant, so it gets no gradient.
 fn zeros<T: Float>(g: &Graph<T>, batch: usize, hidden: usize) -> Var<'_, T> {
     g.constant(Tensor::zeros(&[batch, hidden]))

@@ -7,7 +7,7 @@
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Var};
 use rand::Rng;
 
-use super::{project_steps, time_step, zeros};
+use super::{time_step, zeros};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -98,21 +98,9 @@ impl RnnCell {
     ) -> Var<'g, T> {
         self.check_step(x, h);
         let w_x = params.bind(g, self.input_weight);
-        self.step_projected(g, params, x.matmul(w_x), h)
-    }
-
-    /// [`RnnCell::step`] from the input's projection `zx = x·W_x` `[batch, hidden]`, made
-    /// beforehand for all steps at once.
-    fn step_projected<'g, T: Float>(
-        &self,
-        g: &'g Graph<T>,
-        params: &ParamStore<T>,
-        zx: Var<'g, T>,
-        h: Var<'g, T>,
-    ) -> Var<'g, T> {
         let w_h = params.bind(g, self.hidden_weight);
         let b = params.bind(g, self.bias);
-        (zx + h.matmul(w_h) + b).tanh()
+        (x.matmul(w_x) + h.matmul(w_h) + b).tanh()
     }
 
     /// The zero state `[batch, hidden]`, a constant.
@@ -246,18 +234,11 @@ impl Rnn {
         x: Var<'g, T>,
         h0: Var<'g, T>,
     ) -> (Var<'g, T>, Var<'g, T>) {
-        let (batch, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
-        expect_shape(
-            self.layer(),
-            "initial state h0",
-            h0,
-            &[batch, self.cell.hidden],
-        );
-        let zx = project_steps(x, params.bind(g, self.cell.input_weight));
+        let (_, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
         let mut h = h0;
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
-            h = self.cell.step_projected(g, params, time_step(zx, t), h);
+            h = self.cell.step(g, params, time_step(x, t), h);
             outputs.push(h);
         }
         (Var::stack(&outputs, 1), h)
