@@ -812,16 +812,65 @@ fn headless(browser: &PathBuf, profile: &std::path::Path, extra: &[&str], url: &
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The gradient text of every node box in a dumped page: node id → `grad 1.0` or `grad ?`.
-fn shown_gradients(dom: &str) -> Vec<(usize, String)> {
-    dom.split("<text class=\"grad")
-        .skip(1)
-        .map(|rest| {
-            let id = rest.split("data-id=\"").nth(1).unwrap();
-            let id = id[..id.find('"').unwrap()].parse().unwrap();
-            let text = &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()];
-            (id, text.to_string())
-        })
+/// A script run after the page's own: it works the controls as a user does — the buttons, the
+/// arrow key and the slider — and after each action writes down what the page shows (the
+/// counter, the step's lines and every node's gradient text), all of it left as JSON in a
+/// `<pre id="clicks">` for `--dump-dom` to print.
+const CLICKS: &str = r#"<script>
+"use strict";
+(() => {
+  const shown = [];
+  const record = action => shown.push({
+    action,
+    counter: document.getElementById("counter").textContent,
+    line: document.getElementById("line").textContent,
+    grads: [...document.querySelectorAll("text.grad")].map(t => [Number(t.dataset.id), t.textContent]),
+  });
+  const click = id => document.getElementById(id).click();
+  record("opened");
+  click("next"); record("next");
+  click("next"); record("next");
+  click("back"); record("back");
+  document.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight" })); record("ArrowRight");
+  const slider = document.getElementById("slider");
+  slider.value = slider.max;
+  slider.dispatchEvent(new Event("input")); record("slider to the end");
+  click("first"); record("start");
+  click("last"); record("end");
+  const out = document.createElement("pre");
+  out.id = "clicks";
+  out.textContent = JSON.stringify(shown);
+  document.body.appendChild(out);
+})();
+</script>
+"#;
+
+/// What the page showed after each action of [`CLICKS`], from the dumped DOM.
+fn clicked(dom: &str) -> Vec<serde_json::Value> {
+    let start = dom
+        .find("<pre id=\"clicks\">")
+        .expect("the click script ran")
+        + 17;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let text = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str::<serde_json::Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The node ids whose gradient the page shows as known after an action.
+fn known(action: &serde_json::Value) -> Vec<u64> {
+    action["grads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g[1] != "grad ?")
+        .map(|g| g[0].as_u64().unwrap())
         .collect()
 }
 
@@ -855,46 +904,67 @@ fn the_html_page_walks_the_backward_pass_in_a_real_browser() {
         eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
         return;
     };
-    let url = |k: usize| format!("file://{}#step={k}", page.display());
     let profile = dir.join("profile");
+    // The page as it is, with the clicking script after its own.
+    let clicking = dir.join("clicking.html");
+    fs::write(
+        &clicking,
+        html.replace("</body>", &format!("{CLICKS}</body>")),
+    )
+    .unwrap();
+    let dom = headless(
+        &browser,
+        &profile,
+        &["--dump-dom"],
+        &format!("file://{}", clicking.display()),
+    );
+    let actions = clicked(&dom);
+    let [opened, next, next2, back, key, slid, start, end] = &actions[..] else {
+        panic!("{actions:?}");
+    };
+    let nodes = json["nodes"].as_array().unwrap().len();
+    assert_eq!(opened["grads"].as_array().unwrap().len(), nodes);
     // Before any step only the output's gradient, the seed, is known.
-    let dom = headless(&browser, &profile, &["--dump-dom"], &url(0));
-    let shown = shown_gradients(&dom);
-    assert_eq!(
-        shown.len(),
-        json["nodes"].as_array().unwrap().len(),
-        "{dom}"
-    );
-    let known: Vec<&(usize, String)> = shown.iter().filter(|(_, t)| t != "grad ?").collect();
-    assert_eq!(known, [&(11, "grad 1.0".to_string())], "{shown:?}");
-    // One step fills in one more gradient, and the page shows the step's line.
-    let dom = headless(&browser, &profile, &["--dump-dom"], &url(1));
-    assert_eq!(
-        shown_gradients(&dom)
-            .iter()
-            .filter(|(_, t)| t != "grad ?")
-            .count(),
-        2
-    );
-    assert!(dom.contains("step 1 of"), "{dom}");
+    assert_eq!(known(opened), [11], "{opened}");
+    assert_eq!(opened["counter"], format!("step 0 of {steps}"));
+    assert!(opened["grads"][11][1] == "grad 1.0", "{opened}");
+    // One click on next fills in one more gradient, and the page shows the step's line.
+    assert_eq!(known(next).len(), 2, "{next}");
+    assert_eq!(next["counter"], format!("step 1 of {steps}"));
+    let line = next["line"].as_str().unwrap();
     assert!(
-        dom.contains("∂L/∂n9 += ∂L/∂y · ∂y/∂n9 = 1.0 · 1.0 = 1.0"),
-        "{dom}"
+        line.contains("∂L/∂n9 += ∂L/∂y · ∂y/∂n9 = 1.0 · 1.0 = 1.0"),
+        "{line}"
     );
-    // At the end every gradient equals the one of --json.
-    let dom = headless(&browser, &profile, &["--dump-dom"], &url(steps));
-    for (id, text) in shown_gradients(&dom) {
+    assert_eq!(next2["counter"], format!("step 2 of {steps}"));
+    // Back undoes the step; the arrow key redoes it.
+    assert_eq!(back["grads"], next["grads"]);
+    assert_eq!(back["line"], next["line"]);
+    assert_eq!(
+        (&key["grads"], &key["counter"]),
+        (&next2["grads"], &next2["counter"])
+    );
+    // The slider at its end and the end button show every gradient, equal to --json's.
+    assert_eq!(slid["counter"], format!("step {steps} of {steps}"));
+    assert_eq!(end["grads"], slid["grads"]);
+    for shown in slid["grads"].as_array().unwrap() {
+        let id = shown[0].as_u64().unwrap() as usize;
+        let text = shown[1].as_str().unwrap();
         let expected = json["nodes"][id]["gradient"].as_f64().unwrap();
-        let shown: f64 = text
+        let value: f64 = text
             .trim_start_matches("grad ")
             .replace('−', "-")
             .parse()
             .unwrap_or_else(|_| panic!("node {id} shows {text:?}"));
         assert!(
-            (shown - expected).abs() <= 1e-5 * expected.abs().max(1.0),
-            "node {id}: {shown} vs {expected}"
+            (value - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+            "node {id}: {value} vs {expected}"
         );
     }
+    // The start button goes back to the seed alone.
+    assert_eq!(start["grads"], opened["grads"]);
+    // A screenshot of the page opened at a step by its address, as the README's was made.
+    let url = |k: usize| format!("file://{}#step={k}", page.display());
     let screenshot = dir.join("page.png");
     headless(
         &browser,

@@ -237,6 +237,32 @@ pub enum CliError {
         missing: Vec<String>,
         extra: Vec<String>,
     },
+
+    /// `graph` computes the model's loss, which needs the target column.
+    #[error(
+        "{}: no column {target:?}, the target of the model {} (its loss needs the true \
+         values)",
+        data.display(),
+        model.display()
+    )]
+    MissingTarget {
+        data: PathBuf,
+        model: PathBuf,
+        target: String,
+    },
+
+    /// A target cell that is not one of the model's classes.
+    #[error(
+        "{at}: {text:?} is not one of the classes of the model {}: {expected}",
+        model.display()
+    )]
+    UnknownClass {
+        /// `data.csv:3:5: column "species"`.
+        at: String,
+        model: PathBuf,
+        text: String,
+        expected: String,
+    },
 }
 
 /// Bytes in gigabytes, to one decimal.

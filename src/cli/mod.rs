@@ -11,7 +11,8 @@
 //! - `train_args` — their arguments and the parsers of `--split`, `--hidden`, `--lr`;
 //! - `train` — data to trained model; `train_report` — what it prints;
 //! - `model_file` — the architecture in a weight file's metadata, and back to a model;
-//! - `plot` — the learning curves as SVG; `predict` — a saved model on new rows.
+//! - `plot` — the learning curves as SVG; `predict` — a saved model on new rows;
+//! - `model_graph` — `graph`: a saved model's graph on a few rows, with shapes and norms.
 //!
 //! For all: `files` — atomic writes, checked early; `error` — the messages for wrong input
 //! (exit status 2).
@@ -21,6 +22,7 @@ mod eval;
 mod export;
 mod files;
 mod model_file;
+mod model_graph;
 mod output;
 mod parse;
 mod picture;
@@ -42,7 +44,7 @@ use clap::{Args, Parser, Subcommand};
 
 use error::{CliError, Source};
 use output::Check;
-use train_args::{ExportArgs, PredictArgs, TrainArgs};
+use train_args::{ExportArgs, GraphArgs, PredictArgs, TrainArgs};
 
 /// The expression language, for the help of `explain` and `gradcheck`: its functions are the
 /// engine's op table ([`UnaryOp::functions`]), listed in table order.
@@ -163,6 +165,19 @@ layers, and outputs \"probabilities\" [batch, classes] (softmax) for a classifie
 Example:
   chainrule export digits.safetensors --onnx digits.onnx")]
     Export(ExportArgs),
+    /// Draw a model saved by `train --save` as its graph of tensor ops on the first rows of a
+    /// CSV file: each node's shape and the norms of its value and of its gradient of the loss
+    #[command(after_help = "\
+The model runs on the first K rows (--rows, default 8) and its training loss is taken against the
+target column, then backpropagated. Each node is one tensor op or layer output (hidden1, …,
+output), parameters by name (hidden1.weight), with its shape and the L2 norms ‖·‖ of its value and
+gradient. Prints a table of the nodes (or --json); --svg draws the graph, --html writes a page
+that walks the backward pass one step at a time.
+
+Examples:
+  chainrule graph iris.safetensors data/iris.csv --svg iris.svg
+  chainrule graph iris.safetensors data/iris.csv --rows 4 --html iris.html")]
+    Graph(GraphArgs),
     /// Run every model of the material in order, one line each with what it learned and its
     /// check (what `chainrule` with no arguments does)
     Tour,
@@ -265,6 +280,7 @@ pub fn run() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Export(args)) => export::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Graph(args)) => model_graph::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(status) => status,
@@ -402,9 +418,9 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let contents: Vec<String> = outputs
         .iter()
         .map(|output| match output.what {
-            "DOT" => picture::dot(&lesson),
+            "DOT" => picture::dot(&picture::drawing(&lesson)),
             "HTML" => picture::html(&lesson, &output::explain_json(&lesson, &leaves)),
-            _ => picture::svg(&lesson),
+            _ => picture::svg(&picture::drawing(&lesson)),
         })
         .collect();
     let written: Vec<(files::Output<'_>, &[u8])> = outputs

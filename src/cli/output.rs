@@ -189,7 +189,7 @@ pub fn explain_text(
 }
 
 /// Rows under a header, each column as wide as its widest cell.
-fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
+pub fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -92,6 +92,24 @@ pub fn usage((name, numbers): Function) -> String {
 }
 
 /// Every function of the language, as listed in messages: `exp, …, clamp(x, min, max), …`.
+/// "unknown function 'sigmod'; did you mean sigmoid(x)?" for a near miss, else the list.
+fn unknown_function(name: &str) -> String {
+    let functions = UnaryOp::<f64>::functions();
+    match chainrule_train::closest_name(name, functions.iter().map(|f| f.0)) {
+        Some(closest) => {
+            let function = function(closest).expect("a name from the table");
+            format!(
+                "unknown function '{name}'; did you mean {}?",
+                usage(function)
+            )
+        }
+        None => format!(
+            "unknown function '{name}'; the functions are {}",
+            function_list()
+        ),
+    }
+}
+
 fn function_list() -> String {
     UnaryOp::<f64>::functions()
         .into_iter()
@@ -613,10 +631,7 @@ impl Parser {
                     }),
                     (None, true) => Err(ParseError {
                         column,
-                        message: format!(
-                            "unknown function '{name}'; the functions are {}",
-                            function_list()
-                        ),
+                        message: unknown_function(&name),
                     }),
                     (None, false) => Ok(Expr {
                         kind: ExprKind::Variable(name),
@@ -801,6 +816,16 @@ mod tests {
         assert_eq!(error("a + b)").0, 5);
         assert_eq!(error("a $ b").0, 2);
         assert!(error("foo(x)").1.contains("unknown function 'foo'"));
+        // A near miss is named, with how it is written.
+        assert_eq!(error("sigmod(x)").0, 0);
+        assert!(error("1 + sigmod(x)")
+            .1
+            .ends_with("unknown function 'sigmod'; did you mean sigmoid(x)?"));
+        assert!(error("Tanh(x)").1.contains("did you mean tanh(x)?"));
+        assert!(error("leaky_rel(x, 0.1)")
+            .1
+            .contains("did you mean leaky_relu(x, slope)?"));
+        assert!(!error("foo(x)").1.contains("did you mean"));
         assert!(error("exp + 1").1.contains("exp is a function"));
         assert_eq!(error("1.2.3 + x").0, 0);
         assert!(error("x**2").1.contains("'^'"));

@@ -1,8 +1,11 @@
-//! `explain`'s pictures of the graph: Graphviz DOT text, and SVG laid out here by layers.
+//! Pictures of a graph: Graphviz DOT text, SVG laid out here by layers, and the interactive
+//! HTML page that walks the backward pass.
 //!
 //! As micrograd's `draw_dot`, every node is a box with its name and what it computes, its value
 //! and its gradient. A value read twice (`x · x`) has two arrows, each labelled with the
 //! contribution it carried back; parameters, data, constants and the loss are drawn apart.
+//! `explain`'s scalar graphs and `graph`'s tensor models are both drawn from a [`Drawing`]: the
+//! boxes' lines and the edges' labels, whatever they hold (numbers, or shapes and norms).
 //!
 //! The SVG layout is a plain layered one (Sugiyama's scheme, cut short): each node in the column
 //! after its deepest input, a few barycentre sweeps to order each column, then coordinates. It
@@ -13,6 +16,28 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::teach::{num, Kind, Lesson, NodeRow};
+
+/// What a picture shows, whatever the graph's values are: one box per node (by id) and, per
+/// edge, the backward step that went along it.
+pub struct Drawing {
+    pub boxes: Vec<DrawnNode>,
+    /// The loss: the node the backward pass started from.
+    pub output: usize,
+    /// By (node, input position): the index of the step along that edge and the contribution
+    /// it carried back, as text.
+    pub carried: Vec<Vec<Option<(usize, String)>>>,
+}
+
+/// One node's box.
+pub struct DrawnNode {
+    /// Its lines: the first says what it is; a line starting `grad ` is its gradient (the page
+    /// fills it in step by step).
+    pub lines: Vec<String>,
+    pub kind: Kind,
+    pub inputs: Vec<usize>,
+    /// Shown on hover.
+    pub title: Option<String>,
+}
 
 /// The lines of a node's box: `n3 = w · x` (or `w (parameter)`), its value, its gradient, and
 /// the numerical slope when it was computed.
@@ -35,63 +60,81 @@ fn lines(lesson: &Lesson, node: &NodeRow) -> Vec<String> {
 }
 
 /// The step that went along each edge and the contribution it carried back, by (node, input
-/// position): the steps in the order the node's inputs are read.
-fn contributions(lesson: &Lesson) -> Vec<Vec<Option<(usize, f64)>>> {
-    let mut by_node: Vec<Vec<Option<(usize, f64)>>> = lesson
-        .nodes
-        .iter()
-        .map(|n| vec![None; n.inputs.len()])
-        .collect();
-    for (index, step) in lesson.steps.iter().enumerate() {
-        let node = &lesson.nodes[step.node];
-        let slots = &mut by_node[step.node];
+/// position), given each step's (node, input, contribution): the steps in the order the node's
+/// inputs are read, so that `x · x` has one step per edge.
+pub fn carried<'a>(
+    inputs: impl Iterator<Item = &'a [usize]>,
+    steps: impl Iterator<Item = (usize, usize, String)>,
+) -> Vec<Vec<Option<(usize, String)>>> {
+    let inputs: Vec<&[usize]> = inputs.collect();
+    let mut by_node: Vec<Vec<Option<(usize, String)>>> =
+        inputs.iter().map(|i| vec![None; i.len()]).collect();
+    for (index, (node, input, contribution)) in steps.enumerate() {
+        let slots = &mut by_node[node];
         if let Some(position) =
-            (0..node.inputs.len()).find(|&p| node.inputs[p] == step.input && slots[p].is_none())
+            (0..inputs[node].len()).find(|&p| inputs[node][p] == input && slots[p].is_none())
         {
-            slots[position] = Some((index, step.product));
+            slots[position] = Some((index, contribution));
         }
     }
     by_node
 }
 
+/// `explain`'s graph as a drawing: numbers in the boxes and on the edges.
+pub fn drawing(lesson: &Lesson) -> Drawing {
+    Drawing {
+        boxes: lesson
+            .nodes
+            .iter()
+            .map(|node| DrawnNode {
+                lines: lines(lesson, node),
+                kind: node.kind,
+                inputs: node.inputs.clone(),
+                title: node.numeric.map(|s| format!("numerical slope {}", num(s))),
+            })
+            .collect(),
+        output: lesson.output,
+        carried: carried(
+            lesson.nodes.iter().map(|n| n.inputs.as_slice()),
+            lesson
+                .steps
+                .iter()
+                .map(|s| (s.node, s.input, num(s.product))),
+        ),
+    }
+}
+
 /// The graph as Graphviz DOT: one box per node, one arrow per input read (two for `x · x`),
 /// labelled with the gradient it carried back.
-pub fn dot(lesson: &Lesson) -> String {
+pub fn dot(drawing: &Drawing) -> String {
     let mut dot = String::from("digraph chainrule {\n  rankdir=LR;\n");
-    for node in &lesson.nodes {
-        let label: Vec<String> = lines(lesson, node).iter().map(|l| escape(l)).collect();
+    for (id, node) in drawing.boxes.iter().enumerate() {
+        let label: Vec<String> = node.lines.iter().map(|l| escape(l)).collect();
         let style = match node.kind {
             Kind::Parameter => ", style=filled, fillcolor=lightblue",
             Kind::Data => ", style=filled, fillcolor=lightyellow",
             Kind::Constant => ", style=filled, fillcolor=lightgray",
             Kind::Op => "",
         };
-        let loss = if node.id == lesson.output {
+        let loss = if id == drawing.output {
             ", color=red, penwidth=3"
         } else {
             ""
         };
         let _ = writeln!(
             dot,
-            "  n{} [shape=box, label=\"{}\"{style}{loss}];",
-            node.id,
+            "  n{id} [shape=box, label=\"{}\"{style}{loss}];",
             label.join("\\n")
         );
     }
-    let carried = contributions(lesson);
-    for node in &lesson.nodes {
+    for (id, node) in drawing.boxes.iter().enumerate() {
         for (position, input) in node.inputs.iter().enumerate() {
-            match carried[node.id][position] {
+            match &drawing.carried[id][position] {
                 Some((_, c)) => {
-                    let _ = writeln!(
-                        dot,
-                        "  n{input} -> n{} [label=\"{}\"];",
-                        node.id,
-                        escape(&num(c))
-                    );
+                    let _ = writeln!(dot, "  n{input} -> n{id} [label=\"{}\"];", escape(c));
                 }
                 None => {
-                    let _ = writeln!(dot, "  n{input} -> n{};", node.id);
+                    let _ = writeln!(dot, "  n{input} -> n{id};");
                 }
             }
         }
@@ -138,11 +181,11 @@ pub struct Layout {
 
 /// Columns by longest path from the leaves (a leaf sits just left of its first reader), then
 /// rows ordered by the mean row of their neighbours, sweeping both ways.
-pub fn layout(lesson: &Lesson) -> Layout {
-    let n = lesson.nodes.len();
+pub fn layout(drawing: &Drawing) -> Layout {
+    let n = drawing.boxes.len();
     let mut column = vec![0usize; n];
-    for node in &lesson.nodes {
-        column[node.id] = node
+    for (id, node) in drawing.boxes.iter().enumerate() {
+        column[id] = node
             .inputs
             .iter()
             .map(|&i| column[i] + 1)
@@ -152,9 +195,9 @@ pub fn layout(lesson: &Lesson) -> Layout {
     // Then each node as late as its readers allow (just left of its first reader), so that a
     // term of a long sum sits beside the addition that reads it. Readers come later in the tape.
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for node in &lesson.nodes {
+    for (id, node) in drawing.boxes.iter().enumerate() {
         for &i in &node.inputs {
-            readers[i].push(node.id);
+            readers[i].push(id);
         }
     }
     for id in (0..n).rev() {
@@ -164,14 +207,15 @@ pub fn layout(lesson: &Lesson) -> Layout {
     }
     // Waypoints cost a slot per column crossed: past a bound (a 200-term sum's shared factor
     // would cross 20,000), long edges are drawn straight across instead.
-    let crossings: usize = lesson
-        .nodes
+    let crossings: usize = drawing
+        .boxes
         .iter()
-        .flat_map(|node| {
+        .enumerate()
+        .flat_map(|(id, node)| {
             let column = &column;
             node.inputs
                 .iter()
-                .map(move |&i| column[node.id].saturating_sub(column[i] + 1))
+                .map(move |&i| column[id].saturating_sub(column[i] + 1))
         })
         .sum();
     let route_long_edges = crossings <= 8 * n;
@@ -179,27 +223,27 @@ pub fn layout(lesson: &Lesson) -> Layout {
     let mut before: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut waypoints = HashMap::new();
-    for node in &lesson.nodes {
+    for (id, node) in drawing.boxes.iter().enumerate() {
         for (p, &input) in node.inputs.iter().enumerate() {
             let mut from = input;
             let mut points = Vec::new();
             let between = if route_long_edges {
-                column[input] + 1..column[node.id]
+                column[input] + 1..column[id]
             } else {
                 0..0
             };
             for c in between {
-                let id = column.len();
+                let waypoint = column.len();
                 column.push(c);
                 before.push(vec![from]);
                 after.push(Vec::new());
-                after[from].push(id);
-                points.push(id);
-                from = id;
+                after[from].push(waypoint);
+                points.push(waypoint);
+                from = waypoint;
             }
-            before[node.id].push(from);
-            after[from].push(node.id);
-            waypoints.insert((node.id, p), points);
+            before[id].push(from);
+            after[from].push(id);
+            waypoints.insert((id, p), points);
         }
     }
     let count = column.len();
@@ -254,15 +298,12 @@ fn order_by<'a>(col: &mut [usize], row: &[f64], neighbours: impl Fn(usize) -> &'
 /// The graph drawn as SVG: boxes coloured by kind (parameters blue, data yellow, constants
 /// grey, the loss outlined red), one curve per input read, each labelled with the gradient it
 /// carried back.
-pub fn svg(lesson: &Lesson) -> String {
-    let layout = layout(lesson);
-    let texts: Vec<Vec<String>> = lesson
-        .nodes
+pub fn svg(drawing: &Drawing) -> String {
+    let layout = layout(drawing);
+    let mut size: Vec<(f64, f64)> = drawing
+        .boxes
         .iter()
-        .map(|node| lines(lesson, node))
-        .collect();
-    let mut size: Vec<(f64, f64)> = texts
-        .iter()
+        .map(|node| &node.lines)
         .map(|t| {
             let chars = t.iter().map(|l| l.chars().count()).max().unwrap_or(1);
             (
@@ -315,10 +356,9 @@ pub fn svg(lesson: &Lesson) -> String {
         "<rect x=\"0\" y=\"0\" width=\"{width:.0}\" height=\"{height:.0}\" fill=\"white\" \
          class=\"background\"/>"
     );
-    let carried = contributions(lesson);
-    for node in &lesson.nodes {
-        let (tx, ty) = position[node.id];
-        let (_, th) = size[node.id];
+    for (id, node) in drawing.boxes.iter().enumerate() {
+        let (tx, ty) = position[id];
+        let (_, th) = size[id];
         let k = node.inputs.len();
         for (p, &input) in node.inputs.iter().enumerate() {
             let (ix, iy) = position[input];
@@ -329,7 +369,7 @@ pub fn svg(lesson: &Lesson) -> String {
             // Across each column between, along its waypoint's row.
             let mut route = String::new();
             let (mut x1, mut y1) = (x1, y1);
-            for &point in &layout.waypoints[&(node.id, p)] {
+            for &point in &layout.waypoints[&(id, p)] {
                 let (px, py) = position[point];
                 let y = py + WAYPOINT_HEIGHT / 2.0;
                 let bend = (px - x1).abs().max(20.0) / 2.0;
@@ -345,7 +385,8 @@ pub fn svg(lesson: &Lesson) -> String {
             let start = position[input];
             let start = (start.0 + iw, start.1 + ih / 2.0);
             let bend = (x2 - x1).abs().max(40.0) / 2.0;
-            let step = carried[node.id][p].map_or(String::new(), |(index, _)| {
+            let carried = &drawing.carried[id][p];
+            let step = carried.as_ref().map_or(String::new(), |(index, _)| {
                 format!(" data-step=\"{index}\"")
             });
             let _ = writeln!(
@@ -353,52 +394,51 @@ pub fn svg(lesson: &Lesson) -> String {
                 "<path class=\"edge\" data-from=\"{input}\" data-to=\"{}\"{step} d=\"M {:.1} \
                  {:.1}{route} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" \
                  stroke=\"#555\" marker-end=\"url(#arrow)\"/>",
-                node.id,
+                id,
                 start.0,
                 start.1,
                 x1 + bend,
                 x2 - bend
             );
-            if let Some((_, c)) = carried[node.id][p] {
+            if let Some((_, c)) = carried {
                 let _ = writeln!(
                     svg,
                     "<text class=\"contribution\"{step} x=\"{:.1}\" y=\"{:.1}\" fill=\"#b45309\" \
                      font-size=\"10\" text-anchor=\"end\">{}</text>",
                     x2 - 4.0,
                     y2 - 3.0,
-                    xml(&num(c))
+                    xml(c)
                 );
             }
         }
     }
-    for node in &lesson.nodes {
-        let (bx, by) = position[node.id];
-        let (bw, bh) = size[node.id];
+    for (id, node) in drawing.boxes.iter().enumerate() {
+        let (bx, by) = position[id];
+        let (bw, bh) = size[id];
         let (fill, stroke) = match node.kind {
             Kind::Parameter => ("#dbeafe", "#2563eb"),
             Kind::Data => ("#fef3c7", "#d97706"),
             Kind::Constant => ("#f3f4f6", "#9ca3af"),
             Kind::Op => ("#ffffff", "#374151"),
         };
-        let (stroke, stroke_width) = if node.id == lesson.output {
+        let (stroke, stroke_width) = if id == drawing.output {
             ("#dc2626", 3.0)
         } else {
             (stroke, 1.2)
         };
         let _ = writeln!(
             svg,
-            "<g class=\"node {}\" data-id=\"{}\"><rect x=\"{bx:.1}\" y=\"{by:.1}\" \
+            "<g class=\"node {}\" data-id=\"{id}\"><rect x=\"{bx:.1}\" y=\"{by:.1}\" \
              width=\"{bw:.1}\" height=\"{bh:.1}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" \
              stroke-width=\"{stroke_width}\"/>",
             node.kind.word(),
-            node.id
         );
-        if let Some(slope) = node.numeric {
-            let _ = write!(svg, "<title>numerical slope {}</title>", xml(&num(slope)));
+        if let Some(title) = &node.title {
+            let _ = write!(svg, "<title>{}</title>", xml(title));
         }
-        for (i, line) in texts[node.id].iter().enumerate() {
+        for (i, line) in node.lines.iter().enumerate() {
             let class = if line.starts_with("grad ") {
-                format!(" class=\"grad\" data-id=\"{}\"", node.id)
+                format!(" class=\"grad\" data-id=\"{id}\"")
             } else {
                 String::new()
             };
@@ -416,13 +456,29 @@ pub fn svg(lesson: &Lesson) -> String {
     svg
 }
 
-/// The interactive page of `explain --html`: the SVG picture, step buttons and a slider that
-/// walk the backward pass one chain-rule step at a time (highlighting the edge, printing the
-/// step's lines as the terminal does, filling in the gradients as they accumulate), all from
-/// `json`, the object `explain --json` prints. One file, no network: the script is the few
-/// lines below.
+/// The interactive page of `explain --html`, from `json`, the object `explain --json` prints
+/// (see [`page`]).
 pub fn html(lesson: &Lesson, json: &str) -> String {
     let output = &lesson.nodes[lesson.output];
+    let heading = format!(
+        "L = {} = {}: backpropagation, one chain-rule step at a time",
+        output.name,
+        num(output.value)
+    );
+    let intro = "Each step multiplies the gradient that reached a node, ∂L/∂node, by the node's \
+                 local derivative and adds the product to its input's gradient. Blue: parameters; \
+                 yellow: data; red outline: the loss L. Hover a node for its numerical slope \
+                 (with --numeric).";
+    page(&drawing(lesson), &heading, intro, json)
+}
+
+/// An interactive page: the SVG picture, step buttons and a slider that walk the backward pass
+/// one chain-rule step at a time (highlighting the edge, printing the step's lines as the
+/// terminal does, filling in the gradients as they accumulate). The walk reads `json`: its
+/// `nodes` (the one with `output` true is L) and its `steps`, each with `input_id`,
+/// `rule_text`, `text`, and the input's gradient so far as a number (`gradient_so_far`) or, for
+/// a tensor, as text (`shown_so_far`). One file, no network: the script is the few lines below.
+pub fn page(drawing: &Drawing, heading: &str, intro: &str, json: &str) -> String {
     // `</` would end the script element early.
     let data = json.replace("</", "<\\/");
     format!(
@@ -447,10 +503,8 @@ text.grad.changed {{ fill: #dc2626; font-weight: bold; }}
 </style>
 </head>
 <body>
-<h1>L = {name} = {value}: backpropagation, one chain-rule step at a time</h1>
-<p>Each step multiplies the gradient that reached a node, ∂L/∂node, by the node's local
-derivative and adds the product to its input's gradient. Blue: parameters; yellow: data; red
-outline: the loss L. Hover a node for its numerical slope (with --numeric).</p>
+<h1>{heading}</h1>
+<p>{intro}</p>
 <div id="controls">
 <button id="first">|◀ start</button><button id="back">◀ back</button>
 <input type="range" id="slider" min="0" value="0">
@@ -479,16 +533,16 @@ function show(k) {{
   k = Math.max(0, Math.min(steps.length, k));
   slider.value = k;
   const grad = {{}};
-  grad[output] = 1;
+  grad[output] = fmt(1);
   for (let i = 0; i < k; i++) {{
     const s = steps[i];
-    grad[s.input_id] = (grad[s.input_id] || 0) + s.contribution;
+    grad[s.input_id] = "shown_so_far" in s ? s.shown_so_far : fmt(s.gradient_so_far ?? NaN);
   }}
   const changed = k > 0 ? steps[k - 1].input_id : output;
   document.querySelectorAll("text.grad").forEach(t => {{
     const id = Number(t.dataset.id);
     const known = id in grad;
-    t.textContent = known ? "grad " + fmt(grad[id]) : "grad ?";
+    t.textContent = known ? "grad " + grad[id] : "grad ?";
     t.classList.toggle("pending", !known);
     t.classList.toggle("changed", known && id === changed);
   }});
@@ -519,8 +573,8 @@ show(start ? Number(start[1]) : 0);
 </body>
 </html>
 "##,
-        name = xml(&output.name),
-        value = xml(&num(output.value)),
-        svg = svg(lesson),
+        heading = xml(heading),
+        intro = xml(intro),
+        svg = svg(drawing),
     )
 }

@@ -21,7 +21,9 @@ const BATCH: usize = 256;
 /// Runs `chainrule predict` and prints one CSV row per input row.
 pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     let (architecture, mut model, params) = model_file::load(&args.model)?;
-    let (features, lines) = read_features(&args.data, &args.model, &architecture)?;
+    let Rows {
+        features, lines, ..
+    } = read_rows(&args.data, &args.model, &architecture, None)?;
     let inputs = architecture.feature_scaling.apply(&features);
     let outputs = predict(&mut model, &params, &inputs, BATCH);
     // Finite inputs and weights can still overflow in f32 (a feature far outside the training
@@ -41,20 +43,43 @@ pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     super::output::print(&text)
 }
 
-/// The model's feature columns of every row, `[rows, features]` in the model's order, and the
-/// line each row is on.
-fn read_features(
+/// Rows of a CSV file as the model reads them.
+pub struct Rows {
+    /// The model's feature columns, `[rows, features]` in the model's order (not yet scaled).
+    pub features: Tensor<Real>,
+    /// The line each row is on.
+    pub lines: Vec<u64>,
+    /// The target column's cell of each row, when the file has the column.
+    pub targets: Option<Vec<String>>,
+    /// The target's column number (from 1), when the file has it.
+    pub target_column: Option<usize>,
+}
+
+/// The first `limit` rows (all with `None`) of the CSV file at `path`, its columns matched to
+/// the model's by name: every feature must be there, and no column but the features and the
+/// target.
+pub fn read_rows(
     path: &Path,
     model_path: &Path,
     architecture: &Architecture,
-) -> Result<(Tensor<Real>, Vec<u64>), CliError> {
+    limit: Option<usize>,
+) -> Result<Rows, CliError> {
     let mut file = CsvFile::open(path)?;
     let columns = match_columns(path, model_path, file.header(), architecture)?;
+    let target = file.header().iter().position(|h| *h == architecture.target);
     let mut values = Vec::new();
     let mut lines = Vec::new();
-    while let Some(row) = file.next_row()? {
+    let mut targets = Vec::new();
+    // Only the rows asked for are read: a later malformed row is no concern of `--rows 8`.
+    while limit.is_none_or(|limit| lines.len() < limit) {
+        let Some(row) = file.next_row()? else {
+            break;
+        };
         for &column in &columns {
             values.push(row.number::<Real>(column)?);
+        }
+        if let Some(target) = target {
+            targets.push(row.text(target).to_string());
         }
         lines.push(row.line());
     }
@@ -65,7 +90,12 @@ fn read_features(
         .into());
     }
     let rows = lines.len();
-    Ok((Tensor::from_vec(values, &[rows, columns.len()]), lines))
+    Ok(Rows {
+        features: Tensor::from_vec(values, &[rows, columns.len()]),
+        lines,
+        targets: target.map(|_| targets),
+        target_column: target.map(|t| t + 1),
+    })
 }
 
 /// For each of the model's features, its column in the file.

@@ -12,7 +12,7 @@
 
 use chainrule::autodiff::ops::{BinaryOp, UnaryOp};
 use chainrule::autodiff::{Leaf, Op, Quantity, Trace};
-use chainrule::{Gradients, Graph, Tensor};
+use chainrule::{Float, Gradients, Graph, Tensor};
 
 /// What a node is, as a learner calls it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn value_of(g: &Graph<f64>, id: usize) -> f64 {
 }
 
 /// The node's kind.
-pub fn kind(g: &Graph<f64>, id: usize) -> Kind {
+pub fn kind<T: Float>(g: &Graph<T>, id: usize) -> Kind {
     match g.nodes()[id].op {
         Op::Leaf(Leaf::Parameter) => Kind::Parameter,
         Op::Leaf(Leaf::Input) => Kind::Data,

@@ -442,12 +442,13 @@ fn split_rows(
     Ok((parts, text))
 }
 
-/// Softmax cross-entropy of the logits for class labels, mean squared error for values.
-fn loss<'g>(output: Var<'g, Real>, batch: &Batch<Real>) -> Var<'g, Real> {
+/// Softmax cross-entropy of the logits for class labels, mean squared error for values (the
+/// targets' node named `target`, so that pictures say what it is).
+pub fn loss<'g>(output: Var<'g, Real>, batch: &Batch<Real>) -> Var<'g, Real> {
     match &batch.targets {
         Targets::Classes(classes) => losses::softmax_cross_entropy(output, classes),
         Targets::Values(values) => {
-            losses::mean_squared_error(output, output.graph().input(values.clone()))
+            losses::mean_squared_error(output, output.graph().input(values.clone()).named("target"))
         }
     }
 }
@@ -506,7 +507,7 @@ fn scaling(scaler: &Standardizer<Real>) -> Scaling {
 }
 
 /// What the loss is called on the plot and in the report.
-fn loss_name(task: Task) -> &'static str {
+pub fn loss_name(task: Task) -> &'static str {
     match task {
         Task::Classification => "cross-entropy",
         Task::Regression => "mean squared error, standardized target",

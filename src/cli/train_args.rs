@@ -102,6 +102,29 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+/// `chainrule graph`'s arguments.
+#[derive(Args)]
+pub struct GraphArgs {
+    /// A model saved by `chainrule train --save`
+    #[arg(value_name = "MODEL.safetensors")]
+    pub model: PathBuf,
+    /// A CSV file with the model's feature columns and its target column
+    #[arg(value_name = "DATA.csv")]
+    pub data: PathBuf,
+    /// How many rows (the first ones) to run the model on
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub rows: u64,
+    /// Draw the graph as SVG to FILE
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Write an interactive page to FILE that walks the backward pass step by step
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print one JSON object (every node and step, with shapes and norms) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `chainrule predict`'s arguments.
 #[derive(Args)]
 pub struct PredictArgs {

@@ -624,23 +624,39 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
         .0
 }
 
-/// "did you mean "target"?" for a near miss, else the list of columns (the first 20).
-fn suggest(column: &str, columns: &[String]) -> String {
-    let lower = column.to_lowercase();
-    let distance = |name: &String| {
-        if name.to_lowercase() == lower {
+/// The name among `names` that `name` most likely misspells: the same but for case, or the one
+/// fewest edits away (insertions, deletions, substitutions; case ignored), at most one edit per
+/// three characters of `name` and one more. `None` when nothing is that close. For the "did you
+/// mean" of error messages: a column of a CSV file, a function of the expression language.
+///
+/// ```
+/// use chainrule_train::closest_name;
+/// let functions = ["sigmoid", "softplus", "sqrt"];
+/// assert_eq!(closest_name("sigmod", functions), Some("sigmoid"));
+/// assert_eq!(closest_name("SQRT", functions), Some("sqrt"));
+/// assert_eq!(closest_name("banana", functions), None);
+/// ```
+pub fn closest_name<'a>(name: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let distance = |candidate: &str| {
+        if candidate.to_lowercase() == lower {
             0
         } else {
-            edit_distance(&lower, &name.to_lowercase()) + 1
+            edit_distance(&lower, &candidate.to_lowercase()) + 1
         }
     };
-    let allowed = 1 + column.chars().count() / 3;
-    let closest = columns
-        .iter()
-        .map(|name| (distance(name), name))
+    let allowed = 1 + name.chars().count() / 3;
+    names
+        .into_iter()
+        .map(|candidate| (distance(candidate), candidate))
         .filter(|&(d, _)| d <= allowed)
-        .min_by_key(|&(d, _)| d);
-    if let Some((_, name)) = closest {
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, candidate)| candidate)
+}
+
+/// "did you mean "target"?" for a near miss, else the list of columns (the first 20).
+fn suggest(column: &str, columns: &[String]) -> String {
+    if let Some(name) = closest_name(column, columns.iter().map(String::as_str)) {
         return format!("did you mean {name:?}?");
     }
     const SHOWN: usize = 20;

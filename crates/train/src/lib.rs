@@ -107,7 +107,7 @@ pub mod weights;
 
 pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomically};
 pub use batch::{batches, Batch, Batches};
-pub use csv_file::{CsvFile, DataError, Row};
+pub use csv_file::{closest_name, CsvFile, DataError, Row};
 pub use data::{
     load_csv, load_csv_inferring, Dataset, LoadedCsv, Targets, Task, MAX_CLASSES,
     MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
