@@ -6,10 +6,13 @@
 //! `bench/compare.sh` runs it beside PyTorch.
 //!
 //! `chainrule-bench scaling [--peer FILE] [--svg FILE]` prints the scaling curves instead, as
-//! two Markdown tables (see `scaling.rs`), and draws them into an SVG file when asked.
+//! two Markdown tables (see `scaling.rs`), and draws them into an SVG file when asked;
+//! `chainrule-bench split-threshold` measures where a second thread starts to pay for a matrix
+//! product (see `split.rs`).
 
 mod heap;
 mod scaling;
+mod split;
 mod workloads;
 
 use std::path::PathBuf;
@@ -42,6 +45,9 @@ enum Workload {
     /// Scalar graphs of 10³…10⁷ nodes (ns and bytes per node) and mlp-wide's step at widths
     /// 32…2048 (samples/s): two tables.
     Scaling,
+    /// Products of many shapes at 1 and at 2 threads (split forced), `--runs` alternations:
+    /// where a second thread starts to pay (a table and the crossover).
+    SplitThreshold,
 }
 
 /// The heap is counted for `scaling`'s bytes per node (only while it measures them).
@@ -93,6 +99,7 @@ fn main() -> ExitCode {
         Workload::ConvDigits => workloads::conv_digits(args.runs),
         Workload::Conv32 => workloads::conv_32(args.runs),
         Workload::Scaling => run_scaling(&args),
+        Workload::SplitThreshold => split::split_threshold(args.runs),
     };
     match line {
         Ok(line) => {

@@ -300,7 +300,7 @@ pub fn svg(costs: &[NodeCost], widths: &[WidthThroughput]) -> Result<String, Str
     Ok(svg)
 }
 
-/// The bounds of some positive figures, as log₁₀, padded to whole or half decades.
+/// The bounds of some positive figures, as log₁₀, widened to whole decades.
 fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (low, high) = values
         .filter(|v| *v > 0.0)
@@ -308,7 +308,7 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
             (l.min(v.log10()), h.max(v.log10()))
         });
     if low.is_finite() {
-        (low * 2.0).floor() / 2.0..((high * 2.0).ceil() / 2.0).max(low + 0.5)
+        low.floor()..high.ceil().max(low.floor() + 1.0)
     } else {
         0.0..1.0
     }
@@ -319,8 +319,14 @@ fn draw(svg: &mut String, costs: &[NodeCost], widths: &[WidthThroughput]) -> Res
     let root = SVGBackend::with_string(svg, (1100, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let (left, right) = root.split_horizontally(550);
-    let power = |v: &f64| format!("{:.3}", 10f64.powf(*v));
-    let power_whole = |v: &f64| format!("{:.0}", 10f64.powf(*v));
+    // The axes are log₁₀ of the figures; a tick is labelled only on a whole decade.
+    let decade = |v: &f64| {
+        if (v - v.round()).abs() < 1e-9 {
+            format!("1e{}", v.round())
+        } else {
+            String::new()
+        }
+    };
 
     let nodes_x = log_range(costs.iter().map(|c| c.nodes as f64));
     let ns_y = log_range(costs.iter().map(|c| c.ns_per_node));
@@ -335,8 +341,9 @@ fn draw(svg: &mut String, costs: &[NodeCost], widths: &[WidthThroughput]) -> Res
         .configure_mesh()
         .x_desc("nodes (log scale)")
         .y_desc("ns per node, build + backward (log)")
-        .x_label_formatter(&|v| format!("1e{v:.1}"))
-        .y_label_formatter(&power)
+        .x_label_formatter(&decade)
+        .y_label_formatter(&decade)
+        .max_light_lines(1)
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(|e| fail(&e))?;
@@ -376,8 +383,9 @@ fn draw(svg: &mut String, costs: &[NodeCost], widths: &[WidthThroughput]) -> Res
         .configure_mesh()
         .x_desc("hidden width w (log scale)")
         .y_desc("samples per second (log)")
-        .x_label_formatter(&power_whole)
-        .y_label_formatter(&power_whole)
+        .x_label_formatter(&decade)
+        .y_label_formatter(&decade)
+        .max_light_lines(1)
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(|e| fail(&e))?;
