@@ -3,32 +3,48 @@
 //!
 //! The graph's own accounting would count the tape (`size_of::<Node>` × nodes) but not what
 //! hangs off it — the gradient table, input lists that spill, values that do not fit inline — so
-//! the binary wraps the system allocator instead and counts every live byte. Counting costs two
-//! relaxed atomic operations per allocation and is switched on only around a measurement, so the
-//! timed workloads run the plain allocator but for one flag check.
+//! the binary wraps the system allocator instead and counts every live byte. The counts are
+//! per thread, so a measurement sees only its own thread's allocations, whatever else runs (the
+//! tests run side by side); counting is switched on only around a measurement, so the timed
+//! workloads run the plain allocator but for one thread-local flag check.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::cell::Cell;
 
-/// The system allocator, counting live bytes and their peak while [`COUNTING`] is set.
+/// The system allocator, counting this thread's live bytes and their peak while the thread's
+/// counter is on.
 pub struct CountingAllocator;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
-/// Bytes allocated minus bytes freed since counting started (negative when memory from before
-/// is freed).
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
+/// One thread's count: bytes allocated minus bytes freed since counting started (negative when
+/// memory from before is freed), and the highest it reached.
+struct Counter {
+    on: Cell<bool>,
+    live: Cell<isize>,
+    peak: Cell<isize>,
+}
+
+thread_local! {
+    // Const-initialised and without a destructor, so the allocator may use it at any time,
+    // including while the thread is being set up or torn down.
+    static COUNTER: Counter = const {
+        Counter { on: Cell::new(false), live: Cell::new(0), peak: Cell::new(0) }
+    };
+}
 
 impl CountingAllocator {
     fn count(change: isize) {
-        if COUNTING.load(Ordering::Relaxed) {
-            let live = LIVE.fetch_add(change, Ordering::Relaxed) + change;
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
+        let _ = COUNTER.try_with(|counter| {
+            if counter.on.get() {
+                let live = counter.live.get() + change;
+                counter.live.set(live);
+                counter.peak.set(counter.peak.get().max(live));
+            }
+        });
     }
 }
 
-// SAFETY: every call is forwarded to `System` unchanged; the counting touches only atomics.
+// SAFETY: every call is forwarded to `System` unchanged; the counting touches only the
+// thread's own cells and never allocates.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = System.alloc(layout);
@@ -63,13 +79,40 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-/// The most heap bytes live at once while `f` ran, above what was live when it started. Meant
-/// to be called with nothing else allocating (the other threads idle), as the counts are global.
+/// The most heap bytes this thread held at once while `f` ran, above what it held when `f`
+/// started. Allocations made by other threads (a product's helper threads) are not counted; the
+/// scalar graphs measured here make none.
 pub fn peak_bytes_during(f: impl FnOnce()) -> usize {
-    LIVE.store(0, Ordering::Relaxed);
-    PEAK.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
+    COUNTER.with(|counter| {
+        counter.live.set(0);
+        counter.peak.set(0);
+        counter.on.set(true);
+    });
     f();
-    COUNTING.store(false, Ordering::SeqCst);
-    PEAK.load(Ordering::Relaxed).max(0) as usize
+    COUNTER.with(|counter| {
+        counter.on.set(false);
+        counter.peak.get().max(0) as usize
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_this_threads_peak_and_not_other_threads() {
+        let peak = peak_bytes_during(|| {
+            let first = vec![1u8; 1 << 20];
+            drop(std::hint::black_box(first));
+            let second = vec![1u8; 1 << 19];
+            std::hint::black_box(&second);
+        });
+        assert!((1 << 20..(1 << 20) + 4096).contains(&peak), "{peak}");
+        let elsewhere = peak_bytes_during(|| {
+            std::thread::scope(|scope| {
+                scope.spawn(|| std::hint::black_box(vec![1u8; 1 << 22]));
+            });
+        });
+        assert!(elsewhere < 1 << 20, "{elsewhere}");
+    }
 }
