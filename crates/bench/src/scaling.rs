@@ -236,7 +236,8 @@ pub fn tables(costs: &[NodeCost], widths: &[WidthThroughput], threads: usize) ->
     let _ = writeln!(
         out,
         "Scalar graphs (0-d f64 nodes), build + backward; bytes = peak heap above the start \
-         (counting allocator), per node\n"
+         (counting allocator), per node\n\n{}\n",
+        node_layout()
     );
     let _ = writeln!(out, "| graph | nodes | ns/node | bytes/node |");
     let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
@@ -273,6 +274,24 @@ pub fn tables(costs: &[NodeCost], widths: &[WidthThroughput], threads: usize) ->
         );
     }
     out
+}
+
+/// What a node costs by construction, the floor under the measured bytes per node.
+fn node_layout() -> String {
+    use chainrule_autodiff::{Node, Tensor};
+    use std::mem::{size_of, size_of_val};
+    let g = Graph::<f64>::new();
+    let _ = g.scalar(1.0);
+    let nodes = g.nodes();
+    let node = &nodes[0];
+    format!(
+        "A node: {} bytes on the tape (value {}, op {}, input ids {}), {} in the gradient table.",
+        size_of::<Node<f64>>(),
+        size_of_val(&node.value),
+        size_of_val(&node.op),
+        size_of_val(&node.inputs),
+        size_of::<Option<Tensor<f64>>>()
+    )
 }
 
 /// `1234567` as `1,234,567`.
