@@ -57,8 +57,10 @@ run_pair() {
   printf '| %-12s | %s | %-22s | %12s | %12s | %7s× |\n' "$name" "$threads" "$peer_label" "$a" "$b" "$ratio"
 }
 
-echo "| workload     | threads | peer                   |    chainrule |         peer | speed-up |"
-echo "| ---          | ---     | ---                    |          --- |          --- |      --- |"
+if [ "$(echo ${ONLY:-})" != scaling ]; then   # the table, unless only the curves were asked for
+  echo "| workload     | threads | peer                   |    chainrule |         peer | speed-up |"
+  echo "| ---          | ---     | ---                    |          --- |          --- |      --- |"
+fi
 for t in 1 2; do
   run_pair op-overhead "$t" "torch (ns/op)" lower "$python" bench/torch_workloads.py op-overhead --threads "$t"
   run_pair mlp-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py mlp-digits --threads "$t"
