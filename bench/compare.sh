@@ -7,6 +7,10 @@
 #   python3 -m venv .venv && .venv/bin/pip install torch numpy scikit-learn micrograd
 # Then:  bash bench/compare.sh [ROUNDS]      (ROUNDS alternations per workload, default 3)
 # PYTHON=path picks the peers' interpreter; ONLY="mlp-wide mlp-digits" runs only those workloads.
+# ONLY=scaling (only when named: it takes a few minutes) prints the scaling curves at 1 and 2
+# threads, chainrule's tables with PyTorch's MLP figures beside them, one pass each rather than
+# ROUNDS alternations (each point is already a median of its own runs), and draws them into
+# target/scaling-1t.svg and target/scaling-2t.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -53,8 +57,10 @@ run_pair() {
   printf '| %-12s | %s | %-22s | %12s | %12s | %7s× |\n' "$name" "$threads" "$peer_label" "$a" "$b" "$ratio"
 }
 
-echo "| workload     | threads | peer                   |    chainrule |         peer | speed-up |"
-echo "| ---          | ---     | ---                    |          --- |          --- |      --- |"
+if [ "$(echo ${ONLY:-})" != scaling ]; then   # the table, unless only the curves were asked for
+  echo "| workload     | threads | peer                   |    chainrule |         peer | speed-up |"
+  echo "| ---          | ---     | ---                    |          --- |          --- |      --- |"
+fi
 for t in 1 2; do
   run_pair op-overhead "$t" "torch (ns/op)" lower "$python" bench/torch_workloads.py op-overhead --threads "$t"
   run_pair mlp-digits "$t" "torch (samples/s)" higher "$python" bench/torch_workloads.py mlp-digits --threads "$t"
@@ -68,6 +74,19 @@ run_pair scalar-mlp 1 "torch 0-d tensors (ms)" lower "$python" bench/torch_workl
 # micrograd takes ~1.7 s a step; 10 steps give a stable median per step.
 run_pair scalar-mlp 1 "micrograd (ms)" lower "$python" bench/micrograd_workload.py scalar-mlp --steps 10
 echo
+if [[ " ${ONLY:-} " == *" scaling "* ]]; then
+  peer=$(mktemp)
+  trap 'rm -f "$peer"' EXIT
+  for t in 1 2; do
+    echo "### scaling, $t thread(s)"
+    echo
+    "$python" bench/torch_workloads.py scaling --threads "$t" 2>/dev/null >"$peer"
+    $bench scaling --threads "$t" --peer "$peer" --svg "target/scaling-${t}t.svg" 2>/dev/null
+    echo
+    echo "(plot: target/scaling-${t}t.svg)"
+    echo
+  done
+fi
 selected mlp-digits || exit 0
 # Peak resident memory (KiB) of a whole mlp-digits process, chainrule's including its warm-up run.
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }

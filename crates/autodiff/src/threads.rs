@@ -1,9 +1,14 @@
-//! How many threads the engine may use.
+//! How many threads the engine may use, and which work is worth splitting over them.
 //!
-//! Only large matrix products run on several threads (see `tensor/matmul.rs`): everything else
-//! a training step does is too small for a thread to pay for its start. The count is decided
-//! once per process, like PyTorch's `torch.set_num_threads`: [`set_num_threads`] if the program
-//! calls it, else the `CHAINRULE_NUM_THREADS` environment variable, else the number of cores.
+//! Only large matrix products run on several threads (see `tensor/matmul.rs`, whose products
+//! convolutions share): everything else a training step does — elementwise ops, reductions, the
+//! products of an MLP on a batch of 32 or of an LSTM step — is too small for a thread to pay for
+//! its start, so it runs on the calling thread whatever the count, and 2 threads run exactly the
+//! code 1 thread runs. The count is decided once per process, like PyTorch's
+//! `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
+//! `CHAINRULE_NUM_THREADS` environment variable, else the number of cores. Where a product starts
+//! to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`], adjustable with
+//! [`set_split_work`] for a machine that measures otherwise.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -43,5 +48,87 @@ pub fn num_threads() -> usize {
             }
         }
         threads => threads,
+    }
+}
+
+/// Multiply-adds each thread of a matrix product must get before the product is split over
+/// threads, unless [`set_split_work`] says otherwise: 2²³.
+///
+/// Measured, not guessed: `chainrule-bench split-threshold` times products of many shapes on 1
+/// and on 2 threads (the split forced) and prints the ratios and the smallest per-thread work
+/// from which every larger product gained; BENCHMARKS.md ("Where a second thread pays") has the
+/// run behind this value. The reason it is so large: starting and joining a thread took 40–60 µs
+/// on the 2-core AMD EPYC there, each block of C packs its panel of the other operand again, and
+/// on a shared machine the helper may start late; below this the split did not pay reliably.
+pub const DEFAULT_SPLIT_WORK: usize = 1 << 23;
+
+/// The per-thread work from which products are split; [`DEFAULT_SPLIT_WORK`] until set.
+static SPLIT_WORK: AtomicUsize = AtomicUsize::new(DEFAULT_SPLIT_WORK);
+
+/// Sets the multiply-adds each thread of a matrix product must get before the product is split
+/// over threads (0 splits every product that has at least one multiply-add per thread): for a
+/// machine where `chainrule-bench split-threshold` finds another crossover than
+/// [`DEFAULT_SPLIT_WORK`], and for that measurement itself.
+///
+/// ```
+/// use chainrule_autodiff::{set_split_work, split_work, DEFAULT_SPLIT_WORK};
+/// set_split_work(1 << 24);
+/// assert_eq!(split_work(), 1 << 24);
+/// set_split_work(DEFAULT_SPLIT_WORK);
+/// ```
+pub fn set_split_work(multiply_adds_per_thread: usize) {
+    SPLIT_WORK.store(multiply_adds_per_thread, Ordering::Relaxed);
+}
+
+/// The multiply-adds per thread from which a matrix product is split (see [`set_split_work`]).
+///
+/// ```
+/// assert!(chainrule_autodiff::split_work() > 0);
+/// ```
+pub fn split_work() -> usize {
+    SPLIT_WORK.load(Ordering::Relaxed)
+}
+
+/// How many threads a product of `work` multiply-adds runs on: as many of the
+/// [`num_threads`] as each get [`split_work`], at least one.
+pub(crate) fn threads_for_product(work: usize) -> usize {
+    threads_for(work, num_threads(), split_work())
+}
+
+/// [`threads_for_product`] with the count and the threshold given.
+fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usize {
+    let worth = work.checked_div(min_work_per_thread).unwrap_or(work);
+    available.min(worth).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every product of `op-overhead` (none) and `mlp-digits` (batch 32: 32×64×128, 32×128×128,
+    /// 32×128×10 and their backward products, the same three numbers reordered) and of an
+    /// LSTM step stays on one thread at 2, so neither is slower there than at 1.
+    #[test]
+    fn small_workloads_products_stay_on_one_thread() {
+        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10), (32, 128, 512)] {
+            assert_eq!(
+                threads_for(m * k * n, 2, DEFAULT_SPLIT_WORK),
+                1,
+                "{m}×{k}×{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_products_get_as_many_threads_as_their_work_is_worth() {
+        let work = 1024 * 1024 * 1024;
+        assert_eq!(threads_for(work, 2, DEFAULT_SPLIT_WORK), 2);
+        assert_eq!(threads_for(work, 64, DEFAULT_SPLIT_WORK), 64);
+        assert_eq!(
+            threads_for(3 * DEFAULT_SPLIT_WORK - 1, 8, DEFAULT_SPLIT_WORK),
+            2
+        );
+        assert_eq!(threads_for(10, 2, 0), 2);
+        assert_eq!(threads_for(0, 2, 0), 1);
     }
 }

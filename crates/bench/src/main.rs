@@ -4,9 +4,18 @@
 //! BENCHMARKS.md) after a warm-up, and prints one line `<workload> chainrule <median figure>
 //! <unit>` on stdout; the individual runs and the thread count go to stderr.
 //! `bench/compare.sh` runs it beside PyTorch.
+//!
+//! `chainrule-bench scaling [--peer FILE] [--svg FILE]` prints the scaling curves instead, as
+//! two Markdown tables (see `scaling.rs`), and draws them into an SVG file when asked;
+//! `chainrule-bench split-threshold` measures where a second thread starts to pay for a matrix
+//! product (see `split.rs`).
 
+mod heap;
+mod scaling;
+mod split;
 mod workloads;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
@@ -33,7 +42,17 @@ enum Workload {
     /// 3×3 convolution 64→64 over [32, 64, 32, 32] with bias, and its backward: GFLOP/s.
     #[value(name = "conv-32")]
     Conv32,
+    /// Scalar graphs of 10³…10⁷ nodes (ns and bytes per node) and mlp-wide's step at widths
+    /// 32…2048 (samples/s): two tables.
+    Scaling,
+    /// Products of many shapes at 1 and at 2 threads (split forced), `--runs` alternations:
+    /// where a second thread starts to pay (a table and the crossover).
+    SplitThreshold,
 }
+
+/// The heap is counted for `scaling`'s bytes per node (only while it measures them).
+#[global_allocator]
+static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
 #[derive(Parser, Debug)]
 #[command(about = "Time one of chainrule's standard workloads (median of several runs)")]
@@ -47,6 +66,18 @@ struct Args {
     /// Timed runs after the warm-up; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// scaling: PyTorch's figures, as `bench/torch_workloads.py scaling` prints them.
+    #[arg(long, value_name = "FILE")]
+    peer: Option<PathBuf>,
+    /// scaling: also draw the curves into this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// scaling: the largest scalar graph, in nodes (the sizes are the powers of ten up to it).
+    #[arg(long, default_value_t = 10_000_000)]
+    max_nodes: usize,
+    /// scaling: the largest MLP width (the widths are 32, 64, … up to it).
+    #[arg(long, default_value_t = 2048)]
+    max_width: usize,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +98,8 @@ fn main() -> ExitCode {
         Workload::LstmSeq => workloads::lstm_seq(args.runs),
         Workload::ConvDigits => workloads::conv_digits(args.runs),
         Workload::Conv32 => workloads::conv_32(args.runs),
+        Workload::Scaling => run_scaling(&args),
+        Workload::SplitThreshold => split::split_threshold(args.runs),
     };
     match line {
         Ok(line) => {
@@ -78,4 +111,43 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `scaling`: measures both curves, returns the tables, and writes the SVG when asked.
+fn run_scaling(args: &Args) -> Result<String, String> {
+    let peer = match &args.peer {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            scaling::parse_peer(&text, &path.display().to_string())?
+        }
+        None => Vec::new(),
+    };
+    let mut costs = Vec::new();
+    for kind in [scaling::ScalarGraph::Chain, scaling::ScalarGraph::Mlp] {
+        for &nodes in scaling::NODE_COUNTS
+            .iter()
+            .filter(|&&n| n <= args.max_nodes)
+        {
+            let cost = scaling::node_cost(kind, nodes);
+            eprintln!("scaling: {cost:?}");
+            costs.push(cost);
+        }
+    }
+    let widths: Vec<usize> = scaling::WIDTHS
+        .into_iter()
+        .filter(|&w| w <= args.max_width)
+        .collect();
+    let throughput = scaling::width_throughput(&widths, &peer);
+    for row in &throughput {
+        eprintln!("scaling: {row:?}");
+    }
+    if let Some(path) = &args.svg {
+        let picture = scaling::svg(&costs, &throughput)?;
+        std::fs::write(path, picture).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!("scaling: plot written to {}", path.display());
+    }
+    Ok(scaling::tables(&costs, &throughput, args.threads)
+        .trim_end()
+        .to_string())
 }

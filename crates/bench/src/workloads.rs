@@ -15,7 +15,7 @@ use chainrule_train::{
 use rand::{rngs::StdRng, SeedableRng};
 
 /// The median of some measurements.
-fn median(values: &[f64]) -> f64 {
+pub fn median(values: &[f64]) -> f64 {
     micrograd::median(values)
 }
 
@@ -116,7 +116,17 @@ pub fn mlp_digits(runs: usize) -> Result<String, String> {
 /// A step is a few milliseconds; each is timed on its own, 50 of them after 5 warm-ups (the
 /// first steps of a process grow its heap and fill Adam's moments).
 pub fn mlp_wide(runs: usize) -> Result<String, String> {
-    let (batch, inputs, width) = (256, 10, 512);
+    let seconds = timed_after(5, runs.max(50), wide_mlp_step(512));
+    let ms: Vec<f64> = seconds.iter().map(|s| s * 1e3).collect();
+    show("mlp-wide", &ms, "ms/step");
+    Ok(format!("mlp-wide chainrule {:.3} ms/step", median(&ms)))
+}
+
+/// `mlp-wide`'s training step with hidden width `width` (10→width→width→1 at batch 256), as a
+/// closure that runs one step each call on its own model, data and optimizer — `mlp-wide` at
+/// 512, and the `scaling` curve's MLP at every width.
+pub fn wide_mlp_step(width: usize) -> impl FnMut() {
+    let (batch, inputs) = (256, 10);
     let mut rng = StdRng::seed_from_u64(0);
     let mut params = ParamStore::new();
     let model = Sequential::new()
@@ -150,7 +160,7 @@ pub fn mlp_wide(runs: usize) -> Result<String, String> {
         learning_rate: 1e-3,
         ..AdamConfig::default()
     });
-    let seconds = timed_after(5, runs.max(50), || {
+    move || {
         let grads = {
             let g = Graph::new();
             let (x, target) = (g.input(x0.clone()), g.input(target0.clone()));
@@ -158,10 +168,7 @@ pub fn mlp_wide(runs: usize) -> Result<String, String> {
             params.collect_grads(&loss.backward())
         };
         adam.apply(&mut params, &grads);
-    });
-    let ms: Vec<f64> = seconds.iter().map(|s| s * 1e3).collect();
-    show("mlp-wide", &ms, "ms/step");
-    Ok(format!("mlp-wide chainrule {:.3} ms/step", median(&ms)))
+    }
 }
 
 /// Trains a fresh model from `build` on the digits (the fixed split, pixels scaled to 0–1)

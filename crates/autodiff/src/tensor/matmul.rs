@@ -14,15 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::{Shape, Tensor};
-use crate::{num_threads, Float};
-
-/// Multiply-adds a thread must get before a product is split. Starting and joining a thread
-/// took 40–60 µs on the 2-core AMD EPYC of BENCHMARKS.md (median of 2,000, 90% under 90 µs),
-/// and a second thread saves half the product's time at ~35 G multiply-adds/s per core: with
-/// 2²³ per thread that is about 240 µs saved against one start, so a split pays for itself even
-/// when the helper starts late. Smaller products — every product of an LSTM step or of an MLP
-/// on a batch of 32 — run on the calling thread alone.
-const MIN_WORK_PER_THREAD: usize = 1 << 23;
+use crate::threads::threads_for_product;
+use crate::Float;
 
 /// Blocks of C per thread of a threaded product: more than one, so a thread the system runs
 /// late leaves its share to the others instead of holding the product up; few, because every
@@ -71,7 +64,8 @@ impl<T: Float> Gemm<T> {
         );
     }
 
-    /// Runs the product on up to [`num_threads`] threads, as many as the work is worth.
+    /// Runs the product on up to [`crate::num_threads`] threads, as many as the work is worth
+    /// ([`crate::split_work`] multiply-adds each).
     ///
     /// C is cut into [`PIECES_PER_THREAD`] blocks of columns (or rows, for a tall product) per
     /// thread, and the calling thread and its helpers each claim the next unclaimed block until
@@ -84,8 +78,7 @@ impl<T: Float> Gemm<T> {
     /// # Safety
     /// As for [`Float::gemm`].
     unsafe fn run_threaded(self) {
-        let work = self.m * self.k * self.n;
-        let threads = num_threads().min(work / MIN_WORK_PER_THREAD).max(1);
+        let threads = threads_for_product(self.m * self.k * self.n);
         if threads == 1 {
             return self.run();
         }
@@ -559,11 +552,11 @@ mod tests {
 
     #[test]
     fn products_large_enough_to_split_match_the_triple_loop() {
-        // Three threads (each with at least MIN_WORK_PER_THREAD) cut C into six blocks of
+        // Three threads (each with at least the default split work) cut C into six blocks of
         // uneven sizes, by columns for the wide product and by rows for the tall one.
         crate::set_num_threads(3);
         for (m, k, n) in [(192, 512, 272), (1088, 512, 48)] {
-            assert!(m * k * n / MIN_WORK_PER_THREAD >= 3);
+            assert!(m * k * n / crate::DEFAULT_SPLIT_WORK >= 3);
             let (a, b) = (values(&[m, k], 0.3), values(&[k, n], 1.9));
             let product = a.matmul(&b);
             let expected = naive(a.as_slice(), (m, k), false, b.as_slice(), (k, n), false);
