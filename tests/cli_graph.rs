@@ -378,3 +378,91 @@ fn wrong_input_names_the_file_and_field() {
         &["--rows"],
     );
 }
+
+/// A Chromium to open the page in, if this machine has one (the test installs nothing).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+#[test]
+fn the_model_page_walks_to_every_gradient_norm_in_a_real_browser() {
+    let dir = scratch("browser");
+    let (model, data) = regression_model(&dir);
+    let html = dir.join("graph.html");
+    let (status, out, err) = run(&[
+        "graph",
+        path(&model),
+        path(&data),
+        "--rows",
+        "3",
+        "--html",
+        path(&html),
+        "--json",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CHAINRULE_REQUIRE_BROWSER").is_none(),
+            "CHAINRULE_REQUIRE_BROWSER is set but no chromium is on PATH"
+        );
+        eprintln!("skipped: no chromium on this machine (Debian: apt-get install chromium)");
+        return;
+    };
+    // Clicks the end button, then leaves each node's gradient text in the DOM.
+    let script = r#"<script>
+document.getElementById("last").click();
+const out = document.createElement("pre");
+out.id = "shown";
+out.textContent = JSON.stringify([...document.querySelectorAll("text.grad")].map(t => [Number(t.dataset.id), t.textContent]));
+document.body.appendChild(out);
+</script>
+"#;
+    let clicking = dir.join("clicking.html");
+    let page = fs::read_to_string(&html).unwrap();
+    fs::write(
+        &clicking,
+        page.replace("</body>", &format!("{script}</body>")),
+    )
+    .unwrap();
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("file://{}", clicking.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8(output.stdout).unwrap();
+    let start = dom.find("<pre id=\"shown\">").expect("the script ran") + 16;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let shown: Vec<(usize, String)> = serde_json::from_str(&dom[start..end]).unwrap();
+    let with_gradient = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| !n["gradient_norm"].is_null())
+        .count();
+    assert_eq!(shown.len(), with_gradient);
+    for (id, text) in shown {
+        let expected = json["nodes"][id]["gradient_norm"].as_f64().unwrap();
+        let number: f64 = text
+            .trim_start_matches("grad ")
+            .trim_start_matches("‖·‖ = ")
+            .parse()
+            .unwrap_or_else(|_| panic!("node {id} shows {text:?}"));
+        assert!(
+            (number - expected).abs() <= 1e-5 * expected.max(1.0),
+            "node {id}: {text} vs {expected}"
+        );
+    }
+}

@@ -40,7 +40,8 @@ pub struct TensorNode {
 pub struct TensorStep {
     pub node: usize,
     pub input: usize,
-    /// The op's name and its local derivative, as the engine states them.
+    /// The node's local derivatives as the engine's trace states them: in the nodes' names
+    /// for an elementwise op, on tensors for the others.
     pub rule: String,
     /// ∂L/∂node · ∂node/∂input, the vector–Jacobian product, in the input's shape.
     pub contribution: Quantity,
@@ -229,7 +230,7 @@ pub fn model_graph(
             node.steps.iter().map(|step| TensorStep {
                 node: node.node,
                 input: step.input,
-                rule: format!("{}: {}", node.op, node.formula),
+                rule: node.rule.clone(),
                 contribution: step.product.clone(),
                 earlier: step.earlier.clone(),
                 sum: step.sum.clone(),

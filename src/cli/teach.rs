@@ -135,15 +135,17 @@ pub fn local_rule(g: &Graph<f64>, id: usize, position: usize) -> Rule {
     };
     let name = |i: usize| g.display_name(inputs[i]);
     let v = |i: usize| value_of(g, inputs[i]);
-    let y = g.display_name(id);
     let yv = value_of(g, id);
-    let rule = |formula: String, filled: String| Rule {
-        formula,
+    // The formula in names is the engine's (the trace prints the same); here its numbers are
+    // filled in, and a piecewise rule's branch is chosen by the values.
+    let formula = g.local_derivative(id, position).unwrap_or_default();
+    let rule = |filled: String| Rule {
+        formula: formula.clone(),
         filled: Some(filled),
         condition: None,
     };
-    let plain = |formula: &str| Rule {
-        formula: formula.into(),
+    let plain = || Rule {
+        formula: formula.clone(),
         ..Rule::default()
     };
     let piece = |formula: String, condition: String| Rule {
@@ -153,25 +155,17 @@ pub fn local_rule(g: &Graph<f64>, id: usize, position: usize) -> Rule {
     };
     match op {
         Op::Binary(op) => {
-            let (a, b, av, bv) = (name(0), name(1), v(0), v(1));
+            let (av, bv) = (v(0), v(1));
             match (op, position) {
-                (BinaryOp::Add, _) | (BinaryOp::Sub, 0) => plain("1"),
-                (BinaryOp::Sub, _) => plain("−1"),
-                (BinaryOp::Mul, 0) => rule(b, num(bv)),
-                (BinaryOp::Mul, _) => rule(a, num(av)),
-                (BinaryOp::Div, 0) => rule(format!("1/{b}"), format!("1/{}", factor(bv))),
-                (BinaryOp::Div, _) => rule(
-                    format!("−{a}/{b}²"),
-                    format!("−{}/{}²", factor(av), factor(bv)),
-                ),
-                (BinaryOp::Pow, 0) => rule(
-                    format!("{b}·{a}^({b} − 1)"),
-                    format!("{}·{}^({} − 1)", factor(bv), factor(av), num(bv)),
-                ),
-                (BinaryOp::Pow, _) => rule(
-                    format!("{y}·ln {a}"),
-                    format!("{}·ln {}", factor(yv), factor(av)),
-                ),
+                (BinaryOp::Add | BinaryOp::Sub, _) => plain(),
+                (BinaryOp::Mul, 0) => rule(num(bv)),
+                (BinaryOp::Mul, _) => rule(num(av)),
+                (BinaryOp::Div, 0) => rule(format!("1/{}", factor(bv))),
+                (BinaryOp::Div, _) => rule(format!("−{}/{}²", factor(av), factor(bv))),
+                (BinaryOp::Pow, 0) => {
+                    rule(format!("{}·{}^({} − 1)", factor(bv), factor(av), num(bv)))
+                }
+                (BinaryOp::Pow, _) => rule(format!("{}·ln {}", factor(yv), factor(av))),
                 (BinaryOp::Maximum | BinaryOp::Minimum, _) => {
                     let other = if position == 0 { v(1) } else { v(0) };
                     let mine = v(position);
@@ -198,32 +192,22 @@ pub fn local_rule(g: &Graph<f64>, id: usize, position: usize) -> Rule {
             let (x, xv) = (name(0), v(0));
             let at = format!("{x} = {}", num(xv));
             match op {
-                UnaryOp::Neg {} => plain("−1"),
-                UnaryOp::AddScalar { .. } => plain("1"),
-                UnaryOp::MulScalar { c } => plain(&num(c)),
-                UnaryOp::Exp {} => rule(format!("e^{x} = {y}"), num(yv)),
-                UnaryOp::Ln {} => rule(format!("1/{x}"), format!("1/{}", factor(xv))),
-                UnaryOp::Sqrt {} => rule(format!("1/(2·{y})"), format!("1/(2·{})", factor(yv))),
-                UnaryOp::Abs {} => rule(format!("sign({x})"), format!("sign({})", num(xv))),
-                UnaryOp::Tanh {} => rule(format!("1 − {y}²"), format!("1 − {}²", factor(yv))),
-                UnaryOp::Sigmoid {} => rule(
-                    format!("{y}·(1 − {y})"),
-                    format!("{}·(1 − {})", factor(yv), factor(yv)),
-                ),
+                UnaryOp::Neg {} | UnaryOp::AddScalar { .. } | UnaryOp::MulScalar { .. } => plain(),
+                UnaryOp::Exp {} => rule(num(yv)),
+                UnaryOp::Ln {} => rule(format!("1/{}", factor(xv))),
+                UnaryOp::Sqrt {} => rule(format!("1/(2·{})", factor(yv))),
+                UnaryOp::Abs {} => rule(format!("sign({})", num(xv))),
+                UnaryOp::Tanh {} => rule(format!("1 − {}²", factor(yv))),
+                UnaryOp::Sigmoid {} => rule(format!("{}·(1 − {})", factor(yv), factor(yv))),
                 UnaryOp::Relu {} if xv > 0.0 => piece("1".into(), format!("{at} > 0")),
                 UnaryOp::Relu {} => piece("0".into(), format!("{at} ≤ 0")),
-                UnaryOp::Powf { exponent: 2.0 } => {
-                    rule(format!("2·{x}"), format!("2·{}", factor(xv)))
-                }
-                UnaryOp::Powf { exponent } => rule(
-                    format!("{}·{x}^{}", factor(exponent), factor(exponent - 1.0)),
-                    format!(
-                        "{}·{}^{}",
-                        factor(exponent),
-                        factor(xv),
-                        factor(exponent - 1.0)
-                    ),
-                ),
+                UnaryOp::Powf { exponent: 2.0 } => rule(format!("2·{}", factor(xv))),
+                UnaryOp::Powf { exponent } => rule(format!(
+                    "{}·{}^{}",
+                    factor(exponent),
+                    factor(xv),
+                    factor(exponent - 1.0)
+                )),
                 UnaryOp::Clamp { min, max } => {
                     if (min..=max).contains(&xv) {
                         piece("1".into(), format!("{} ≤ {at} ≤ {}", num(min), num(max)))
@@ -235,22 +219,18 @@ pub fn local_rule(g: &Graph<f64>, id: usize, position: usize) -> Rule {
                 }
                 UnaryOp::LeakyRelu { .. } if xv > 0.0 => piece("1".into(), format!("{at} > 0")),
                 UnaryOp::LeakyRelu { slope } => piece(num(slope), format!("{at} ≤ 0")),
-                UnaryOp::Softplus {} => rule(format!("σ({x})"), format!("σ({})", num(xv))),
-                UnaryOp::Gelu {} => rule(format!("gelu′({x})"), format!("gelu′({})", num(xv))),
-                UnaryOp::Silu {} => rule(
-                    format!("σ({x})·(1 + {x}·(1 − σ({x})))"),
-                    format!("σ({0})·(1 + {1}·(1 − σ({0})))", num(xv), factor(xv)),
-                ),
-                UnaryOp::Log1p {} => {
-                    rule(format!("1/(1 + {x})"), format!("1/(1 + {})", factor(xv)))
-                }
-                UnaryOp::Expm1 {} => rule(format!("{y} + 1"), format!("{} + 1", factor(yv))),
-                UnaryOp::Sin {} => rule(format!("cos {x}"), format!("cos({})", num(xv))),
-                UnaryOp::Cos {} => rule(format!("−sin {x}"), format!("−sin({})", num(xv))),
-                UnaryOp::Erf {} => rule(
-                    format!("2/√π·e^(−{x}²)"),
-                    format!("2/√π·e^(−{}²)", factor(xv)),
-                ),
+                UnaryOp::Softplus {} => rule(format!("σ({})", num(xv))),
+                UnaryOp::Gelu {} => rule(format!("gelu′({})", num(xv))),
+                UnaryOp::Silu {} => rule(format!(
+                    "σ({0})·(1 + {1}·(1 − σ({0})))",
+                    num(xv),
+                    factor(xv)
+                )),
+                UnaryOp::Log1p {} => rule(format!("1/(1 + {})", factor(xv))),
+                UnaryOp::Expm1 {} => rule(format!("{} + 1", factor(yv))),
+                UnaryOp::Sin {} => rule(format!("cos({})", num(xv))),
+                UnaryOp::Cos {} => rule(format!("−sin({})", num(xv))),
+                UnaryOp::Erf {} => rule(format!("2/√π·e^(−{}²)", factor(xv))),
                 UnaryOp::Round {} | UnaryOp::Floor {} | UnaryOp::Sign {} => piece(
                     "0".into(),
                     "it is flat between its jumps (and has no slope at a jump)".into(),

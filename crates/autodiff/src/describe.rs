@@ -218,6 +218,95 @@ impl<T: Float> Graph<T> {
     }
 }
 
+impl<T: Float> Graph<T> {
+    /// The local derivative of the node with this id with respect to its input at `position`,
+    /// written in the display names of the node and its inputs, as a learner writes it:
+    /// `x` for `∂(w · x)/∂w`, `1 − n5²` for a tanh node `n5`, `1/b` for `∂(a / b)/∂a`, and for a
+    /// piecewise function its branches (`1 if n4 > 0, else 0`). `None` for a leaf and for ops
+    /// whose derivative is a Jacobian (matmul, reductions, shape changes): their rule is stated
+    /// on tensors ([`crate::ops::Op::formula`]).
+    ///
+    /// This is the one statement of each elementwise rule in names: the backward trace prints
+    /// it, and the `chainrule explain` program fills in its numbers.
+    ///
+    /// ```
+    /// use chainrule_autodiff::Graph;
+    /// let g = Graph::new();
+    /// let w = g.scalar(-1.0f64).named("w");
+    /// let x = g.scalar(0.5f64).named("x");
+    /// let y = (w * x + 2.0).tanh();
+    /// assert_eq!(g.local_derivative(2, 0).as_deref(), Some("x"));
+    /// assert_eq!(g.local_derivative(3, 0).as_deref(), Some("1"));
+    /// assert_eq!(g.local_derivative(y.id(), 0).as_deref(), Some("1 − n4²"));
+    /// assert_eq!(g.local_derivative(w.id(), 0), None);
+    /// ```
+    pub fn local_derivative(&self, id: usize, position: usize) -> Option<String> {
+        let (op, inputs) = {
+            let nodes = self.nodes();
+            (nodes[id].op.clone(), nodes[id].inputs.to_vec())
+        };
+        let name = |p: usize| self.display_name(inputs[p]);
+        let y = self.display_name(id);
+        let number = |c: T| Quantity::Number(c.to_f64_exact());
+        let factor = |c: T| number(c).as_factor();
+        Some(match op {
+            Op::Binary(op) => {
+                let (a, b) = (name(0), name(1));
+                match (op, position) {
+                    (BinaryOp::Add, _) | (BinaryOp::Sub, 0) => "1".into(),
+                    (BinaryOp::Sub, _) => "−1".into(),
+                    (BinaryOp::Mul, 0) => b,
+                    (BinaryOp::Mul, _) => a,
+                    (BinaryOp::Div, 0) => format!("1/{b}"),
+                    (BinaryOp::Div, _) => format!("−{a}/{b}²"),
+                    (BinaryOp::Pow, 0) => format!("{b}·{a}^({b} − 1)"),
+                    (BinaryOp::Pow, _) => format!("{y}·ln {a}"),
+                    (BinaryOp::Maximum | BinaryOp::Minimum, _) => {
+                        let (mine, other) = if position == 0 { (a, b) } else { (b, a) };
+                        let wins = if op == BinaryOp::Maximum { '>' } else { '<' };
+                        format!("1 if {mine} {wins} {other}, ½ if {mine} = {other}, else 0")
+                    }
+                }
+            }
+            Op::Unary(op) => {
+                let x = name(0);
+                match op {
+                    UnaryOp::Neg {} => "−1".into(),
+                    UnaryOp::AddScalar { .. } => "1".into(),
+                    UnaryOp::MulScalar { c } => number(c).to_string(),
+                    UnaryOp::Exp {} => format!("e^{x} = {y}"),
+                    UnaryOp::Ln {} => format!("1/{x}"),
+                    UnaryOp::Sqrt {} => format!("1/(2·{y})"),
+                    UnaryOp::Abs {} => format!("sign({x})"),
+                    UnaryOp::Tanh {} => format!("1 − {y}²"),
+                    UnaryOp::Sigmoid {} => format!("{y}·(1 − {y})"),
+                    UnaryOp::Relu {} => format!("1 if {x} > 0, else 0"),
+                    UnaryOp::Powf { exponent } if exponent == T::of(2.0) => format!("2·{x}"),
+                    UnaryOp::Powf { exponent } => {
+                        format!("{}·{x}^{}", factor(exponent), factor(exponent - T::one()))
+                    }
+                    UnaryOp::Clamp { min, max } => {
+                        format!("1 if {} ≤ {x} ≤ {}, else 0", number(min), number(max))
+                    }
+                    UnaryOp::LeakyRelu { slope } => {
+                        format!("1 if {x} > 0, else {}", number(slope))
+                    }
+                    UnaryOp::Softplus {} => format!("σ({x})"),
+                    UnaryOp::Gelu {} => format!("gelu′({x})"),
+                    UnaryOp::Silu {} => format!("σ({x})·(1 + {x}·(1 − σ({x})))"),
+                    UnaryOp::Log1p {} => format!("1/(1 + {x})"),
+                    UnaryOp::Expm1 {} => format!("{y} + 1"),
+                    UnaryOp::Sin {} => format!("cos {x}"),
+                    UnaryOp::Cos {} => format!("−sin {x}"),
+                    UnaryOp::Erf {} => format!("2/√π·e^(−{x}²)"),
+                    UnaryOp::Round {} | UnaryOp::Floor {} | UnaryOp::Sign {} => "0".into(),
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_number;

@@ -7,13 +7,17 @@
 //! several nodes. Printed, a trace reads like the chain rule done by hand:
 //!
 //! ```text
-//! n3 = n2 + a    add: ∂y/∂a = 1, ∂y/∂b = 1
+//! n3 = n2 + a    ∂n3/∂n2 = 1, ∂n3/∂a = 1
 //!   ∂L/∂n2 += ∂L/∂n3 · ∂n3/∂n2 = 1.0 · 1.0 = 1.0
 //!   ∂L/∂a += ∂L/∂n3 · ∂n3/∂a = 1.0 · 1.0 = 1.0
-//! n2 = a · b     mul: ∂y/∂a = b, ∂y/∂b = a
+//! n2 = a · b     ∂n2/∂a = b, ∂n2/∂b = a
 //!   ∂L/∂a += ∂L/∂n2 · ∂n2/∂a = 1.0 · (−3.0) = −3.0, so far ∂L/∂a = 1.0 + (−3.0) = −2.0
 //!   ∂L/∂b += ∂L/∂n2 · ∂n2/∂b = 1.0 · 2.0 = 2.0
 //! ```
+//!
+//! Each local derivative is written in the node's own names
+//! ([`Graph::local_derivative`]); an op whose derivative is a Jacobian (matmul, a reduction)
+//! states its rule on tensors instead (`matmul: C = A·B: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G`).
 //!
 //! It is its own module because only learners and debuggers want it; the plain backward pays
 //! nothing for it.
@@ -50,6 +54,9 @@ pub struct TraceNode {
     pub op: &'static str,
     /// The op's local derivative in textbook form (`∂y/∂x = 1 − y²`).
     pub formula: &'static str,
+    /// The local derivatives as printed: in the node's own names for an elementwise op
+    /// (`∂n5/∂n4 = 1 − n5²`, one per input), else the op's name and its rule on tensors.
+    pub rule: String,
     /// ∂L/∂y: the gradient that had reached this node when the sweep came to it.
     pub upstream: Quantity,
     /// One step per input that wants a gradient, in argument order.
@@ -152,6 +159,7 @@ impl<T: Float> SweepObserver<T, Tensor<T>> for Recorder<'_, T> {
             expression: self.graph.node_expression(id),
             op: node.op.name(),
             formula: node.op.formula(),
+            rule: rule(self.graph, id, node.op.name(), node.op.formula()),
             upstream: Quantity::of(upstream),
             steps: Vec::new(),
         });
@@ -208,7 +216,7 @@ impl fmt::Display for Trace {
         for node in &self.nodes {
             let head = header(node);
             let pad = width - head.chars().count();
-            write!(f, "{head}{:pad$}    {}: {}", "", node.op, node.formula)?;
+            write!(f, "{head}{:pad$}    {}", "", node.rule)?;
             if !matches!(node.upstream, Quantity::Number(_)) {
                 write!(f, "; ∂L/∂{} = {}", node.name, node.upstream)?;
             }
@@ -219,6 +227,24 @@ impl fmt::Display for Trace {
         }
         Ok(())
     }
+}
+
+/// `∂n2/∂w = x, ∂n2/∂x = w` (an input read twice once), or `matmul: C = A·B: …` for an op
+/// whose derivative is a Jacobian.
+fn rule<T: Float>(graph: &Graph<T>, id: usize, op: &str, formula: &str) -> String {
+    let inputs = graph.nodes()[id].inputs.to_vec();
+    let y = graph.display_name(id);
+    let mut parts: Vec<String> = Vec::new();
+    for (position, &input) in inputs.iter().enumerate() {
+        let Some(derivative) = graph.local_derivative(id, position) else {
+            return format!("{op}: {formula}");
+        };
+        let part = format!("∂{y}/∂{} = {derivative}", graph.display_name(input));
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(", ")
 }
 
 /// `n2 = w · x`

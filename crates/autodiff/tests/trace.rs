@@ -57,11 +57,11 @@ fn micrograd_example_traces_each_chain_rule_step() {
     let text = trace.to_string();
     for line in [
         "L = n3: the sweep seeds ∂L/∂n3 = 1.0",
-        "n3 = n2 + a",
         "  ∂L/∂n2 += ∂L/∂n3 · ∂n3/∂n2 = 1.0 · 1.0 = 1.0",
         "  ∂L/∂a += ∂L/∂n3 · ∂n3/∂a = 1.0 · 1.0 = 1.0",
         "n2 = a · b",
-        "mul: ∂y/∂a = b, ∂y/∂b = a",
+        "n3 = n2 + a    ∂n3/∂n2 = 1, ∂n3/∂a = 1",
+        "n2 = a · b     ∂n2/∂a = b, ∂n2/∂b = a",
         "  ∂L/∂a += ∂L/∂n2 · ∂n2/∂a = 1.0 · (−3.0) = −3.0, so far ∂L/∂a = 1.0 + (−3.0) = −2.0",
         "  ∂L/∂b += ∂L/∂n2 · ∂n2/∂b = 1.0 · 2.0 = 2.0",
     ] {
@@ -101,7 +101,54 @@ fn traced_gradients_equal_the_plain_ones_and_nothing_is_recorded() {
     assert_eq!(traced[z].item(), 1.0 - t * t);
     let tanh = &trace.nodes[0];
     assert!((number(tanh.steps[0].local.as_ref().unwrap()) - (1.0 - t * t)).abs() < 1e-15);
-    assert!(trace.to_string().contains("tanh: ∂y/∂x = 1 − y²"));
+    let text = trace.to_string();
+    assert!(
+        text.contains("n5 = tanh(n4)    ∂n5/∂n4 = 1 − n5²"),
+        "{text}"
+    );
+}
+
+#[test]
+fn local_derivatives_are_written_in_the_nodes_names_without_internal_op_names() {
+    let g = Graph::new();
+    let x = g.scalar(0.5f64).named("x");
+    let w = g.scalar(-2.0f64).named("w");
+    // add_scalar, mul_scalar, powf, div and relu, as the engine records them.
+    let y = ((x * 3.0 + 1.0).powf(3.0) / w).relu() + (x * x).powf(2.0);
+    let (_, trace) = y.backward_traced();
+    let text = trace.to_string();
+    for line in [
+        "n2 = 3.0 · x",
+        "∂n2/∂x = 3.0",
+        "n3 = n2 + 1.0",
+        "∂n3/∂n2 = 1",
+        "n4 = n3^3.0",
+        "∂n4/∂n3 = 3.0·n3^2.0",
+        "∂n5/∂n4 = 1/w, ∂n5/∂w = −n4/w²",
+        "∂n6/∂n5 = 1 if n5 > 0, else 0",
+        // x read twice by one node: one rule, two steps.
+        "n7 = x · x",
+        "∂n8/∂n7 = 2·n7",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("n7 = x · x") && !text.contains("∂n7/∂x = x, ∂n7/∂x = x"));
+    for internal in ["add_scalar", "mul_scalar", "powf", "∂y/", "mul:", "add:"] {
+        assert!(!text.contains(internal), "{internal:?} in\n{text}");
+    }
+}
+
+#[test]
+fn ops_on_tensors_state_their_rule_on_tensors() {
+    let g = Graph::new();
+    let x = g.input(Tensor::from_vec(vec![1.0f64, 2.0], &[1, 2]));
+    let w = g
+        .param(Tensor::from_vec(vec![0.5, -1.0], &[2, 1]))
+        .named("W");
+    let (_, trace) = x.matmul(w).tanh().sum().backward_traced();
+    let text = trace.to_string();
+    assert!(text.contains("∂n3/∂n2 = 1 − n3²"), "{text}");
+    assert!(text.contains("matmul: "), "{text}");
 }
 
 #[test]
