@@ -78,6 +78,12 @@ pub struct TrainArgs {
     /// weights; "none" runs every epoch and keeps the last
     #[arg(long, value_name = "N", default_value = "20", value_parser = parse_patience)]
     pub patience: Patience,
+    /// A loss that can be reached (human-level, a published result), to judge bias against
+    /// instead of the simplest model. In the units of the loss the run reports: the
+    /// cross-entropy in nats for a classification (0 is certain and right), the mean squared
+    /// error of the standardized target for a regression (1 − R²: an R² of 0.8 is 0.2)
+    #[arg(long, value_name = "LOSS", value_parser = parse_baseline, allow_hyphen_values = true)]
+    pub baseline: Option<f64>,
     /// Save the trained model (weights, architecture and standardization) to FILE, for predict
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
@@ -88,7 +94,8 @@ pub struct TrainArgs {
     /// decades)
     #[arg(long)]
     pub log_y: bool,
-    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss) to FILE
+    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss, and
+    /// validation_accuracy or validation_r_squared) to FILE
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
     /// When stderr is not a terminal, a progress line every K epochs (and for the last)
@@ -290,6 +297,18 @@ fn parse_l2(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "expected a number of 0 or more, like 0.01 (within f32, which the model computes \
              in); got {text:?}"
+        )),
+    }
+}
+
+/// A reachable loss: finite, 0 or more.
+fn parse_baseline(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(level) if level.is_finite() && level >= 0.0 => Ok(level),
+        _ => Err(format!(
+            "expected a loss of 0 or more in the run's units (cross-entropy for a \
+             classification, the standardized mean squared error, 1 − R², for a regression), \
+             like 0.05; got {text:?}"
         )),
     }
 }
