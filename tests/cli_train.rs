@@ -1109,6 +1109,55 @@ fn a_near_miss_column_is_suggested_and_semicolons_and_tabs_are_read() {
 }
 
 #[test]
+fn delimiter_names_the_separator_over_the_guess() {
+    // Column names with commas in them outnumber the semicolons that separate the cells: the
+    // guess is the comma, and the file has one column of nonsense. --delimiter says which.
+    let dir = scratch("delimiter-flag");
+    let file = dir.join("commas-in-names.csv");
+    let mut text = String::from("size, cm;weight, kg, net;y\n");
+    for i in 0..40 {
+        text += &format!("{};{};{}\n", i % 7, i % 5, i % 2);
+    }
+    fs::write(&file, &text).unwrap();
+    let (status, _, err) = run(&["train", path(&file), "--target", "y", "--quiet"]);
+    assert_eq!(
+        status, 2,
+        "the guess reads the header as five columns: {err}"
+    );
+    let summary = train_json(&[
+        path(&file),
+        "--target",
+        "y",
+        "--delimiter",
+        ";",
+        "--epochs",
+        "2",
+    ]);
+    assert_eq!(summary["features"], 2, "{summary}");
+    assert_eq!(summary["task"], "classification");
+    // A tab-separated file named as such, by word and by escape.
+    let tabs = dir.join("tabs.tsv");
+    fs::write(&tabs, text.replace(';', "\t")).unwrap();
+    for name in ["tab", "\\t"] {
+        let summary = train_json(&[
+            path(&tabs),
+            "--target",
+            "y",
+            "--delimiter",
+            name,
+            "--epochs",
+            "2",
+        ]);
+        assert_eq!(summary["features"], 2, "{name}: {summary}");
+    }
+    // Anything else is refused by name, before the file is read.
+    let (status, _, err) = run(&["train", path(&file), "--target", "y", "--delimiter", "|"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("expected , or ; or tab"), "{err}");
+    assert!(err.contains("--delimiter"), "{err}");
+}
+
+#[test]
 fn the_diagnosis_reads_the_curve_the_rows_and_a_given_baseline() {
     // Digits after 5 epochs: the validation loss still falls steeply (0.38, 0.29, 0.26,
     // 0.24): the run is unfinished, so "train longer", not overfitting.

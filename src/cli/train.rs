@@ -13,10 +13,10 @@ use chainrule::optim::{
 use chainrule::Var;
 use chainrule_layers::losses;
 use chainrule_train::{
-    assess, fit, fit_with_penalty, load_assignment, load_csv_inferring, predict, predicted_classes,
-    split_by_assignment, split_stratified, Batch, ConfusionMatrix, DataError, Dataset,
-    EarlyStopping, FitConfig, FitError, LeastSquares, LoadedCsv, Progress, RunFacts, Simplest,
-    SplitError, Standardizer, Targets, Task,
+    assess, fit, fit_with_penalty, load_assignment, load_csv_inferring_with, predict,
+    predicted_classes, split_by_assignment, split_stratified, Batch, ConfusionMatrix, DataError,
+    Dataset, EarlyStopping, FitConfig, FitError, LeastSquares, LoadedCsv, Progress, RunFacts,
+    Simplest, SplitError, Standardizer, Targets, Task,
 };
 
 use super::error::CliError;
@@ -359,7 +359,12 @@ fn load(args: &TrainArgs) -> Result<LoadedCsv<Real>, CliError> {
         TaskArg::Classify => Task::Classification,
         TaskArg::Regress => Task::Regression,
     });
-    Ok(load_csv_inferring(&args.data, &args.target, task)?)
+    Ok(load_csv_inferring_with(
+        &args.data,
+        &args.target,
+        task,
+        args.delimiter.map(|d| d.0),
+    )?)
 }
 
 /// At least one feature, each named once (`predict` finds them by name), and at least two

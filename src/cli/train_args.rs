@@ -17,6 +17,10 @@ pub struct TrainArgs {
     /// The column to predict
     #[arg(long, value_name = "COLUMN")]
     pub target: String,
+    /// The separator between cells: "," ";" or tab (written `tab` or `\t`). Default: whichever
+    /// of the three the header row holds most of
+    #[arg(long, value_name = "SEP", value_parser = parse_delimiter)]
+    pub delimiter: Option<Delimiter>,
     /// classify (the target holds class names, or labels 0, 1, …, k−1) or regress (real
     /// values). Default: classify when the target holds names, or whole numbers from 0 to 99
     /// with at most 50 different; else regress
@@ -301,6 +305,22 @@ fn parse_l2(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The byte that separates a CSV file's cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+/// `,` `;` `tab` (or `\t`, or a tab itself); also `comma` and `semicolon`.
+fn parse_delimiter(text: &str) -> Result<Delimiter, String> {
+    match text {
+        "," | "comma" => Ok(Delimiter(b',')),
+        ";" | "semicolon" => Ok(Delimiter(b';')),
+        "\t" | "\\t" | "tab" | "TAB" => Ok(Delimiter(b'\t')),
+        _ => Err(format!(
+            "expected , or ; or tab (also written \\t); got {text:?}"
+        )),
+    }
+}
+
 /// A reachable loss: finite, 0 or more.
 fn parse_baseline(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -349,6 +369,18 @@ mod tests {
         assert!(parse_split("60/20/30").unwrap_err().contains("sum to 110"));
         assert!(parse_split("a/b/c").is_err());
         assert!(parse_split("120/-10/-10").is_err());
+    }
+
+    #[test]
+    fn delimiters_are_named_or_refused() {
+        assert_eq!(parse_delimiter(","), Ok(Delimiter(b',')));
+        assert_eq!(parse_delimiter(";"), Ok(Delimiter(b';')));
+        assert_eq!(parse_delimiter("tab"), Ok(Delimiter(b'\t')));
+        assert_eq!(parse_delimiter("\\t"), Ok(Delimiter(b'\t')));
+        assert_eq!(parse_delimiter("\t"), Ok(Delimiter(b'\t')));
+        let refused = parse_delimiter("|").unwrap_err();
+        assert!(refused.contains("expected , or ; or tab"), "{refused}");
+        assert!(parse_delimiter("").is_err());
     }
 
     #[test]

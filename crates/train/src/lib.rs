@@ -109,8 +109,8 @@ pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomic
 pub use batch::{batches, Batch, Batches};
 pub use csv_file::{CsvFile, DataError, Row};
 pub use data::{
-    load_csv, load_csv_inferring, Dataset, LoadedCsv, Targets, Task, MAX_CLASSES,
-    MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
+    load_csv, load_csv_inferring, load_csv_inferring_with, Dataset, LoadedCsv, Targets, Task,
+    MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
 };
 pub use diagnose::{
     assess, diagnose, Assessment, Curve, Diagnosis, DiagnosisThresholds, Finding, LeastSquares,
