@@ -645,6 +645,20 @@ fn iris_with_no_tuning_flags_reaches_93_percent_with_labels_or_names() {
         "iris, labels 0–2: test accuracy {accuracy}"
     );
     assert_eq!(labels["classes"], Value::Null);
+    // Iris is nearly separable: the default model's cross-entropy ends at a few percent of the
+    // class frequencies' ln 3, so no bias to speak of, and its validation loss sits within
+    // the large-gap margin of the training loss, the curve levelled by epoch 200: neither.
+    let diagnosis = &labels["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "neither high bias nor high variance",
+        "{diagnosis}"
+    );
+    assert_eq!(diagnosis["baseline"]["kind"], "simplest model");
+    let prior = diagnosis["baseline"]["simplest_train_loss"]
+        .as_f64()
+        .unwrap();
+    assert!((prior - 3f64.ln()).abs() < 0.01, "{diagnosis}");
+    assert!(diagnosis["reason"].as_str().unwrap().contains("a ceiling"));
 
     let model = dir.join("iris.safetensors");
     let names = train_json(&[
@@ -699,6 +713,23 @@ fn breast_cancer_with_no_tuning_flags_reaches_95_percent() {
     let summary = train_json(&[&data("breast_cancer.csv"), "--target", "target"]);
     let accuracy = summary["test"]["accuracy"].as_f64().unwrap();
     assert!(accuracy >= 0.95, "test accuracy {accuracy}");
+    // The validation loss was lowest at one epoch and rose after it until early stopping
+    // ended the run: overfitting since that epoch, named; but the weights kept are that
+    // epoch's, whose losses (validation no higher than training) show neither problem.
+    let diagnosis = &summary["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "neither high bias nor high variance",
+        "{diagnosis}"
+    );
+    assert_eq!(diagnosis["curve"]["shape"], "rising", "{diagnosis}");
+    let since = &diagnosis["curve"]["overfitting_since_epoch"];
+    assert_eq!(since, &summary["best_epoch"], "{diagnosis}");
+    let reason = diagnosis["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("overfitting since epoch {since}"))
+            && reason.contains(&format!("early stopping restored epoch {since}'s weights")),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -708,6 +739,15 @@ fn digits_with_no_tuning_flags_reach_97_percent() {
     assert!(accuracy >= 0.97, "test accuracy {accuracy}");
     // Early stopping ends the run before the 200 epochs allowed.
     assert!(summary["stopped_early"].as_bool().unwrap(), "{summary}");
+    // The cross-entropy ends under a tenth of the ten classes' ln 10, and the validation loss
+    // within a few hundredths of the training loss (the default λ keeps them together): the
+    // curve levelled, neither bias nor variance.
+    let diagnosis = &summary["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "neither high bias nor high variance",
+        "{diagnosis}"
+    );
+    assert_eq!(diagnosis["curve"]["shape"], "levelled", "{diagnosis}");
 }
 
 /// Solves `a x = b` for a small dense system by Gaussian elimination with partial pivoting.
@@ -789,6 +829,33 @@ fn diabetes_with_no_tuning_flags_is_within_0_05_r_squared_of_least_squares() {
         r_squared > least_squares - 0.05,
         "the default MLP's test R² {r_squared} vs least squares {least_squares}"
     );
+
+    // Diabetes is noise-limited: no model gets R² much past 0.5. The diagnosis must not call
+    // that high bias and ask for a bigger model: the network's training loss is well below
+    // least squares' and its validation loss no better than least squares' by more than the
+    // sampling error of 88 rows, so the reason says the rest may be noise. (Its training fit
+    // is well ahead of its validation fit, beyond the gap least squares has on the same
+    // split: that is variance, and the verdict says so.)
+    let diagnosis = &summary["diagnosis"];
+    let verdict = diagnosis["verdict"].as_str().unwrap();
+    assert_eq!(verdict, "high variance (overfitting)", "{diagnosis}");
+    let reason = diagnosis["reason"].as_str().unwrap();
+    assert!(reason.contains("may be noise"), "{reason}");
+    assert!(reason.contains("least squares"), "{reason}");
+    let advice = diagnosis["advice"].to_string();
+    assert!(!advice.contains("bigger model"), "{advice}");
+    let line = &diagnosis["least_squares"];
+    assert!(
+        line["validation_loss"].as_f64().unwrap() > 0.4,
+        "{diagnosis}"
+    );
+    // R² on every part, the test's the same as the test section's.
+    let r2 = &diagnosis["r_squared"];
+    assert_eq!(r2["test"], summary["test"]["r_squared"]);
+    for part in ["train", "validation"] {
+        let value = r2[part].as_f64().unwrap();
+        assert!((0.3..0.8).contains(&value), "R² {part} {value}");
+    }
 }
 
 #[test]
@@ -916,11 +983,35 @@ fn a_log_of_stdout_and_stderr_holds_each_epoch_once_and_history_goes_to_a_file()
         "{text}"
     );
     assert!(text.contains("wrote the loss of every epoch to"), "{text}");
+    // Each line carries the validation accuracy, as Keras's `val_accuracy`.
+    assert_eq!(
+        text.matches(" - validation accuracy 0.").count()
+            + text.matches(" - validation accuracy 1.").count(),
+        3,
+        "{text}"
+    );
     let (header, rows) = read_csv(path(&history));
-    assert_eq!(header, ["epoch", "train_loss", "validation_loss"]);
+    assert_eq!(
+        header,
+        [
+            "epoch",
+            "train_loss",
+            "validation_loss",
+            "validation_accuracy"
+        ]
+    );
     assert_eq!(rows.len(), 6);
     assert_eq!(rows[5][0], "6");
     assert!(rows.iter().all(|r| r[1].parse::<f64>().unwrap() > 0.0));
+    // Accuracies of 30 validation rows: multiples of 1/30 between 0 and 1.
+    for row in &rows {
+        let accuracy: f64 = row[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy), "{row:?}");
+        assert!(
+            ((accuracy * 30.0) - (accuracy * 30.0).round()).abs() < 1e-9,
+            "{row:?}"
+        );
+    }
 }
 
 /// Removes ANSI escape sequences (`ESC [ … letter`) from terminal output.
@@ -1014,5 +1105,171 @@ fn a_near_miss_column_is_suggested_and_semicolons_and_tabs_are_read() {
         let summary = train_json(&[path(&file), "--target", "species", "--epochs", "3"]);
         assert_eq!(summary["features"], 4, "{name}");
         assert_eq!(summary["outputs"], 3, "{name}");
+    }
+}
+
+#[test]
+fn delimiter_names_the_separator_over_the_guess() {
+    // Column names with commas in them outnumber the semicolons that separate the cells: the
+    // guess is the comma, and the file has one column of nonsense. --delimiter says which.
+    let dir = scratch("delimiter-flag");
+    let file = dir.join("commas-in-names.csv");
+    let mut text = String::from("size, cm;weight, kg, net;y\n");
+    for i in 0..40 {
+        text += &format!("{};{};{}\n", i % 7, i % 5, i % 2);
+    }
+    fs::write(&file, &text).unwrap();
+    let (status, _, err) = run(&["train", path(&file), "--target", "y", "--quiet"]);
+    assert_eq!(
+        status, 2,
+        "the guess reads the header as five columns: {err}"
+    );
+    let summary = train_json(&[
+        path(&file),
+        "--target",
+        "y",
+        "--delimiter",
+        ";",
+        "--epochs",
+        "2",
+    ]);
+    assert_eq!(summary["features"], 2, "{summary}");
+    assert_eq!(summary["task"], "classification");
+    // A tab-separated file named as such, by word and by escape.
+    let tabs = dir.join("tabs.tsv");
+    fs::write(&tabs, text.replace(';', "\t")).unwrap();
+    for name in ["tab", "\\t"] {
+        let summary = train_json(&[
+            path(&tabs),
+            "--target",
+            "y",
+            "--delimiter",
+            name,
+            "--epochs",
+            "2",
+        ]);
+        assert_eq!(summary["features"], 2, "{name}: {summary}");
+    }
+    // Anything else is refused by name, before the file is read.
+    let (status, _, err) = run(&["train", path(&file), "--target", "y", "--delimiter", "|"]);
+    assert_eq!(status, 2);
+    assert!(err.contains("expected , or ; or tab"), "{err}");
+    assert!(err.contains("--delimiter"), "{err}");
+}
+
+#[test]
+fn the_diagnosis_reads_the_curve_the_rows_and_a_given_baseline() {
+    // Digits after 5 epochs: the validation loss still falls steeply (0.38, 0.29, 0.26,
+    // 0.24): the run is unfinished, so "train longer", not overfitting.
+    let short = train_json(&[&data("digits.csv"), "--target", "target", "--epochs", "5"]);
+    let diagnosis = &short["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "still improving: train longer",
+        "{diagnosis}"
+    );
+    assert_eq!(diagnosis["curve"]["shape"], "still falling");
+    assert!(diagnosis["advice"].to_string().contains("more epochs"));
+
+    // A 3-row file, two rows to train on and one to validate: too few rows for any model
+    // (and certainly not a reason for a bigger one).
+    let dir = scratch("diagnosis-rows");
+    let file = dir.join("three.csv");
+    std::fs::write(&file, "x,y\n1,2\n2,4\n3,7\n").unwrap();
+    let split = dir.join("split.csv");
+    std::fs::write(&split, "row,split\n0,train\n1,train\n2,val\n").unwrap();
+    let tiny = train_json(&[
+        path(&file),
+        "--target",
+        "y",
+        "--task",
+        "regress",
+        "--split-file",
+        path(&split),
+        "--epochs",
+        "3",
+    ]);
+    let diagnosis = &tiny["diagnosis"];
+    assert_eq!(diagnosis["verdict"], "too few rows for this model");
+    let reason = diagnosis["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("2 training and 1 validation rows"),
+        "{reason}"
+    );
+    assert!(!diagnosis["advice"].to_string().contains("bigger model"));
+
+    // The half-moons, labels −1 and +1, so a regression by default: on 20 validation rows the
+    // validation loss is lowest at epoch 2, the weights kept are that barely trained epoch's,
+    // and least squares fits the training rows better than they do: high bias, with the rise
+    // after epoch 2 named.
+    let moons = train_json(&[&data("moons100.csv"), "--target", "target"]);
+    let diagnosis = &moons["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "high bias (underfitting)",
+        "{diagnosis}"
+    );
+    let reason = diagnosis["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("a linear model fits the training rows better"),
+        "{reason}"
+    );
+    assert!(reason.contains("overfitting since epoch 2"), "{reason}");
+
+    // Iris against a reachable level: a cross-entropy of 0.01 is a floor the default model's
+    // training loss (about 0.08) is well above, so the same run is now high bias.
+    let floor = train_json(&[
+        &data("iris.csv"),
+        "--target",
+        "target",
+        "--baseline",
+        "0.01",
+    ]);
+    let diagnosis = &floor["diagnosis"];
+    assert_eq!(
+        diagnosis["verdict"], "high bias (underfitting)",
+        "{diagnosis}"
+    );
+    assert_eq!(diagnosis["baseline"]["kind"], "reachable");
+    assert_eq!(diagnosis["baseline"]["reachable"], 0.01);
+    assert!(diagnosis["reason"]
+        .as_str()
+        .unwrap()
+        .contains("the reachable level"));
+    let (status, _, err) = run(&[
+        "train",
+        &data("iris.csv"),
+        "--target",
+        "target",
+        "--baseline",
+        "-1",
+    ]);
+    assert_eq!(status, 2);
+    assert!(err.contains("expected a loss of 0 or more"), "{err}");
+}
+
+#[test]
+fn the_text_report_gives_the_baseline_the_reason_and_r_squared() {
+    let (status, out, err) = run(&[
+        "train",
+        &data("diabetes.csv"),
+        "--target",
+        "target",
+        "--epochs",
+        "3",
+        "--quiet",
+    ]);
+    assert_eq!(status, 0, "{err}");
+    for part in [
+        "baseline: the simplest model (predicting the training rows' mean)",
+        "a ceiling",
+        "least squares: training loss ",
+        "validation curve: ",
+        "R²: training ",
+        ", test ",
+        "diagnosis: ",
+        "because ",
+        // The best epoch's validation R², measured every epoch.
+        ", validation R² ",
+    ] {
+        assert!(out.contains(part), "{part:?} not in\n{out}");
     }
 }

@@ -13,10 +13,10 @@ use chainrule::optim::{
 use chainrule::Var;
 use chainrule_layers::losses;
 use chainrule_train::{
-    diagnose, fit, fit_with_penalty, load_assignment, load_csv_inferring, predict,
+    assess, fit, fit_with_penalty, load_assignment, load_csv_inferring_with, predict,
     predicted_classes, split_by_assignment, split_stratified, Batch, ConfusionMatrix, DataError,
-    Dataset, EarlyStopping, FitConfig, FitError, LoadedCsv, Progress, SplitError, Standardizer,
-    Targets, Task,
+    Dataset, EarlyStopping, FitConfig, FitError, LeastSquares, LoadedCsv, Progress, RunFacts,
+    Simplest, SplitError, Standardizer, Targets, Task,
 };
 
 use super::error::CliError;
@@ -88,6 +88,19 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         }
     }
 
+    // The baselines the diagnosis compares with, on the standardized scale the losses are
+    // measured on: the simplest model of the training rows always, least squares for a
+    // regression, and the reachable level when --baseline gives one.
+    let facts = RunFacts {
+        reachable: args.baseline,
+        simplest: Simplest::of(&train, &validation),
+        least_squares: LeastSquares::fit(&train, &validation),
+        training_rows: train.len(),
+        validation_rows: validation.len(),
+        features: train.num_features(),
+        parameters: 0,
+    };
+
     let architecture = Architecture {
         task,
         target: args.target.clone(),
@@ -106,6 +119,10 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     };
     check_size(&architecture, batch_size)?;
     let (mut model, mut params) = architecture.build(args.seed);
+    let facts = RunFacts {
+        parameters: params.num_elements(),
+        ..facts
+    };
     let learning_rate = args
         .lr
         .unwrap_or_else(|| args.optimizer.default_learning_rate());
@@ -237,7 +254,15 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
         outputs.push((output, bytes));
     }
     if let Some(output) = plot {
-        let svg = plot::learning_curves(&history, loss_name, args.log_y)?;
+        let name = match facts.reachable {
+            Some(level) => format!("reachable level {level}, a floor"),
+            None => format!("simplest model {:.4}, a ceiling", facts.simplest.train_loss),
+        };
+        let level = plot::Level {
+            name: &name,
+            loss: facts.reachable.unwrap_or(facts.simplest.train_loss),
+        };
+        let svg = plot::learning_curves(&history, loss_name, args.log_y, Some(level))?;
         outputs.push((output, svg.into_bytes()));
     }
     if let Some(output) = history_output {
@@ -253,7 +278,7 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
 
     let report = Report {
         setup: &setup,
-        diagnosis: diagnose(&history, None),
+        diagnosis: assess(&history, &facts),
         history: &history,
         test: test_result,
         saved: args.save.as_deref(),
@@ -334,7 +359,12 @@ fn load(args: &TrainArgs) -> Result<LoadedCsv<Real>, CliError> {
         TaskArg::Classify => Task::Classification,
         TaskArg::Regress => Task::Regression,
     });
-    Ok(load_csv_inferring(&args.data, &args.target, task)?)
+    Ok(load_csv_inferring_with(
+        &args.data,
+        &args.target,
+        task,
+        args.delimiter.map(|d| d.0),
+    )?)
 }
 
 /// At least one feature, each named once (`predict` finds them by name), and at least two

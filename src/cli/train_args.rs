@@ -17,6 +17,10 @@ pub struct TrainArgs {
     /// The column to predict
     #[arg(long, value_name = "COLUMN")]
     pub target: String,
+    /// The separator between cells: "," ";" or tab (written `tab` or `\t`). Default: whichever
+    /// of the three the header row holds most of
+    #[arg(long, value_name = "SEP", value_parser = parse_delimiter)]
+    pub delimiter: Option<Delimiter>,
     /// classify (the target holds class names, or labels 0, 1, …, k−1) or regress (real
     /// values). Default: classify when the target holds names, or whole numbers from 0 to 99
     /// with at most 50 different; else regress
@@ -78,6 +82,12 @@ pub struct TrainArgs {
     /// weights; "none" runs every epoch and keeps the last
     #[arg(long, value_name = "N", default_value = "20", value_parser = parse_patience)]
     pub patience: Patience,
+    /// A loss that can be reached (human-level, a published result), to judge bias against
+    /// instead of the simplest model. In the units of the loss the run reports: the
+    /// cross-entropy in nats for a classification (0 is certain and right), the mean squared
+    /// error of the standardized target for a regression (1 − R²: an R² of 0.8 is 0.2)
+    #[arg(long, value_name = "LOSS", value_parser = parse_baseline, allow_hyphen_values = true)]
+    pub baseline: Option<f64>,
     /// Save the trained model (weights, architecture and standardization) to FILE, for predict
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
@@ -88,7 +98,8 @@ pub struct TrainArgs {
     /// decades)
     #[arg(long)]
     pub log_y: bool,
-    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss) to FILE
+    /// Write the loss of every epoch as CSV (epoch,train_loss,validation_loss, and
+    /// validation_accuracy or validation_r_squared) to FILE
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
     /// When stderr is not a terminal, a progress line every K epochs (and for the last)
@@ -317,6 +328,34 @@ fn parse_l2(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The byte that separates a CSV file's cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+/// `,` `;` `tab` (or `\t`, or a tab itself); also `comma` and `semicolon`.
+fn parse_delimiter(text: &str) -> Result<Delimiter, String> {
+    match text {
+        "," | "comma" => Ok(Delimiter(b',')),
+        ";" | "semicolon" => Ok(Delimiter(b';')),
+        "\t" | "\\t" | "tab" | "TAB" => Ok(Delimiter(b'\t')),
+        _ => Err(format!(
+            "expected , or ; or tab (also written \\t); got {text:?}"
+        )),
+    }
+}
+
+/// A reachable loss: finite, 0 or more.
+fn parse_baseline(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(level) if level.is_finite() && level >= 0.0 => Ok(level),
+        _ => Err(format!(
+            "expected a loss of 0 or more in the run's units (cross-entropy for a \
+             classification, the standardized mean squared error, 1 − R², for a regression), \
+             like 0.05; got {text:?}"
+        )),
+    }
+}
+
 /// A whole number of at least 1.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
@@ -353,6 +392,18 @@ mod tests {
         assert!(parse_split("60/20/30").unwrap_err().contains("sum to 110"));
         assert!(parse_split("a/b/c").is_err());
         assert!(parse_split("120/-10/-10").is_err());
+    }
+
+    #[test]
+    fn delimiters_are_named_or_refused() {
+        assert_eq!(parse_delimiter(","), Ok(Delimiter(b',')));
+        assert_eq!(parse_delimiter(";"), Ok(Delimiter(b';')));
+        assert_eq!(parse_delimiter("tab"), Ok(Delimiter(b'\t')));
+        assert_eq!(parse_delimiter("\\t"), Ok(Delimiter(b'\t')));
+        assert_eq!(parse_delimiter("\t"), Ok(Delimiter(b'\t')));
+        let refused = parse_delimiter("|").unwrap_err();
+        assert!(refused.contains("expected , or ; or tab"), "{refused}");
+        assert!(parse_delimiter("").is_err());
     }
 
     #[test]

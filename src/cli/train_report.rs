@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use chainrule_train::{ConfusionMatrix, Diagnosis, History, Task};
+use chainrule_train::{Assessment, ConfusionMatrix, Curve, History, Metric, Task};
 use serde_json::{json, Value};
 
 use super::model_file::{task_name, Architecture};
@@ -58,8 +58,8 @@ pub struct Report<'a> {
     pub setup: &'a Setup<'a>,
     /// The per-epoch losses.
     pub history: &'a History,
-    /// Bias and variance from the history.
-    pub diagnosis: Diagnosis,
+    /// Bias and variance from the history, the curve's shape and the baselines.
+    pub diagnosis: Assessment,
     /// The test metrics; `None` when the split left no test rows.
     pub test: Option<TestResult>,
     /// Where the model was saved.
@@ -141,9 +141,16 @@ pub fn text(report: &Report<'_>) -> String {
     };
     let _ = writeln!(out, "\ntraining {ending}; {kept}");
     let best = history.best_epoch;
+    let metric = match history.metric_at(best) {
+        Some((Metric::Accuracy, accuracy)) => {
+            format!(", validation accuracy {:.2}%", 100.0 * accuracy)
+        }
+        Some((Metric::RSquared, r_squared)) => format!(", validation R² {r_squared:.4}"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "best epoch {}: training loss {:.6}, validation loss {:.6} ({})",
+        "best epoch {}: training loss {:.6}, validation loss {:.6} ({}){metric}",
         best + 1,
         history.train_loss[best],
         history.validation_loss[best],
@@ -195,6 +202,9 @@ pub fn text(report: &Report<'_>) -> String {
         "\nbias and variance, from the losses of epoch {}:",
         report.history.final_epoch() + 1
     );
+    if let Some(text) = r_squared_text(report) {
+        let _ = writeln!(out, "{text}");
+    }
     let _ = writeln!(out, "{}", report.diagnosis);
 
     if let Some(path) = report.saved {
@@ -212,17 +222,39 @@ pub fn text(report: &Report<'_>) -> String {
     out
 }
 
-/// The per-epoch losses as CSV, for `--history FILE`: `epoch,train_loss,validation_loss`,
-/// epochs counted from 1.
+/// R² on the training, validation and test rows, for a regression.
+fn r_squared_text(report: &Report<'_>) -> Option<String> {
+    let [train, validation] = report.diagnosis.r_squared()?;
+    let test = match report.test {
+        Some(TestResult::Regression { r_squared, .. }) => format!(", test {r_squared:.4}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "R²: training {train:.4}, validation {validation:.4}{test}"
+    ))
+}
+
+/// The per-epoch losses as CSV, for `--history FILE`: `epoch,train_loss,validation_loss`
+/// and the validation metric (`validation_accuracy` or `validation_r_squared`), epochs
+/// counted from 1.
 pub fn history_csv(history: &History) -> String {
-    let mut out = String::from("epoch,train_loss,validation_loss\n");
+    let mut out = String::from("epoch,train_loss,validation_loss");
+    if let Some(metric) = history.metric {
+        out.push(',');
+        out.push_str(metric.column());
+    }
+    out.push('\n');
     for (epoch, (train, validation)) in history
         .train_loss
         .iter()
         .zip(&history.validation_loss)
         .enumerate()
     {
-        let _ = writeln!(out, "{},{train},{validation}", epoch + 1);
+        let _ = write!(out, "{},{train},{validation}", epoch + 1);
+        if let Some((_, value)) = history.metric_at(epoch) {
+            let _ = write!(out, ",{value}");
+        }
+        out.push('\n');
     }
     out
 }
@@ -272,7 +304,6 @@ pub fn json(report: &Report<'_>) -> String {
             "standardized_mean_squared_error": standardized,
         }),
     };
-    let d = &report.diagnosis;
     let [train, validation, test_rows] = report.setup.sizes;
     let object = json!({
         "data": report.setup.data.display().to_string(),
@@ -295,17 +326,14 @@ pub fn json(report: &Report<'_>) -> String {
         "loss": report.setup.loss,
         "train_loss": history.train_loss,
         "validation_loss": history.validation_loss,
+        "validation_metric": history.metric.map(|metric| json!({
+            "name": metric.column().trim_start_matches("validation_"),
+            "values": history.validation_metric,
+        })),
         "best_epoch": history.best_epoch + 1,
         "stopped_early": history.stopped_early,
         "test": test,
-        "diagnosis": {
-            "verdict": d.verdict.to_string(),
-            "train_loss": d.train_loss,
-            "validation_loss": d.validation_loss,
-            "bias_gap": d.bias_gap,
-            "variance_gap": d.variance_gap,
-            "advice": d.verdict.advice(),
-        },
+        "diagnosis": diagnosis_json(report),
         "saved": report.saved.map(|p| p.display().to_string()),
         "plot": report.plot.map(|p| p.display().to_string()),
         "history": report.history_file.map(|p| p.display().to_string()),
@@ -313,4 +341,47 @@ pub fn json(report: &Report<'_>) -> String {
     let mut text = serde_json::to_string_pretty(&object).expect("numbers and names serialize");
     text.push('\n');
     text
+}
+
+/// The diagnosis as JSON: the same fields as the text, with the numbers unrounded.
+fn diagnosis_json(report: &Report<'_>) -> Value {
+    let d = &report.diagnosis;
+    let facts = &d.facts;
+    let (shape, since) = match d.curve {
+        Curve::TooShort => ("too short", None),
+        Curve::StillFalling => ("still falling", None),
+        Curve::RisingSince { best_epoch } => ("rising", Some(best_epoch + 1)),
+        Curve::Levelled => ("levelled", None),
+    };
+    let r_squared = d.r_squared().map(|[train, validation]| {
+        let test = match report.test {
+            Some(TestResult::Regression { r_squared, .. }) => Some(r_squared),
+            _ => None,
+        };
+        json!({ "train": train, "validation": validation, "test": test })
+    });
+    json!({
+        "verdict": d.finding.to_string(),
+        "reason": d.reason,
+        "epoch": d.epoch + 1,
+        "train_loss": d.train_loss,
+        "validation_loss": d.validation_loss,
+        "baseline": {
+            "kind": if facts.reachable.is_some() { "reachable" } else { "simplest model" },
+            "described": d.baseline_used(),
+            "reachable": facts.reachable,
+            "simplest_train_loss": facts.simplest.train_loss,
+            "simplest_validation_loss": facts.simplest.validation_loss,
+            "majority_class_validation_error": facts.simplest.majority_error,
+        },
+        "least_squares": facts.least_squares.map(|line| json!({
+            "train_loss": line.train_loss,
+            "validation_loss": line.validation_loss,
+        })),
+        "curve": { "shape": shape, "overfitting_since_epoch": since },
+        "r_squared": r_squared,
+        "rows": { "train": facts.training_rows, "validation": facts.validation_rows },
+        "parameters": facts.parameters,
+        "advice": d.finding.advice(),
+    })
 }

@@ -362,6 +362,15 @@ impl CsvFile {
     /// [`DataError::Io`] when it cannot be opened, [`DataError::Empty`] when it has no header,
     /// [`DataError::Csv`] when the header cannot be read.
     pub fn open(path: &Path) -> Result<CsvFile, DataError> {
+        Self::open_with(path, None)
+    }
+
+    /// [`CsvFile::open`] with the separator named (`b','`, `b';'`, `b'\t'`) instead of
+    /// guessed from the header; `None` guesses.
+    ///
+    /// # Errors
+    /// As [`CsvFile::open`].
+    pub fn open_with(path: &Path, delimiter: Option<u8>) -> Result<CsvFile, DataError> {
         let file = File::open(path).map_err(|source| DataError::Io {
             path: path.to_path_buf(),
             source,
@@ -370,7 +379,7 @@ impl CsvFile {
             path: path.to_path_buf(),
             source,
         })?;
-        let delimiter = sniff_delimiter(&first_line);
+        let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&first_line));
         let lines: Lines = Rc::new(RefCell::new(VecDeque::new()));
         let counter = LineCounter {
             inner: std::io::Cursor::new(first_line).chain(file),

@@ -320,13 +320,14 @@ pub fn load_csv<T: Float>(
 ) -> Result<Dataset<T>, DataError> {
     let mut classes = Vec::new();
     let mut values = Vec::new();
-    let (features, feature_names) = read_features(path.as_ref(), target_column, |row, target| {
-        match task {
-            Task::Classification => classes.push(row.whole_number(target)?),
-            Task::Regression => values.push(row.number(target)?),
-        }
-        Ok(())
-    })?;
+    let (features, feature_names) =
+        read_features(path.as_ref(), None, target_column, |row, target| {
+            match task {
+                Task::Classification => classes.push(row.whole_number(target)?),
+                Task::Regression => values.push(row.number(target)?),
+            }
+            Ok(())
+        })?;
     let rows = features.shape()[0];
     let targets = match task {
         Task::Classification => Targets::Classes(classes),
@@ -340,10 +341,11 @@ pub fn load_csv<T: Float>(
 /// column index. Refuses a file with no data rows.
 fn read_features<T: Float>(
     path: &Path,
+    delimiter: Option<u8>,
     target_column: &str,
     mut target: impl FnMut(&Row<'_>, usize) -> Result<(), DataError>,
 ) -> Result<(Tensor<T>, Vec<String>), DataError> {
-    let mut file = CsvFile::open(path)?;
+    let mut file = CsvFile::open_with(path, delimiter)?;
     let target_index = file.column(target_column)?;
     let feature_columns: Vec<usize> = (0..file.header().len())
         .filter(|&c| c != target_index)
@@ -437,15 +439,40 @@ pub fn load_csv_inferring<T: Float>(
     target_column: &str,
     task: Option<Task>,
 ) -> Result<LoadedCsv<T>, DataError> {
+    load_csv_inferring_with(path, target_column, task, None)
+}
+
+/// [`load_csv_inferring`] with the separator named (`Some(b';')`, `Some(b'\t')`, …) rather
+/// than guessed from the header row (`None`).
+///
+/// # Errors
+/// As [`load_csv_inferring`].
+///
+/// ```
+/// use chainrule_train::load_csv_inferring_with;
+/// let path = std::env::temp_dir().join("chainrule-doc-load-delimiter.csv");
+/// std::fs::write(&path, "a;b;y\n1;5;0\n2;6;1\n").unwrap();
+/// let loaded = load_csv_inferring_with::<f64>(&path, "y", None, Some(b';')).unwrap();
+/// assert_eq!(loaded.data.feature_names(), ["a", "b"]);
+/// assert_eq!(loaded.data.features().as_slice(), &[1.0, 5.0, 2.0, 6.0]);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn load_csv_inferring_with<T: Float>(
+    path: impl AsRef<Path>,
+    target_column: &str,
+    task: Option<Task>,
+    delimiter: Option<u8>,
+) -> Result<LoadedCsv<T>, DataError> {
     // Each target cell as written, its line, and its value where it reads as a number.
     let mut cells: Vec<(String, u64, Option<f64>)> = Vec::new();
     let mut target = 0;
-    let (features, feature_names) = read_features(path.as_ref(), target_column, |row, column| {
-        target = column;
-        let text = row.text(column);
-        cells.push((text.to_string(), row.line(), text.parse::<f64>().ok()));
-        Ok(())
-    })?;
+    let (features, feature_names) =
+        read_features(path.as_ref(), delimiter, target_column, |row, column| {
+            target = column;
+            let text = row.text(column);
+            cells.push((text.to_string(), row.line(), text.parse::<f64>().ok()));
+            Ok(())
+        })?;
     let path = path.as_ref().to_path_buf();
     let rows = cells.len();
     let column_number = target + 1;

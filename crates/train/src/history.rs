@@ -1,5 +1,5 @@
 //! The record of a training run: the loss on the training and validation sets after each
-//! epoch, the best epoch, and how the run ended. [`crate::fit()`] returns one;
+//! epoch, a validation metric (accuracy or R²), the best epoch, and how the run ended. [`crate::fit()`] returns one;
 //! [`crate::Diagnosis`] reads it.
 
 use std::fmt;
@@ -15,6 +15,8 @@ use std::fmt;
 ///     best_epoch: 1,
 ///     stopped_early: false,
 ///     restored_best: true,
+///     metric: None,
+///     validation_metric: vec![],
 /// };
 /// assert_eq!(history.epochs(), 3);
 /// assert_eq!(history.best_validation_loss(), 0.6);
@@ -33,6 +35,45 @@ pub struct History {
     pub stopped_early: bool,
     /// Whether the parameters were set back to those of [`History::best_epoch`] at the end.
     pub restored_best: bool,
+    /// What [`History::validation_metric`] measures; `None` when the model's outputs are
+    /// neither class scores (two columns or more, for class labels) nor values.
+    pub metric: Option<Metric>,
+    /// The validation metric after each epoch (empty when [`History::metric`] is `None`).
+    pub validation_metric: Vec<f64>,
+}
+
+/// A measure of the validation set's predictions that people read more easily than the loss.
+///
+/// ```
+/// use chainrule_train::Metric;
+/// assert_eq!(Metric::Accuracy.name(), "accuracy");
+/// assert_eq!(Metric::RSquared.column(), "validation_r_squared");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// The share of rows whose highest-scoring output is their class (for class labels).
+    Accuracy,
+    /// 1 − mean squared error / variance of the targets (for values): 1 is perfect, 0 no
+    /// better than the validation targets' own mean. Unchanged by standardizing the targets.
+    RSquared,
+}
+
+impl Metric {
+    /// Its name in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::RSquared => "R²",
+        }
+    }
+
+    /// Its column in a history CSV.
+    pub fn column(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "validation_accuracy",
+            Metric::RSquared => "validation_r_squared",
+        }
+    }
 }
 
 impl History {
@@ -57,6 +98,11 @@ impl History {
         } else {
             self.epochs().saturating_sub(1)
         }
+    }
+
+    /// The validation metric of `epoch`, when one was measured.
+    pub fn metric_at(&self, epoch: usize) -> Option<(Metric, f64)> {
+        Some((self.metric?, *self.validation_metric.get(epoch)?))
     }
 
     /// The training and validation loss of [`History::final_epoch`] (NaN when no epoch ran).

@@ -109,15 +109,18 @@ pub use atomic::{check_writable, resolve_target, write_all_or_none, write_atomic
 pub use batch::{batches, Batch, Batches};
 pub use csv_file::{closest_name, CsvFile, DataError, Row};
 pub use data::{
-    load_csv, load_csv_inferring, Dataset, LoadedCsv, Targets, Task, MAX_CLASSES,
-    MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
+    load_csv, load_csv_inferring, load_csv_inferring_with, Dataset, LoadedCsv, Targets, Task,
+    MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_INFERRED_LABEL,
 };
-pub use diagnose::{diagnose, Diagnosis, DiagnosisThresholds, Verdict};
+pub use diagnose::{
+    assess, diagnose, Assessment, Curve, Diagnosis, DiagnosisThresholds, Finding, LeastSquares,
+    RunFacts, Simplest, Verdict,
+};
 pub use fit::{
     evaluate, fit, fit_with_penalty, loss_fn, predict, EarlyStopping, FitConfig, FitError, Phase,
     Step,
 };
-pub use history::History;
+pub use history::{History, Metric};
 pub use metrics::{
     accuracy, accuracy_of_classes, log_loss, mean_squared_error, predicted_classes,
     ConfusionMatrix, LOG_LOSS_EPSILON,

@@ -12,6 +12,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::Metric;
+
 /// Where and how training progress is shown.
 ///
 /// ```
@@ -87,16 +89,32 @@ impl Reporter {
 
     /// Epoch `epoch` (from 0) is done: on the bar, its number and losses; as a line (every
     /// `log_every`-th epoch, and the last), Keras-style with the time it took.
-    pub(crate) fn epoch(&self, epoch: usize, train: f64, validation: f64, best: bool) {
+    pub(crate) fn epoch(
+        &self,
+        epoch: usize,
+        train: f64,
+        validation: f64,
+        metric: Option<(Metric, f64)>,
+        best: bool,
+    ) {
         let seconds = self
             .epoch_started
             .replace(Instant::now())
             .elapsed()
             .as_secs_f64();
         let mark = if best { " (best)" } else { "" };
+        let short = match metric {
+            Some((Metric::Accuracy, a)) => format!(" acc {a:.4}"),
+            Some((Metric::RSquared, r)) => format!(" R² {r:.4}"),
+            None => String::new(),
+        };
+        let long = match metric {
+            Some((name, value)) => format!(" - validation {} {value:.4}", name.name()),
+            None => String::new(),
+        };
         match &self.style {
             Style::Bar(bar) => bar.set_message(format!(
-                "epoch {}/{} loss {train:.4} val {validation:.4}{mark}",
+                "epoch {}/{} loss {train:.4} val {validation:.4}{short}{mark}",
                 epoch + 1,
                 self.epochs
             )),
@@ -105,7 +123,7 @@ impl Reporter {
             {
                 print_line(&format!(
                     "epoch {}/{} - {seconds:.2}s - train loss {train:.6} - validation loss \
-                     {validation:.6}{mark}",
+                     {validation:.6}{long}{mark}",
                     epoch + 1,
                     self.epochs
                 ))

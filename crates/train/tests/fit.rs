@@ -544,3 +544,63 @@ fn every_progress_style_runs() {
         .unwrap();
     }
 }
+
+#[test]
+fn every_epoch_records_the_validation_accuracy_or_r_squared() {
+    use chainrule_train::{accuracy, Metric};
+    // Two classes split by the sign of x: a linear model with two outputs learns them.
+    let x: Vec<f64> = (0..40).map(|i| (i as f64 - 19.5) / 10.0).collect();
+    let labels: Vec<usize> = x.iter().map(|&v| usize::from(v > 0.0)).collect();
+    let data = Dataset::new(
+        Tensor::from_vec(x.clone(), &[40, 1]),
+        Targets::Classes(labels.clone()),
+    );
+    let mut params = ParamStore::new();
+    let mut model = Linear::new(&mut params, "l", 1, 2, 0);
+    let history = fit(
+        &mut model,
+        &mut params,
+        &mut Descent { learning_rate: 0.5 },
+        common::cross_entropy,
+        &data,
+        &data,
+        &quiet(5, 8),
+    )
+    .unwrap();
+    assert_eq!(history.metric, Some(Metric::Accuracy));
+    assert_eq!(history.validation_metric.len(), 5);
+    // The last epoch's figure is the accuracy of the model as it ended (no restoring here).
+    let outputs = predict(&mut model, &params, data.features(), 40);
+    assert_eq!(
+        history.metric_at(4),
+        Some((Metric::Accuracy, accuracy(&outputs, &labels)))
+    );
+
+    // Values: R², 1 − MSE / variance of the validation targets.
+    let train = linear_data(50, &[1.0, -2.0], 0.5, 0.3, 1);
+    let validation = linear_data(30, &[1.0, -2.0], 0.5, 0.3, 2);
+    let mut params = ParamStore::new();
+    let mut model = Linear::new(&mut params, "l", train.num_features(), 1, 0);
+    let history = fit(
+        &mut model,
+        &mut params,
+        &mut Descent {
+            learning_rate: 0.05,
+        },
+        mse,
+        &train,
+        &validation,
+        &quiet(3, 10),
+    )
+    .unwrap();
+    assert_eq!(history.metric, Some(Metric::RSquared));
+    let values = validation.values().unwrap().as_slice();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+    let (_, r_squared) = history.metric_at(2).unwrap();
+    let expected = 1.0 - history.validation_loss[2] / variance;
+    assert!(
+        (r_squared - expected).abs() < 1e-9,
+        "{r_squared} vs {expected}"
+    );
+}

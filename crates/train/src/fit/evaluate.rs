@@ -5,7 +5,7 @@ use chainrule_autodiff::{Float, Graph, ParamStore, Tensor, Var};
 use chainrule_layers::Module;
 
 use super::{FitError, LossFn, Phase, Step};
-use crate::{batches, Batch, Dataset};
+use crate::{batches, predicted_classes, Batch, Dataset, Metric, Targets};
 
 /// Runs `model` in evaluation mode on `features` `[n, d]`, `batch_size` rows at a time, and
 /// joins the outputs along the first axis. The model is left in evaluation mode
@@ -156,4 +156,86 @@ pub(super) fn scalar_value<T: Float>(loss: Var<'_, T>, step: Step) -> Result<f64
         });
     }
     Ok(value)
+}
+
+/// [`mean_loss`] with the validation metric of the same outputs: accuracy for class labels
+/// (when the model gives a score per class, two columns or more), R² for values (when the
+/// outputs have the targets' shape); `None` otherwise.
+pub(super) fn mean_loss_and_metric<T, M>(
+    model: &M,
+    params: &ParamStore<T>,
+    loss: &LossFn<'_, T>,
+    data: &Dataset<T>,
+    batch_size: usize,
+    epoch: Option<usize>,
+) -> Result<(f64, Option<(Metric, f64)>), FitError>
+where
+    T: Float,
+    M: Module<T> + ?Sized,
+{
+    let mut sum = 0.0;
+    let mut right = 0usize;
+    let mut squared_error = 0.0;
+    let mut measurable = true;
+    for (index, batch) in batches(data, batch_size, None).enumerate() {
+        let step = Step {
+            phase: Phase::Validation,
+            epoch,
+            batch: index,
+        };
+        let g = Graph::no_grad();
+        let x = g.input(batch.features.clone());
+        let output = model.forward(&g, params, x);
+        sum += scalar_value(loss(output, &batch), step)? * batch.len() as f64;
+        let scores = output.value();
+        match &batch.targets {
+            Targets::Classes(labels) if scores.rank() == 2 && scores.shape()[1] >= 2 => {
+                right += predicted_classes(&scores)
+                    .iter()
+                    .zip(labels)
+                    .filter(|(p, l)| p == l)
+                    .count();
+            }
+            Targets::Values(values) if values.shape() == scores.shape() => {
+                squared_error += scores
+                    .as_slice()
+                    .iter()
+                    .zip(values.as_slice())
+                    .map(|(&p, &y)| (p.to_f64_exact() - y.to_f64_exact()).powi(2))
+                    .sum::<f64>();
+            }
+            _ => measurable = false,
+        }
+    }
+    let rows = data.len() as f64;
+    let metric = match data.targets() {
+        _ if !measurable => None,
+        Targets::Classes(_) => Some((Metric::Accuracy, right as f64 / rows)),
+        Targets::Values(values) => {
+            let spread = squared_spread(values);
+            (spread > 0.0).then(|| (Metric::RSquared, 1.0 - squared_error / spread))
+        }
+    };
+    Ok((sum / rows, metric))
+}
+
+/// The sum of squares of `values` `[n, k]` about their column means: the denominator of R².
+fn squared_spread<T: Float>(values: &Tensor<T>) -> f64 {
+    let width = values.shape().get(1).copied().unwrap_or(1).max(1);
+    let rows = (values.numel() / width).max(1) as f64;
+    let mut means = vec![0.0; width];
+    for row in values.as_slice().chunks(width) {
+        for (m, &v) in means.iter_mut().zip(row) {
+            *m += v.to_f64_exact() / rows;
+        }
+    }
+    values
+        .as_slice()
+        .chunks(width)
+        .flat_map(|row| {
+            row.iter()
+                .zip(&means)
+                .map(|(&v, m)| (v.to_f64_exact() - m).powi(2))
+        })
+        .sum()
 }

@@ -51,8 +51,8 @@ pub use error::{FitError, Phase, Step};
 pub use evaluate::{evaluate, predict};
 
 use crate::progress::Reporter;
-use crate::{batches, Batch, Dataset, History};
-use evaluate::{mean_loss, scalar_value};
+use crate::{batches, Batch, Dataset, History, Metric};
+use evaluate::{mean_loss, mean_loss_and_metric, scalar_value};
 
 /// Gives a closure the loss signature `for<'g> Fn(Var<'g, T>, &Batch<T>) -> Var<'g, T>`, so it
 /// can be kept in a variable and passed to [`fit`] and [`evaluate`] later. It returns the
@@ -329,7 +329,7 @@ where
             } else {
                 running
             };
-            let validation_loss = self.mean_loss(validation, Phase::Validation, epoch)?;
+            let (validation_loss, metric) = self.validation_pass(validation, epoch)?;
             self.model.set_training(true);
 
             let min_delta = config.early_stopping.map_or(0.0, |s| s.min_delta);
@@ -343,7 +343,11 @@ where
             }
             history.train_loss.push(train_loss);
             history.validation_loss.push(validation_loss);
-            reporter.epoch(epoch, train_loss, validation_loss, improved);
+            if let Some((name, value)) = metric {
+                history.metric = Some(name);
+                history.validation_metric.push(value);
+            }
+            reporter.epoch(epoch, train_loss, validation_loss, metric, improved);
 
             if let Some(stopping) = config.early_stopping {
                 let stale = epoch - history.best_epoch;
@@ -451,6 +455,22 @@ where
             None => data_loss,
         };
         (data_loss, total)
+    }
+
+    /// The validation loss, and the validation metric when the outputs have one.
+    fn validation_pass(
+        &mut self,
+        data: &Dataset<T>,
+        epoch: usize,
+    ) -> Result<(f64, Option<(Metric, f64)>), FitError> {
+        mean_loss_and_metric(
+            self.model,
+            self.params,
+            self.objective.loss,
+            data,
+            self.config.batch_size,
+            Some(epoch),
+        )
     }
 
     fn mean_loss(
