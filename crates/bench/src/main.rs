@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         eprintln!("error: --threads and --runs must be at least 1");
         return ExitCode::from(2);
     }
-    // matrixmultiply reads this once, at its first product; nothing has run yet.
+    // The engine reads the count at each product (split-threshold changes it as it goes).
     chainrule_autodiff::set_num_threads(args.threads);
     eprintln!("threads: {}", args.threads);
     let line = match args.workload {
