@@ -19,6 +19,17 @@ pub struct Output<'a> {
     pub path: &'a Path,
 }
 
+impl<'a> Output<'a> {
+    /// The output `flag` asks for, when it was given: a file of kind `what` (for messages).
+    pub fn requested(
+        flag: &'static str,
+        what: &'static str,
+        path: Option<&'a Path>,
+    ) -> Option<Self> {
+        path.map(|path| Output { what, flag, path })
+    }
+}
+
 impl Output<'_> {
     /// `-`, or a path to the very file standard output is (`/dev/stdout`, or the file it is
     /// redirected to): written as standard output, so that the file and the report do not

@@ -363,21 +363,9 @@ const MAX_NUMERIC_NODES: usize = 3000;
 fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let input = &args.input;
     let (source, program, inputs) = read_input(input)?;
-    let dot = args.dot.as_deref().map(|path| files::Output {
-        what: "DOT",
-        flag: "--dot",
-        path,
-    });
-    let svg = args.svg.as_deref().map(|path| files::Output {
-        what: "SVG",
-        flag: "--svg",
-        path,
-    });
-    let html = args.html.as_deref().map(|path| files::Output {
-        what: "HTML",
-        flag: "--html",
-        path,
-    });
+    let dot = files::Output::requested("--dot", "DOT", args.dot.as_deref());
+    let svg = files::Output::requested("--svg", "SVG", args.svg.as_deref());
+    let html = files::Output::requested("--html", "HTML", args.html.as_deref());
     let outputs: Vec<files::Output<'_>> = dot.into_iter().chain(svg).chain(html).collect();
     files::check(&outputs)?;
     let g = Graph::new();

@@ -60,16 +60,8 @@ pub struct ModelGraph {
 
 /// Runs `chainrule graph`: writes the files asked for, then prints the nodes as text (or JSON).
 pub fn run(args: &GraphArgs) -> Result<(), CliError> {
-    let svg = args.svg.as_deref().map(|path| files::Output {
-        what: "SVG",
-        flag: "--svg",
-        path,
-    });
-    let html = args.html.as_deref().map(|path| files::Output {
-        what: "HTML",
-        flag: "--html",
-        path,
-    });
+    let svg = files::Output::requested("--svg", "SVG", args.svg.as_deref());
+    let html = files::Output::requested("--html", "HTML", args.html.as_deref());
     let outputs: Vec<files::Output<'_>> = svg.into_iter().chain(html).collect();
     files::check(&outputs)?;
     let (architecture, mut model, params) = model_file::load(&args.model)?;

@@ -129,21 +129,10 @@ pub fn run(args: &TrainArgs) -> Result<(), CliError> {
     let mut optimizer = optimizer(args.optimizer, learning_rate as Real);
 
     // Before the long part: can the results be written where they were asked for?
-    let save = args.save.as_deref().map(|path| files::Output {
-        what: "model",
-        flag: "--save",
-        path,
-    });
-    let plot = args.plot.as_deref().map(|path| files::Output {
-        what: "SVG",
-        flag: "--plot",
-        path,
-    });
-    let history_output = args.history.as_deref().map(|path| files::Output {
-        what: "history CSV",
-        flag: "--history",
-        path,
-    });
+    let save = files::Output::requested("--save", "model", args.save.as_deref());
+    let plot = files::Output::requested("--plot", "SVG", args.plot.as_deref());
+    let history_output =
+        files::Output::requested("--history", "history CSV", args.history.as_deref());
     let requested: Vec<files::Output<'_>> =
         save.into_iter().chain(plot).chain(history_output).collect();
     files::check(&requested)?;

@@ -123,6 +123,35 @@ where
     T: Float,
     M: Module<T> + ?Sized,
 {
+    walk_batches(
+        model,
+        params,
+        loss,
+        data,
+        batch_size,
+        phase,
+        epoch,
+        |_, _| (),
+    )
+}
+
+/// Runs the model over `data` in batches with no backward pass, handing each batch's outputs
+/// to `look` with the batch, and returns the mean over rows of the loss.
+#[allow(clippy::too_many_arguments)]
+fn walk_batches<T, M>(
+    model: &M,
+    params: &ParamStore<T>,
+    loss: &LossFn<'_, T>,
+    data: &Dataset<T>,
+    batch_size: usize,
+    phase: Phase,
+    epoch: Option<usize>,
+    mut look: impl FnMut(&Tensor<T>, &Batch<T>),
+) -> Result<f64, FitError>
+where
+    T: Float,
+    M: Module<T> + ?Sized,
+{
     let mut sum = 0.0;
     for (index, batch) in batches(data, batch_size, None).enumerate() {
         let step = Step {
@@ -134,6 +163,7 @@ where
         let x = g.input(batch.features.clone());
         let output = model.forward(&g, params, x);
         sum += scalar_value(loss(output, &batch), step)? * batch.len() as f64;
+        look(&output.value(), &batch);
     }
     Ok(sum / data.len() as f64)
 }
@@ -173,24 +203,21 @@ where
     T: Float,
     M: Module<T> + ?Sized,
 {
-    let mut sum = 0.0;
     let mut right = 0usize;
     let mut squared_error = 0.0;
     let mut measurable = true;
-    for (index, batch) in batches(data, batch_size, None).enumerate() {
-        let step = Step {
-            phase: Phase::Validation,
-            epoch,
-            batch: index,
-        };
-        let g = Graph::no_grad();
-        let x = g.input(batch.features.clone());
-        let output = model.forward(&g, params, x);
-        sum += scalar_value(loss(output, &batch), step)? * batch.len() as f64;
-        let scores = output.value();
-        match &batch.targets {
+    let phase = Phase::Validation;
+    let mean = walk_batches(
+        model,
+        params,
+        loss,
+        data,
+        batch_size,
+        phase,
+        epoch,
+        |scores, batch| match &batch.targets {
             Targets::Classes(labels) if scores.rank() == 2 && scores.shape()[1] >= 2 => {
-                right += predicted_classes(&scores)
+                right += predicted_classes(scores)
                     .iter()
                     .zip(labels)
                     .filter(|(p, l)| p == l)
@@ -205,8 +232,8 @@ where
                     .sum::<f64>();
             }
             _ => measurable = false,
-        }
-    }
+        },
+    )?;
     let rows = data.len() as f64;
     let metric = match data.targets() {
         _ if !measurable => None,
@@ -216,7 +243,7 @@ where
             (spread > 0.0).then(|| (Metric::RSquared, 1.0 - squared_error / spread))
         }
     };
-    Ok((sum / rows, metric))
+    Ok((mean, metric))
 }
 
 /// The sum of squares of `values` `[n, k]` about their column means: the denominator of R².
