@@ -2,9 +2,11 @@
 //! per epoch (or every k-th, [`crate::FitConfig::log_every`]) when the output is a file or a
 //! pipe (CI logs), or nothing. All of it goes to stderr.
 //!
-//! The bar's fixed part (elapsed time, ETA, the bar itself) takes 40 columns; the epoch and
-//! losses follow in indicatif's `wide_msg`, which is cut at the terminal's width, so the bar
-//! stays on one line however narrow the terminal is and the last fields go first.
+//! The bar's fixed part (elapsed time, ETA, the bar itself) takes [`BAR_COLUMNS`] columns; the
+//! epoch, the losses and the validation metric follow, as many whole fields as the terminal's
+//! width leaves room for ([`bar_message`]), the last ones dropped first. What is left is
+//! indicatif's `wide_msg`, which indicatif cuts at the terminal's width, so the bar stays on
+//! one line however narrow the terminal is.
 
 use std::cell::Cell;
 use std::io::IsTerminal;
@@ -113,11 +115,20 @@ impl Reporter {
             None => String::new(),
         };
         match &self.style {
-            Style::Bar(bar) => bar.set_message(format!(
-                "epoch {}/{} loss {train:.4} val {validation:.4}{short}{mark}",
-                epoch + 1,
-                self.epochs
-            )),
+            Style::Bar(bar) => {
+                let fields = [
+                    format!("epoch {}/{}", epoch + 1, self.epochs),
+                    format!("loss {train:.4}"),
+                    format!("val {validation:.4}"),
+                    short.trim_start().to_string(),
+                    mark.trim_start().to_string(),
+                ];
+                let columns = console::Term::stderr()
+                    .size_checked()
+                    .map(|(_, c)| c as usize);
+                let room = columns.map_or(usize::MAX, |c| c.saturating_sub(BAR_COLUMNS));
+                bar.set_message(bar_message(&fields, room));
+            }
             Style::Lines
                 if (epoch + 1).is_multiple_of(self.log_every) || epoch + 1 == self.epochs =>
             {
@@ -149,9 +160,78 @@ impl Reporter {
     }
 }
 
+/// The columns of the bar's fixed part: `[00:00:01<00:00:05] `, the bar, a space.
+pub(crate) const BAR_COLUMNS: usize = 41;
+
+/// The bar's message: the fields, in order, separated by spaces, as many whole ones as fit in
+/// `room` columns (the first always, cut by indicatif if even it does not fit); empty fields
+/// are skipped.
+pub(crate) fn bar_message(fields: &[String], room: usize) -> String {
+    let mut message = String::new();
+    for field in fields.iter().filter(|f| !f.is_empty()) {
+        let width =
+            message.chars().count() + usize::from(!message.is_empty()) + field.chars().count();
+        if !message.is_empty() && width > room {
+            break;
+        }
+        if !message.is_empty() {
+            message.push(' ');
+        }
+        message.push_str(field);
+    }
+    message
+}
+
 /// One line on stderr; a closed stderr is ignored (progress is for people, and `eprintln!`
 /// would panic).
 fn print_line(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<String> {
+        [
+            "epoch 12/200",
+            "loss 0.1234",
+            "val 0.2345",
+            "acc 0.9667",
+            "(best)",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn the_bar_message_keeps_whole_fields_and_drops_the_last_first() {
+        let all = "epoch 12/200 loss 0.1234 val 0.2345 acc 0.9667 (best)";
+        assert_eq!(bar_message(&fields(), usize::MAX), all);
+        assert_eq!(bar_message(&fields(), all.len()), all);
+        assert_eq!(
+            bar_message(&fields(), all.len() - 1),
+            "epoch 12/200 loss 0.1234 val 0.2345 acc 0.9667"
+        );
+        // 80 columns leave 39: the metric does not fit whole, so it goes.
+        assert_eq!(
+            bar_message(&fields(), 80 - BAR_COLUMNS),
+            "epoch 12/200 loss 0.1234 val 0.2345"
+        );
+        assert_eq!(bar_message(&fields(), 20), "epoch 12/200");
+        assert_eq!(bar_message(&fields(), 0), "epoch 12/200");
+        for room in 12..60 {
+            assert!(
+                bar_message(&fields(), room).chars().count() <= room,
+                "{room}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_fields_take_no_space() {
+        let fields = ["epoch 1/2", "", "val 1.0000", ""].map(String::from);
+        assert_eq!(bar_message(&fields, usize::MAX), "epoch 1/2 val 1.0000");
+    }
 }
