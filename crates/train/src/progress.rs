@@ -2,9 +2,9 @@
 //! per epoch (or every k-th, [`crate::FitConfig::log_every`]) when the output is a file or a
 //! pipe (CI logs), or nothing. All of it goes to stderr.
 //!
-//! The bar's fixed part (elapsed time, ETA, the bar itself) takes [`BAR_COLUMNS`] columns; the
+//! The bar's fixed part (elapsed time, ETA, the bar itself) takes 41 columns; the
 //! epoch, the losses and the validation metric follow, as many whole fields as the terminal's
-//! width leaves room for ([`bar_message`]), the last ones dropped first. What is left is
+//! width leaves room for (`bar_message`), the last ones dropped first. What is left is
 //! indicatif's `wide_msg`, which indicatif cuts at the terminal's width, so the bar stays on
 //! one line however narrow the terminal is.
 
