@@ -70,6 +70,16 @@ pub fn check(outputs: &[Output<'_>]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// [`write`] for outputs made as text, `texts[i]` the contents of `outputs[i]`.
+pub fn write_texts(outputs: &[Output<'_>], texts: &[String]) -> Result<bool, CliError> {
+    let written: Vec<(Output<'_>, &[u8])> = outputs
+        .iter()
+        .zip(texts)
+        .map(|(output, text)| (*output, text.as_bytes()))
+        .collect();
+    write(&written)
+}
+
 /// Writes every output with its contents, all or none; those to standard output after the
 /// files. Returns whether standard output was used (then the caller prints no report).
 pub fn write(outputs: &[(Output<'_>, &[u8])]) -> Result<bool, CliError> {

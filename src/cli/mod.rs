@@ -411,12 +411,7 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode, CliError> {
             _ => picture::svg(&picture::drawing(&lesson)),
         })
         .collect();
-    let written: Vec<(files::Output<'_>, &[u8])> = outputs
-        .iter()
-        .zip(&contents)
-        .map(|(output, text)| (*output, text.as_bytes()))
-        .collect();
-    if files::write(&written)? {
+    if files::write_texts(&outputs, &contents)? {
         return Ok(ExitCode::SUCCESS);
     }
     let text = if input.json {

@@ -100,12 +100,7 @@ pub fn run(args: &GraphArgs) -> Result<(), CliError> {
             _ => picture::svg(&drawing(&graph)),
         })
         .collect();
-    let written: Vec<(files::Output<'_>, &[u8])> = outputs
-        .iter()
-        .zip(&contents)
-        .map(|(output, text)| (*output, text.as_bytes()))
-        .collect();
-    if files::write(&written)? {
+    if files::write_texts(&outputs, &contents)? {
         return Ok(());
     }
     let text = if args.json {
