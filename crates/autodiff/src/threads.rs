@@ -1,14 +1,16 @@
 //! How many threads the engine may use, and which work is worth splitting over them.
 //!
-//! Only large matrix products run on several threads (see `tensor/matmul.rs`, whose products
-//! convolutions share): everything else a training step does — elementwise ops, reductions, the
-//! products of an MLP on a batch of 32 or of an LSTM step — is too small for a thread to pay for
-//! its start, so it runs on the calling thread whatever the count, and 2 threads run exactly the
-//! code 1 thread runs. The count is decided once per process, like PyTorch's
-//! `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
-//! `CHAINRULE_NUM_THREADS` environment variable, else the number of cores. Where a product starts
-//! to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`], adjustable with
-//! [`set_split_work`] for a machine that measures otherwise.
+//! Only matrix products run on several threads (see `tensor/matmul.rs`, whose products
+//! convolutions share), and only those large enough to pay for it: an LSTM step's products
+//! (32×128×512) are split, while everything else a training step does — elementwise ops,
+//! reductions, the products of an MLP on a batch of 32 — runs on the calling thread whatever the
+//! count, so on that work 2 threads run exactly the code 1 thread runs. The helpers are the
+//! workers of rayon's global pool, woken rather than started for each product. The count is
+//! decided once per process, like PyTorch's `torch.set_num_threads`: [`set_num_threads`] if the
+//! program calls it, else the `CHAINRULE_NUM_THREADS` environment variable, else the number of
+//! cores. Where a product starts to gain from a second thread is a measured threshold,
+//! [`DEFAULT_SPLIT_WORK`], adjustable with [`set_split_work`] for a machine that measures
+//! otherwise.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -52,15 +54,17 @@ pub fn num_threads() -> usize {
 }
 
 /// Multiply-adds each thread of a matrix product must get before the product is split over
-/// threads, unless [`set_split_work`] says otherwise: 2²³.
+/// threads, unless [`set_split_work`] says otherwise: 2²⁰.
 ///
-/// Measured, not guessed: `chainrule-bench split-threshold` times products of many shapes on 1
-/// and on 2 threads (the split forced) and prints the ratios and the smallest per-thread work
-/// from which every larger product gained; BENCHMARKS.md ("Where a second thread pays") has the
-/// run behind this value. The reason it is so large: starting and joining a thread took 40–60 µs
-/// on the 2-core AMD EPYC there, each block of C packs its panel of the other operand again, and
-/// on a shared machine the helper may start late; below this the split did not pay reliably.
-pub const DEFAULT_SPLIT_WORK: usize = 1 << 23;
+/// Measured, not guessed, at two levels; BENCHMARKS.md ("Where a second thread pays") has the
+/// runs behind this value. `chainrule-bench split-threshold` times single products on 1 and on
+/// 2 threads (the split forced): with helpers woken from a pool, products gained from 2¹⁸
+/// multiply-adds per thread on the 2-core AMD EPYC. Whole workloads at 1 and 2 threads set the
+/// value higher: at 2¹⁸ the splits of `mlp-digits`' batch-32 products (2¹⁸ per thread) made that
+/// workload slower at 2 threads than at 1 — the halves of C written on two cores cost more to
+/// bring back than the split saved — while at 2²⁰ it was not slower, and `lstm-seq`, whose step
+/// products have 2²⁰ per thread, still gained.
+pub const DEFAULT_SPLIT_WORK: usize = 1 << 20;
 
 /// The per-thread work from which products are split; [`DEFAULT_SPLIT_WORK`] until set.
 static SPLIT_WORK: AtomicUsize = AtomicUsize::new(DEFAULT_SPLIT_WORK);
@@ -106,17 +110,19 @@ mod tests {
     use super::*;
 
     /// Every product of `op-overhead` (none) and `mlp-digits` (batch 32: 32×64×128, 32×128×128,
-    /// 32×128×10 and their backward products, the same three numbers reordered) and of an
-    /// LSTM step stays on one thread at 2, so neither is slower there than at 1.
+    /// 32×128×10 and their backward products, the same three numbers reordered) stays on one
+    /// thread at 2, so that workload is not slower there than at 1; an LSTM step's products
+    /// (32×128×512), measured to gain, are split.
     #[test]
-    fn small_workloads_products_stay_on_one_thread() {
-        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10), (32, 128, 512)] {
+    fn batch_32_mlp_products_stay_on_one_thread_and_lstm_steps_split() {
+        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10)] {
             assert_eq!(
                 threads_for(m * k * n, 2, DEFAULT_SPLIT_WORK),
                 1,
                 "{m}×{k}×{n}"
             );
         }
+        assert_eq!(threads_for(32 * 128 * 512, 2, DEFAULT_SPLIT_WORK), 2);
     }
 
     #[test]

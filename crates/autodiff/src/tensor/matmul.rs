@@ -72,8 +72,11 @@ impl<T: Float> Gemm<T> {
     /// none is left. On a busy machine a helper may start late or not at all before the caller
     /// has done every block; the caller then waits only for blocks a helper has claimed, never
     /// for a helper to be scheduled, so the product takes about what it takes on one thread
-    /// (measured in BENCHMARKS.md, `mlp-wide`). Helpers are detached: one that starts after the
-    /// product is done finds nothing to claim and touches none of the buffers.
+    /// (measured in BENCHMARKS.md, `mlp-wide`). Helpers are jobs on rayon's global pool, whose
+    /// workers are woken, not started (a thread start cost 40–60 µs, as much as a mid-sized
+    /// product): a job that runs after the product is done finds nothing to claim and touches
+    /// none of the buffers, and a caller that is itself one of the pool's workers never waits
+    /// for a job the pool has not started.
     ///
     /// # Safety
     /// As for [`Float::gemm`].
@@ -90,8 +93,7 @@ impl<T: Float> Gemm<T> {
         });
         for _ in 1..threads {
             let blocks = Arc::clone(&blocks);
-            // A thread the system cannot start leaves its blocks to the caller.
-            let _ = std::thread::Builder::new().spawn(move || blocks.claim_and_run());
+            rayon_core::spawn(move || blocks.claim_and_run());
         }
         blocks.claim_and_run();
         while blocks.done.load(Ordering::Acquire) < blocks.count {
