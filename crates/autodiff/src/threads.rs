@@ -12,7 +12,9 @@
 //! [`DEFAULT_SPLIT_WORK`], adjustable with [`set_split_work`] for a machine that measures
 //! otherwise.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The chosen thread count; 0 until decided.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -96,6 +98,9 @@ pub fn split_work() -> usize {
 /// How many threads a product of `work` multiply-adds runs on: as many of the
 /// [`num_threads`] as each get [`split_work`], at least one.
 pub(crate) fn threads_for_product(work: usize) -> usize {
+    if in_parallel_work() {
+        return 1;
+    }
     threads_for(work, num_threads(), split_work())
 }
 
@@ -103,6 +108,117 @@ pub(crate) fn threads_for_product(work: usize) -> usize {
 fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usize {
     let worth = work.checked_div(min_work_per_thread).unwrap_or(work);
     available.min(worth).max(1)
+}
+
+/// Runs `task(i)` for every `i` in `0..count`, each exactly once, on the calling thread and on
+/// up to `threads − 1` workers of rayon's global pool, each claiming the next unclaimed index
+/// until none is left; returns when every task is done.
+///
+/// The caller never waits for a worker to be scheduled, only for tasks a worker has claimed: on
+/// a busy machine a helper that starts late or not at all leaves its share to the caller, and a
+/// caller that is itself one of the pool's workers cannot deadlock. A helper that runs after
+/// the last index was claimed finds nothing to claim and never touches `task`, which is why
+/// `task` may borrow from the caller's stack. Products inside the tasks run on the thread that
+/// runs the task (see [`in_parallel_work`]): the work is already spread.
+pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + Sync)) {
+    if threads <= 1 || count <= 1 {
+        (0..count).for_each(task);
+        return;
+    }
+    // SAFETY: only the lifetime is erased. `task` is called only for an index below `count`,
+    // claimed before `wait_for_claimed` below saw it claimed, and that wait (which runs on
+    // unwinding too) does not return before each such call has finished.
+    let task: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task) };
+    let claims = Arc::new(Claims {
+        task,
+        count,
+        next: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+    });
+    for _ in 1..threads.min(count) {
+        let claims = Arc::clone(&claims);
+        rayon_core::spawn(move || claims.claim_and_run());
+    }
+    let _wait = WaitForClaimed(&claims);
+    claims.claim_and_run();
+}
+
+/// The tasks of one [`run_claimed`], claimed one index at a time by whichever thread is free.
+struct Claims {
+    task: &'static (dyn Fn(usize) + Sync),
+    count: usize,
+    /// The next index to claim; at `count` or beyond, none is left.
+    next: AtomicUsize,
+    /// Claimed tasks that have returned (or unwound).
+    finished: AtomicUsize,
+}
+
+impl Claims {
+    fn claim_and_run(&self) {
+        let _flag = ParallelWorkFlag::raise();
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.count {
+                return;
+            }
+            let _finished = CountOnDrop(&self.finished);
+            (self.task)(i);
+        }
+    }
+}
+
+/// Marks the calling thread as running parallel tasks until dropped, when the mark it had before
+/// is restored.
+struct ParallelWorkFlag(bool);
+
+impl ParallelWorkFlag {
+    fn raise() -> ParallelWorkFlag {
+        ParallelWorkFlag(PARALLEL_WORK.with(|flag| flag.replace(true)))
+    }
+}
+
+impl Drop for ParallelWorkFlag {
+    fn drop(&mut self) {
+        PARALLEL_WORK.with(|flag| flag.set(self.0));
+    }
+}
+
+/// Adds one to a counter when dropped, so a task counts as finished even if it unwinds.
+struct CountOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for CountOnDrop<'_> {
+    fn drop(&mut self) {
+        // Release: the task's writes happen before the caller's Acquire sees it finished.
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Closes the claims and waits for every claimed task to finish, when [`run_claimed`] returns
+/// or unwinds.
+struct WaitForClaimed<'a>(&'a Claims);
+
+impl Drop for WaitForClaimed<'_> {
+    fn drop(&mut self) {
+        let claimed = self
+            .0
+            .next
+            .swap(usize::MAX / 2, Ordering::Relaxed)
+            .min(self.0.count);
+        while self.0.finished.load(Ordering::Acquire) < claimed {
+            std::thread::yield_now();
+        }
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a task of [`run_claimed`].
+    static PARALLEL_WORK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is running one of several tasks already spread over the threads,
+/// so a product it computes must not be split again.
+pub(crate) fn in_parallel_work() -> bool {
+    PARALLEL_WORK.with(Cell::get)
 }
 
 #[cfg(test)]

@@ -63,6 +63,11 @@ struct Args {
     /// Threads for matrix multiplication (`chainrule_autodiff::set_num_threads`).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Multiply-adds per thread from which a matrix product is split
+    /// (`chainrule_autodiff::set_split_work`; default the engine's own, `DEFAULT_SPLIT_WORK`):
+    /// for finding where splitting pays on whole workloads.
+    #[arg(long, value_name = "MULTIPLY_ADDS")]
+    split_work: Option<usize>,
     /// Timed runs after the warm-up; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -89,6 +94,9 @@ fn main() -> ExitCode {
     // The engine reads the count at each product (split-threshold changes it as it goes).
     chainrule_autodiff::set_num_threads(args.threads);
     eprintln!("threads: {}", args.threads);
+    if let Some(work) = args.split_work {
+        chainrule_autodiff::set_split_work(work);
+    }
     let line = match args.workload {
         Workload::ScalarMlp => workloads::scalar_mlp(args.runs),
         Workload::OpOverhead => workloads::op_overhead(args.runs),

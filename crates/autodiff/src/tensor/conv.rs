@@ -16,9 +16,11 @@
 //! gradients stay exact.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use super::matmul::gemm_slices;
 use super::{shape_of, Tensor};
+use crate::threads::{run_claimed, threads_for_product};
 use crate::Float;
 
 /// How a 2-D convolution's window moves over its input, as PyTorch's `nn.Conv2d` takes it.
@@ -379,6 +381,52 @@ impl Geometry {
             .map(move |n0| n0..(n0 + chunk).min(batch))
     }
 
+    /// Runs `step` on every chunk of the batch and returns the working memory each pass used, in
+    /// a fixed order. `step` gets the chunk's images, its pass's [`Scratch`], and the chunk's
+    /// part of `out` — `per_image` elements per image, images being contiguous in every
+    /// convolution tensor — which it indexes with images counted from the chunk's first.
+    ///
+    /// A batch of several chunks whose products are worth several threads
+    /// ([`crate::split_work`] each) is cut into passes, two per thread, each taking every
+    /// `passes`-th chunk, and the passes are claimed by whichever thread is free
+    /// (`run_claimed`), each product on its own thread: im2col and col2im are then spread too,
+    /// and no product packs its operands once per thread. Otherwise one pass takes every chunk
+    /// and the products themselves are split. The passes, and so each pass's sum in
+    /// [`Scratch::sum`], depend only on the thread count, never on which thread ran what.
+    fn for_each_chunk<T: Float>(
+        &self,
+        work_per_image: usize,
+        out: &mut [T],
+        per_image: usize,
+        step: impl Fn(Range<usize>, &mut Scratch<T>, &mut [T]) + Sync,
+    ) -> Vec<Scratch<T>> {
+        let chunks: Vec<Range<usize>> = self.chunks().collect();
+        let threads = threads_for_product(work_per_image * self.batch).min(chunks.len());
+        let passes = if threads > 1 {
+            (2 * threads).min(chunks.len())
+        } else {
+            1
+        };
+        let mut work: Vec<Pass<'_, T>> = (0..passes).map(|_| Pass::default()).collect();
+        let mut rest = out;
+        for (i, images) in chunks.into_iter().enumerate() {
+            let (part, tail) = rest.split_at_mut((images.len() * per_image).min(rest.len()));
+            rest = tail;
+            work[i % passes].chunks.push((images, part));
+        }
+        let work: Vec<Mutex<Pass<'_, T>>> = work.into_iter().map(Mutex::new).collect();
+        run_claimed(passes, threads, &|pass| {
+            let mut pass = work[pass].lock().unwrap_or_else(|e| e.into_inner());
+            let Pass { scratch, chunks } = &mut *pass;
+            for (images, part) in chunks.iter_mut() {
+                step(images.clone(), scratch, part);
+            }
+        });
+        work.into_iter()
+            .map(|pass| pass.into_inner().unwrap_or_else(|e| e.into_inner()).scratch)
+            .collect()
+    }
+
     /// Walks every (patch row, image of the chunk, output row) of `group`, handing `visit` the
     /// patch-matrix row segment's position, the input row it reads (`None` in the padding), and
     /// the window's column geometry. im2col and col2im are this one walk, copying in opposite
@@ -512,6 +560,42 @@ impl Geometry {
     }
 }
 
+/// One pass over a convolution's chunks: its working memory, and its chunks' images with their
+/// parts of the output.
+struct Pass<'a, T> {
+    scratch: Scratch<T>,
+    chunks: Vec<(Range<usize>, &'a mut [T])>,
+}
+
+impl<T> Default for Pass<'_, T> {
+    fn default() -> Self {
+        Pass {
+            scratch: Scratch::default(),
+            chunks: Vec::new(),
+        }
+    }
+}
+
+/// The working memory of one pass over a convolution's chunks, reused from chunk to chunk.
+struct Scratch<T> {
+    /// A chunk's patch matrix.
+    cols: Vec<T>,
+    /// A chunk's product, or its gradient's channels gathered into one matrix.
+    block: Vec<T>,
+    /// What the pass adds up over its chunks (the weight gradient).
+    sum: Vec<T>,
+}
+
+impl<T> Default for Scratch<T> {
+    fn default() -> Self {
+        Scratch {
+            cols: Vec::new(),
+            block: Vec::new(),
+            sum: Vec::new(),
+        }
+    }
+}
+
 /// The column geometry of one kernel tap: output columns `lo..hi` of `0..len` read input column
 /// `o·stride + offset`.
 #[derive(Clone, Copy)]
@@ -636,27 +720,31 @@ impl<T: Float> Tensor<T> {
         let geo = Geometry::new("conv2d", self.shape(), weight.shape(), options);
         let (x, w) = (self.as_slice(), weight.as_slice());
         let mut out = vec![T::zero(); geo.output_shape().iter().product()];
-        let mut cols = Vec::new();
-        let mut product = Vec::new();
-        for images in geo.chunks() {
-            let width = images.len() * geo.out_plane();
-            cols.resize(geo.patch() * width, T::zero());
-            product.resize(geo.group_out() * width, T::zero());
-            for group in 0..options.groups {
-                geo.im2col(x, images.clone(), group, &mut cols);
-                let filters = geo.filters(w, group);
-                gemm_slices(
-                    (geo.group_out(), geo.patch(), width),
-                    filters,
-                    false,
-                    &cols,
-                    false,
-                    T::zero(),
-                    &mut product,
-                );
-                geo.store_block(&product, images.clone(), group, &mut out);
-            }
-        }
+        let per_image = geo.out_channels * geo.out_plane();
+        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
+        geo.for_each_chunk(
+            work_per_image,
+            &mut out,
+            per_image,
+            |images, scratch, part| {
+                let width = images.len() * geo.out_plane();
+                scratch.cols.resize(geo.patch() * width, T::zero());
+                scratch.block.resize(geo.group_out() * width, T::zero());
+                for group in 0..options.groups {
+                    geo.im2col(x, images.clone(), group, &mut scratch.cols);
+                    gemm_slices(
+                        (geo.group_out(), geo.patch(), width),
+                        geo.filters(w, group),
+                        false,
+                        &scratch.cols,
+                        false,
+                        T::zero(),
+                        &mut scratch.block,
+                    );
+                    geo.store_block(&scratch.block, 0..images.len(), group, part);
+                }
+            },
+        );
         Tensor::from_parts(out, shape_of(&geo.output_shape()))
     }
 
@@ -698,25 +786,30 @@ impl<T: Float> Tensor<T> {
         let geo = transposed_geometry(self.shape(), weight.shape(), options, size);
         let (g, w) = (self.as_slice(), weight.as_slice());
         let mut out = vec![T::zero(); geo.input_shape().iter().product()];
-        let mut cols = Vec::new();
-        let mut buffer = Vec::new();
-        for images in geo.chunks() {
-            let width = images.len() * geo.out_plane();
-            cols.resize(geo.patch() * width, T::zero());
-            for group in 0..options.groups {
-                let block = geo.channel_block(g, images.clone(), group, &mut buffer);
-                gemm_slices(
-                    (geo.patch(), geo.group_out(), width),
-                    geo.filters(w, group),
-                    true,
-                    block,
-                    false,
-                    T::zero(),
-                    &mut cols,
-                );
-                geo.col2im(&cols, images.clone(), group, &mut out);
-            }
-        }
+        let per_image = geo.channels * geo.in_plane();
+        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
+        geo.for_each_chunk(
+            work_per_image,
+            &mut out,
+            per_image,
+            |images, scratch, part| {
+                let width = images.len() * geo.out_plane();
+                scratch.cols.resize(geo.patch() * width, T::zero());
+                for group in 0..options.groups {
+                    let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
+                    gemm_slices(
+                        (geo.patch(), geo.group_out(), width),
+                        geo.filters(w, group),
+                        true,
+                        block,
+                        false,
+                        T::zero(),
+                        &mut scratch.cols,
+                    );
+                    geo.col2im(&scratch.cols, 0..images.len(), group, part);
+                }
+            },
+        );
         Tensor::from_parts(out, shape_of(&geo.input_shape()))
     }
 
@@ -758,25 +851,34 @@ impl<T: Float> Tensor<T> {
             geo.output_shape()
         );
         let (x, g) = (self.as_slice(), grad.as_slice());
-        let mut out = vec![T::zero(); weight.iter().product()];
-        let mut cols = Vec::new();
-        let mut buffer = Vec::new();
+        let total: usize = weight.iter().product();
         let size = geo.group_out() * geo.patch();
-        for images in geo.chunks() {
+        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
+        let passes = geo.for_each_chunk(work_per_image, &mut [], 0, |images, scratch, _| {
             let width = images.len() * geo.out_plane();
-            cols.resize(geo.patch() * width, T::zero());
+            scratch.cols.resize(geo.patch() * width, T::zero());
+            scratch.sum.resize(total, T::zero());
             for group in 0..options.groups {
-                geo.im2col(x, images.clone(), group, &mut cols);
-                let block = geo.channel_block(g, images.clone(), group, &mut buffer);
+                geo.im2col(x, images.clone(), group, &mut scratch.cols);
+                let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
                 gemm_slices(
                     (geo.group_out(), width, geo.patch()),
                     block,
                     false,
-                    &cols,
+                    &scratch.cols,
                     true,
                     T::one(),
-                    &mut out[group * size..(group + 1) * size],
+                    &mut scratch.sum[group * size..(group + 1) * size],
                 );
+            }
+        });
+        // The passes' sums in order; a batch of no images has none.
+        let mut passes = passes.into_iter().map(|pass| pass.sum);
+        let mut out = passes.next().unwrap_or_default();
+        out.resize(total, T::zero());
+        for sum in passes {
+            for (o, v) in out.iter_mut().zip(&sum) {
+                *o += *v;
             }
         }
         Tensor::from_parts(out, shape_of(&geo.weight_shape()))

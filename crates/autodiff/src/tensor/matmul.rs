@@ -10,11 +10,8 @@
 //! blocks of C, one per thread (see [`crate::num_threads`]); the many small products of a
 //! training step run on the calling thread.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use super::{Shape, Tensor};
-use crate::threads::threads_for_product;
+use crate::threads::{run_claimed, threads_for_product};
 use crate::Float;
 
 /// Blocks of C per thread of a threaded product: more than one, so a thread the system runs
@@ -68,15 +65,9 @@ impl<T: Float> Gemm<T> {
     /// ([`crate::split_work`] multiply-adds each).
     ///
     /// C is cut into [`PIECES_PER_THREAD`] blocks of columns (or rows, for a tall product) per
-    /// thread, and the calling thread and its helpers each claim the next unclaimed block until
-    /// none is left. On a busy machine a helper may start late or not at all before the caller
-    /// has done every block; the caller then waits only for blocks a helper has claimed, never
-    /// for a helper to be scheduled, so the product takes about what it takes on one thread
-    /// (measured in BENCHMARKS.md, `mlp-wide`). Helpers are jobs on rayon's global pool, whose
-    /// workers are woken, not started (a thread start cost 40–60 µs, as much as a mid-sized
-    /// product): a job that runs after the product is done finds nothing to claim and touches
-    /// none of the buffers, and a caller that is itself one of the pool's workers never waits
-    /// for a job the pool has not started.
+    /// thread, which the calling thread and rayon's pool claim one at a time (`run_claimed`):
+    /// on a busy machine a helper that starts late leaves its blocks to the caller, so the
+    /// product takes about what it takes on one thread (measured in BENCHMARKS.md, `mlp-wide`).
     ///
     /// # Safety
     /// As for [`Float::gemm`].
@@ -85,20 +76,15 @@ impl<T: Float> Gemm<T> {
         if threads == 1 {
             return self.run();
         }
-        let blocks = Arc::new(Blocks {
-            gemm: self,
-            count: threads * PIECES_PER_THREAD,
-            next: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
+        let count = threads * PIECES_PER_THREAD;
+        run_claimed(count, threads, &|i| {
+            let piece = self.piece(i, count);
+            if piece.m > 0 && piece.n > 0 {
+                // SAFETY: `run_claimed` returns only when every piece is done, so the buffers
+                // are alive; pieces are disjoint blocks of C.
+                unsafe { piece.run() };
+            }
         });
-        for _ in 1..threads {
-            let blocks = Arc::clone(&blocks);
-            rayon_core::spawn(move || blocks.claim_and_run());
-        }
-        blocks.claim_and_run();
-        while blocks.done.load(Ordering::Acquire) < blocks.count {
-            std::thread::yield_now();
-        }
     }
 
     /// Piece `i` of `count`: a block of C's columns when C is at least as wide as it is tall,
@@ -123,36 +109,6 @@ impl<T: Float> Gemm<T> {
                 c: self.c.wrapping_offset(offset * self.c_strides.0),
                 ..self
             }
-        }
-    }
-}
-
-/// The blocks of C of one threaded product, claimed one at a time by whichever thread is free.
-struct Blocks<T> {
-    gemm: Gemm<T>,
-    count: usize,
-    /// The next block to claim; at `count` or beyond, none is left.
-    next: AtomicUsize,
-    /// Blocks whose product is written.
-    done: AtomicUsize,
-}
-
-impl<T: Float> Blocks<T> {
-    /// Claims and computes blocks until none is left.
-    fn claim_and_run(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.count {
-                return;
-            }
-            let piece = self.gemm.piece(i, self.count);
-            if piece.m > 0 && piece.n > 0 {
-                // SAFETY: `run_threaded` does not return before every claimed block is done, so
-                // the buffers are alive; blocks are disjoint parts of C.
-                unsafe { piece.run() };
-            }
-            // Release: the block's writes happen before the caller's Acquire sees it done.
-            self.done.fetch_add(1, Ordering::Release);
         }
     }
 }

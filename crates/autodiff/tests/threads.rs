@@ -1,0 +1,81 @@
+//! Work spread over threads gives what one thread gives: matrix products cut into blocks of C,
+//! and convolutions whose chunks of images are spread over the threads, checked against the
+//! same calls on one thread.
+//!
+//! A test binary of its own, because it changes the process-wide thread count and split
+//! threshold: `set_split_work(0)` forces the split on shapes small enough for a test, so the
+//! threaded paths run here at a fraction of the size that triggers them in training.
+
+use chainrule_autodiff::{set_num_threads, set_split_work, Conv2dOptions, Tensor};
+use rand::{rngs::StdRng, SeedableRng};
+
+fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
+    Tensor::rand_normal(shape, 0.0, 1.0, &mut StdRng::seed_from_u64(seed))
+}
+
+fn assert_close(what: &str, threaded: &Tensor<f64>, one_thread: &Tensor<f64>) {
+    assert_eq!(threaded.shape(), one_thread.shape(), "{what}");
+    for (i, (x, y)) in threaded
+        .as_slice()
+        .iter()
+        .zip(one_thread.as_slice())
+        .enumerate()
+    {
+        assert!(
+            (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+            "{what}, element {i}: {x} on 2 threads, {y} on 1"
+        );
+    }
+}
+
+/// Computes `f` on one thread, then on `threads` threads with every product and every batch
+/// of convolution chunks split, and returns both.
+fn one_and_many<R>(threads: usize, f: impl Fn() -> R) -> (R, R) {
+    set_num_threads(1);
+    let one = f();
+    set_num_threads(threads);
+    set_split_work(0);
+    let many = f();
+    (one, many)
+}
+
+#[test]
+fn threaded_work_matches_one_thread() {
+    // Convolutions: [batch, channels, h, w] with a 3×3 kernel. 16 channels of 32×32 make chunks
+    // of 7 images (a last chunk of 3 of a batch of 17); 16 channels of 64×64, chunks of one
+    // image. Padding, stride and groups vary the geometry each chunk is cut with.
+    let cases = [
+        (
+            [17, 16, 32, 32],
+            [6, 16, 3, 3],
+            Conv2dOptions::new().padding(1),
+        ),
+        ([3, 16, 64, 64], [4, 16, 3, 3], Conv2dOptions::new()),
+        (
+            [9, 16, 32, 32],
+            [8, 8, 3, 3],
+            Conv2dOptions::new().stride(2).padding(1).groups(2),
+        ),
+    ];
+    for threads in [2, 3] {
+        for (seed, (input, weight, options)) in cases.into_iter().enumerate() {
+            let seed = seed as u64;
+            let (x, w) = (random(&input, seed), random(&weight, seed + 10));
+            let kernel = [weight[2], weight[3]];
+            let what = |op: &str| format!("{op} of {input:?} by {weight:?} on {threads} threads");
+            let (one, many) = one_and_many(threads, || x.conv2d(&w, options));
+            assert_close(&what("conv2d"), &many, &one);
+            let g = random(one.shape(), seed + 20);
+            let (one, many) = one_and_many(threads, || g.conv_transpose2d(&w, options));
+            assert_close(&what("conv_transpose2d"), &many, &one);
+            let (one, many) = one_and_many(threads, || x.conv2d_weight(&g, options, kernel));
+            assert_close(&what("conv2d_weight"), &many, &one);
+        }
+        // A product cut into blocks of columns, and a tall one into blocks of rows.
+        for (m, k, n) in [(24, 40, 300), (300, 40, 24)] {
+            let (a, b) = (random(&[m, k], 1), random(&[k, n], 2));
+            let (one, many) = one_and_many(threads, || a.matmul(&b));
+            assert_close(&format!("{m}×{k}×{n} on {threads} threads"), &many, &one);
+        }
+    }
+}
