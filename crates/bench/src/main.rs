@@ -10,6 +10,8 @@
 //! `chainrule-bench split-threshold` measures where a second thread starts to pay for a matrix
 //! product (see `split.rs`).
 
+#[cfg(feature = "gemm-compare")]
+mod gemm_compare;
 mod heap;
 mod scaling;
 mod split;
@@ -48,6 +50,10 @@ enum Workload {
     /// Products of many shapes at 1 and at 2 threads (split forced), `--runs` alternations:
     /// where a second thread starts to pay (a table and the crossover).
     SplitThreshold,
+    /// The engine's products beside the `gemm` crate's on the workloads' shapes, f32 and f64,
+    /// at `--threads` (only with the `gemm-compare` feature).
+    #[cfg(feature = "gemm-compare")]
+    GemmCompare,
 }
 
 /// The heap is counted for `scaling`'s bytes per node (only while it measures them).
@@ -108,6 +114,8 @@ fn main() -> ExitCode {
         Workload::Conv32 => workloads::conv_32(args.runs),
         Workload::Scaling => run_scaling(&args),
         Workload::SplitThreshold => split::split_threshold(args.runs),
+        #[cfg(feature = "gemm-compare")]
+        Workload::GemmCompare => gemm_compare::gemm_compare(args.runs, args.threads),
     };
     match line {
         Ok(line) => {

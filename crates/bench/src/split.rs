@@ -98,7 +98,7 @@ pub fn split_threshold(rounds: usize) -> Result<String, String> {
 
 /// Runs `f` a few times to warm up, then until `budget` is spent (at least 5 times): each run's
 /// seconds.
-fn time_for(budget: Duration, f: &mut impl FnMut()) -> Vec<f64> {
+pub(crate) fn time_for(budget: Duration, f: &mut impl FnMut()) -> Vec<f64> {
     for _ in 0..3 {
         f();
     }
