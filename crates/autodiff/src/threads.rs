@@ -14,7 +14,9 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rayon_core::{ThreadPool, ThreadPoolBuilder};
 
 /// The chosen thread count; 0 until decided.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -111,7 +113,7 @@ fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usi
 }
 
 /// Runs `task(i)` for every `i` in `0..count`, each exactly once, on the calling thread and on
-/// up to `threads − 1` workers of rayon's global pool, each claiming the next unclaimed index
+/// up to `threads − 1` workers of the engine's pool (`helper_pool`), each claiming the next unclaimed index
 /// until none is left; returns when every task is done.
 ///
 /// The caller never waits for a worker to be scheduled, only for tasks a worker has claimed: on
@@ -135,12 +137,39 @@ pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + 
         next: AtomicUsize::new(0),
         finished: AtomicUsize::new(0),
     });
-    for _ in 1..threads.min(count) {
-        let claims = Arc::clone(&claims);
-        rayon_core::spawn(move || claims.claim_and_run());
+    if let Some(pool) = helper_pool() {
+        for _ in 1..threads.min(count) {
+            let claims = Arc::clone(&claims);
+            pool.spawn(move || claims.claim_and_run());
+        }
     }
     let _wait = WaitForClaimed(&claims);
     claims.claim_and_run();
+}
+
+/// The engine's own pool of helper threads: [`num_threads`] − 1 workers, so that with the
+/// calling thread exactly [`num_threads`] threads run. rayon's global pool would have a worker
+/// per core besides the caller, and the one left idle spins looking for work on a core the
+/// others need (on the 2-core EPYC, a fifth of an LSTM's samples were threads switching).
+/// Built when first needed and again when the count changes; `None` if the system cannot start
+/// threads, and then the caller does all the work.
+fn helper_pool() -> Option<Arc<ThreadPool>> {
+    static POOL: Mutex<Option<(usize, Arc<ThreadPool>)>> = Mutex::new(None);
+    let workers = num_threads().saturating_sub(1).max(1);
+    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((size, built)) = &*pool {
+        if *size == workers {
+            return Some(Arc::clone(built));
+        }
+    }
+    let built = ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("chainrule-helper-{i}"))
+        .build()
+        .ok()
+        .map(Arc::new)?;
+    *pool = Some((workers, Arc::clone(&built)));
+    Some(built)
 }
 
 /// The tasks of one [`run_claimed`], claimed one index at a time by whichever thread is free.
