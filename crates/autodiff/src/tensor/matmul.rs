@@ -65,7 +65,7 @@ impl<T: Float> Gemm<T> {
     /// ([`crate::split_work`] multiply-adds each).
     ///
     /// C is cut into [`PIECES_PER_THREAD`] blocks of columns (or rows, for a tall product) per
-    /// thread, which the calling thread and rayon's pool claim one at a time (`run_claimed`):
+    /// thread, which the calling thread and the engine's helper threads claim one at a time (`run_claimed`):
     /// on a busy machine a helper that starts late leaves its blocks to the caller, so the
     /// product takes about what it takes on one thread (measured in BENCHMARKS.md, `mlp-wide`).
     ///
