@@ -395,13 +395,14 @@ impl Geometry {
     /// [`Scratch::sum`], depend only on the thread count, never on which thread ran what.
     fn for_each_chunk<T: Float>(
         &self,
-        work_per_image: usize,
         out: &mut [T],
         per_image: usize,
         step: impl Fn(Range<usize>, &mut Scratch<T>, &mut [T]) + Sync,
     ) -> Vec<Scratch<T>> {
         let chunks: Vec<Range<usize>> = self.chunks().collect();
-        let threads = threads_for_product(work_per_image * self.batch).min(chunks.len());
+        // Each op's products multiply-add O·patch·out_plane per image, in one order or another.
+        let work = self.out_channels * self.patch() * self.out_plane() * self.batch;
+        let threads = threads_for_product(work).min(chunks.len());
         let passes = if threads > 1 {
             (2 * threads).min(chunks.len())
         } else {
@@ -721,30 +722,24 @@ impl<T: Float> Tensor<T> {
         let (x, w) = (self.as_slice(), weight.as_slice());
         let mut out = vec![T::zero(); geo.output_shape().iter().product()];
         let per_image = geo.out_channels * geo.out_plane();
-        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
-        geo.for_each_chunk(
-            work_per_image,
-            &mut out,
-            per_image,
-            |images, scratch, part| {
-                let width = images.len() * geo.out_plane();
-                scratch.cols.resize(geo.patch() * width, T::zero());
-                scratch.block.resize(geo.group_out() * width, T::zero());
-                for group in 0..options.groups {
-                    geo.im2col(x, images.clone(), group, &mut scratch.cols);
-                    gemm_slices(
-                        (geo.group_out(), geo.patch(), width),
-                        geo.filters(w, group),
-                        false,
-                        &scratch.cols,
-                        false,
-                        T::zero(),
-                        &mut scratch.block,
-                    );
-                    geo.store_block(&scratch.block, 0..images.len(), group, part);
-                }
-            },
-        );
+        geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
+            let width = images.len() * geo.out_plane();
+            scratch.cols.resize(geo.patch() * width, T::zero());
+            scratch.block.resize(geo.group_out() * width, T::zero());
+            for group in 0..options.groups {
+                geo.im2col(x, images.clone(), group, &mut scratch.cols);
+                gemm_slices(
+                    (geo.group_out(), geo.patch(), width),
+                    geo.filters(w, group),
+                    false,
+                    &scratch.cols,
+                    false,
+                    T::zero(),
+                    &mut scratch.block,
+                );
+                geo.store_block(&scratch.block, 0..images.len(), group, part);
+            }
+        });
         Tensor::from_parts(out, shape_of(&geo.output_shape()))
     }
 
@@ -787,29 +782,23 @@ impl<T: Float> Tensor<T> {
         let (g, w) = (self.as_slice(), weight.as_slice());
         let mut out = vec![T::zero(); geo.input_shape().iter().product()];
         let per_image = geo.channels * geo.in_plane();
-        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
-        geo.for_each_chunk(
-            work_per_image,
-            &mut out,
-            per_image,
-            |images, scratch, part| {
-                let width = images.len() * geo.out_plane();
-                scratch.cols.resize(geo.patch() * width, T::zero());
-                for group in 0..options.groups {
-                    let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
-                    gemm_slices(
-                        (geo.patch(), geo.group_out(), width),
-                        geo.filters(w, group),
-                        true,
-                        block,
-                        false,
-                        T::zero(),
-                        &mut scratch.cols,
-                    );
-                    geo.col2im(&scratch.cols, 0..images.len(), group, part);
-                }
-            },
-        );
+        geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
+            let width = images.len() * geo.out_plane();
+            scratch.cols.resize(geo.patch() * width, T::zero());
+            for group in 0..options.groups {
+                let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
+                gemm_slices(
+                    (geo.patch(), geo.group_out(), width),
+                    geo.filters(w, group),
+                    true,
+                    block,
+                    false,
+                    T::zero(),
+                    &mut scratch.cols,
+                );
+                geo.col2im(&scratch.cols, 0..images.len(), group, part);
+            }
+        });
         Tensor::from_parts(out, shape_of(&geo.input_shape()))
     }
 
@@ -853,8 +842,7 @@ impl<T: Float> Tensor<T> {
         let (x, g) = (self.as_slice(), grad.as_slice());
         let total: usize = weight.iter().product();
         let size = geo.group_out() * geo.patch();
-        let work_per_image = geo.out_channels * geo.patch() * geo.out_plane();
-        let passes = geo.for_each_chunk(work_per_image, &mut [], 0, |images, scratch, _| {
+        let passes = geo.for_each_chunk(&mut [], 0, |images, scratch, _| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
             scratch.sum.resize(total, T::zero());
