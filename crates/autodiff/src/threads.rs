@@ -113,8 +113,8 @@ fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usi
 }
 
 /// Runs `task(i)` for every `i` in `0..count`, each exactly once, on the calling thread and on
-/// up to `threads − 1` workers of the engine's pool (`helper_pool`), each claiming the next unclaimed index
-/// until none is left; returns when every task is done.
+/// up to `threads − 1` workers of the engine's pool (`helper_pool`), each claiming the next
+/// unclaimed index until none is left; returns when every task is done.
 ///
 /// The caller never waits for a worker to be scheduled, only for tasks a worker has claimed: on
 /// a busy machine a helper that starts late or not at all leaves its share to the caller, and a
@@ -128,7 +128,7 @@ pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + 
         return;
     }
     // SAFETY: only the lifetime is erased. `task` is called only for an index below `count`,
-    // claimed before `wait_for_claimed` below saw it claimed, and that wait (which runs on
+    // claimed before `WaitForClaimed` below closes the claims, and its drop (which runs on
     // unwinding too) does not return before each such call has finished.
     let task: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task) };
     let claims = Arc::new(Claims {
