@@ -92,7 +92,7 @@ pub use anomaly::{Anomaly, Pass};
 pub use backward::{BackwardOptions, Gradients, VarGradients};
 pub use custom::CustomOp;
 pub use describe::Quantity;
-pub use float::Float;
+pub use float::{with_wide_simd, Float};
 pub use grad::{grad, grad_vars};
 pub use gradcheck::{
     gradcheck, gradcheck_generic, gradcheck_params, gradgradcheck, GenericFunction, GenericLoss,

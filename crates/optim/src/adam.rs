@@ -2,7 +2,7 @@
 //! `torch.optim.Adam` computes it, with its optional L2 weight decay. The moment update here is
 //! shared with [`AdamW`](crate::AdamW), which differs only in how it decays weights.
 
-use chainrule_autodiff::{Float, ParamGrads, ParamId, ParamStore, Tensor};
+use chainrule_autodiff::{with_wide_simd, Float, ParamGrads, ParamId, ParamStore, Tensor};
 
 use crate::state::PerParam;
 use crate::{check_hyperparameter, decay_for, parameter_to_update, Optimizer};
@@ -246,14 +246,18 @@ pub(crate) fn adam_update<T: Float>(
     let second_moment_correction = (one - beta2.powi(t)).sqrt();
     let exp_avg = state.exp_avg.data_mut();
     let exp_avg_sq = state.exp_avg_sq.data_mut();
-    for ((p, &g), (m, v)) in value
-        .iter_mut()
-        .zip(grad)
-        .zip(exp_avg.iter_mut().zip(exp_avg_sq.iter_mut()))
-    {
-        let g = g + l2 * *p;
-        *m = beta1 * *m + (one - beta1) * g;
-        *v = beta2 * *v + (one - beta2) * g * g;
-        *p -= step_size * *m / (v.sqrt() / second_moment_correction + eps);
-    }
+    // Each element divides and takes a square root, the slow instructions: eight lanes at a
+    // time where the processor can (a fifth of mlp-digits' time was this loop on four lanes).
+    with_wide_simd(|| {
+        for ((p, &g), (m, v)) in value
+            .iter_mut()
+            .zip(grad)
+            .zip(exp_avg.iter_mut().zip(exp_avg_sq.iter_mut()))
+        {
+            let g = g + l2 * *p;
+            *m = beta1 * *m + (one - beta1) * g;
+            *v = beta2 * *v + (one - beta2) * g * g;
+            *p -= step_size * *m / (v.sqrt() / second_moment_correction + eps);
+        }
+    });
 }

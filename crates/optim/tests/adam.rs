@@ -138,3 +138,69 @@ fn beta_of_one_is_refused() {
         ..AdamConfig::<f64>::default()
     });
 }
+
+/// Three Adam steps on a parameter of `len` elements, and the same elements each stepped as a
+/// parameter of its own: the long one runs the update's vector body (eight lanes on AVX2), the
+/// one-element ones its scalar tail, and the two must agree bit for bit.
+fn vector_body_matches_one_element_updates<T: chainrule_autodiff::Float>(len: usize) {
+    use chainrule_autodiff::{ParamStore, Tensor};
+    let value = |i: usize| T::of(((i * 37 % 23) as f64 - 11.0) / 7.0);
+    let grad = |step: usize, i: usize| T::of(((i * 13 + step * 5) % 17) as f64 / 4.0 - 2.0);
+    let config = AdamConfig {
+        learning_rate: T::of(0.05),
+        betas: (T::of(0.8), T::of(0.95)),
+        eps: T::of(1e-4),
+        weight_decay: T::of(0.01),
+    };
+
+    let mut whole = ParamStore::new();
+    let w = whole.insert(
+        "w",
+        Tensor::from_vec((0..len).map(value).collect(), &[len]),
+        ParamKind::Weight,
+    );
+    let mut separate = ParamStore::new();
+    let ids: Vec<_> = (0..len)
+        .map(|i| {
+            separate.insert(
+                &format!("w{i}"),
+                Tensor::from_vec(vec![value(i)], &[1]),
+                ParamKind::Weight,
+            )
+        })
+        .collect();
+
+    let (mut adam_whole, mut adam_separate) = (Adam::new(config), Adam::new(config));
+    for step in 0..3 {
+        let mut g = chainrule_autodiff::ParamGrads::new(0);
+        g.set(
+            w,
+            Tensor::from_vec((0..len).map(|i| grad(step, i)).collect(), &[len]),
+        );
+        adam_whole.apply(&mut whole, &g);
+        let mut g = chainrule_autodiff::ParamGrads::new(0);
+        for (i, &id) in ids.iter().enumerate() {
+            g.set(id, Tensor::from_vec(vec![grad(step, i)], &[1]));
+        }
+        adam_separate.apply(&mut separate, &g);
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        let (a, b) = (
+            whole.value(w).as_slice()[i],
+            separate.value(id).as_slice()[0],
+        );
+        assert!(
+            a.to_f64_exact().to_bits() == b.to_f64_exact().to_bits(),
+            "{} element {i} of {len}: {a} in the whole tensor, {b} on its own",
+            T::NAME
+        );
+    }
+}
+
+#[test]
+fn the_vector_body_agrees_bit_for_bit_with_the_scalar_tail() {
+    for len in [1, 7, 8, 9, 37, 64] {
+        vector_body_matches_one_element_updates::<f32>(len);
+        vector_body_matches_one_element_updates::<f64>(len);
+    }
+}
