@@ -28,7 +28,7 @@ use crate::custom;
 use crate::graph::{Graph, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
 use crate::ops::{self, CustomCall, InputGrads, Op};
-use crate::spare::SpareBuffer;
+use crate::spare::{Owners, SpareBuffer};
 use crate::tensor::shape_of;
 use crate::{Float, Tensor};
 
@@ -324,6 +324,11 @@ fn apply_rule_of<T: Float, V: Differentiable<T>>(
             let broadcasts = op.broadcasts();
             let rule = V::apply_rule(op, node.inputs, node.output, grad, node.wants);
             for (position, contribution) in rule.into_iter().enumerate() {
+                // A user-defined rule may compute a gradient nobody asked for; it is dropped
+                // here, so that only nodes that want a gradient ever hold one.
+                if !node.wants[position] {
+                    continue;
+                }
                 if let Some(mut c) = contribution {
                     if broadcasts {
                         c = reduce_to(c, node.inputs[position]);
@@ -400,6 +405,10 @@ pub struct BackwardOptions {
 pub struct Gradients<T> {
     graph: u64,
     grads: Vec<Option<Tensor<T>>>,
+    /// The only slots that can hold a gradient, when that is known: after a sweep that keeps
+    /// no intermediate gradients, the leaves that want one. Dropping then visits just those,
+    /// instead of reading a slot per node of the graph. `None`: any slot may hold one.
+    holders: Option<Owners>,
 }
 
 impl<T: Float> Gradients<T> {
@@ -452,7 +461,20 @@ thread_local! {
 
 impl<T> Drop for Gradients<T> {
     fn drop(&mut self) {
-        SpareBuffer::keep(&SPARE_GRADIENTS, std::mem::take(&mut self.grads));
+        let grads = std::mem::take(&mut self.grads);
+        match &self.holders {
+            Some(holders) => {
+                debug_assert!(
+                    grads
+                        .iter()
+                        .enumerate()
+                        .all(|(id, grad)| grad.is_none() || holders.contains(id)),
+                    "a gradient outside the leaves survived a sweep that keeps none"
+                );
+                SpareBuffer::keep_dropping_only(&SPARE_GRADIENTS, grads, holders);
+            }
+            None => SpareBuffer::keep(&SPARE_GRADIENTS, grads),
+        }
     }
 }
 
@@ -619,14 +641,17 @@ impl<'g, T: Float> Var<'g, T> {
         let seed = Tensor::ones(nodes[root].value.shape());
         let mut grads = sweep(&nodes[..], root, seed, options.retain_all, observer);
         grads.resize(nodes.len(), None);
+        let mut leaves = Owners::default();
         for &id in graph.gradient_leaf_ids().iter() {
             if grads[id].is_none() {
                 grads[id] = Some(Tensor::zeros(nodes[id].value.shape()));
             }
+            leaves.insert(id);
         }
         Gradients {
             graph: graph.id(),
             grads,
+            holders: (!options.retain_all).then_some(leaves),
         }
     }
 

@@ -44,6 +44,29 @@ impl SpareBuffer {
         let _ = key.try_with(|spare| *spare.slot.borrow_mut() = Some(allocation));
     }
 
+    /// [`SpareBuffer::keep`] for a buffer where only the elements in `owners` own anything that
+    /// needs dropping: only those are dropped, and the rest — most of a scalar graph's tape —
+    /// are not even read, which for megabytes of elements is most of the cost of emptying the
+    /// buffer. Should an element outside `owners` own something after all, it is leaked, never
+    /// dropped twice or read after being dropped.
+    pub(crate) fn keep_dropping_only<E>(
+        key: &'static LocalKey<SpareBuffer>,
+        mut buffer: Vec<E>,
+        owners: &Owners,
+    ) {
+        let len = buffer.len();
+        let base = buffer.as_mut_ptr();
+        // SAFETY: the length is set to zero before any element is dropped, so that a panicking
+        // drop leaves the vector owning none of them (they leak instead of dropping twice).
+        unsafe { buffer.set_len(0) };
+        for index in owners.iter().take_while(|&index| index < len) {
+            // SAFETY: `index` is below the length, so the element is initialised; a set names
+            // each index once, and the vector no longer owns the elements.
+            unsafe { std::ptr::drop_in_place(base.add(index)) };
+        }
+        Self::keep(key, buffer);
+    }
+
     /// The kept allocation as an empty vector, when its elements are laid out like `E`; else a
     /// new empty vector.
     pub(crate) fn take<E>(key: &'static LocalKey<SpareBuffer>) -> Vec<E> {
@@ -52,6 +75,47 @@ impl SpareBuffer {
             .flatten()
             .and_then(Allocation::reuse)
             .unwrap_or_default()
+    }
+}
+
+/// A set of element indices, one bit each: which elements of a buffer own heap memory (see
+/// [`SpareBuffer::keep_dropping_only`]). A set names each index at most once, which is what
+/// makes dropping the named elements safe.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Owners {
+    words: Vec<u64>,
+}
+
+impl Owners {
+    /// Adds `index` to the set.
+    #[inline]
+    pub(crate) fn insert(&mut self, index: usize) {
+        let word = index / 64;
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << (index % 64);
+    }
+
+    /// Whether `index` is in the set.
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        self.words
+            .get(index / 64)
+            .is_some_and(|&bits| bits & (1 << (index % 64)) != 0)
+    }
+
+    /// The indices in the set, in increasing order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(word, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    word * 64 + bit
+                })
+            })
+        })
     }
 }
 

@@ -163,7 +163,7 @@ fn vector_body_matches_one_element_updates<T: chainrule_autodiff::Float>(len: us
     let ids: Vec<_> = (0..len)
         .map(|i| {
             separate.insert(
-                &format!("w{i}"),
+                format!("w{i}"),
                 Tensor::from_vec(vec![value(i)], &[1]),
                 ParamKind::Weight,
             )

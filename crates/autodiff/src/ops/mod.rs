@@ -119,6 +119,24 @@ impl<T: Float> Op<T> {
         )
     }
 
+    /// Whether dropping the op frees heap memory. The common ops hold only plain numbers (held
+    /// so at compile time below); the boxed and shared ones, and the fused functions that may
+    /// keep labels, are taken to own some.
+    #[inline]
+    pub(crate) fn owns_heap(&self) -> bool {
+        const _: () = assert!(
+            !std::mem::needs_drop::<Leaf>()
+                && !std::mem::needs_drop::<UnaryOp<f64>>()
+                && !std::mem::needs_drop::<BinaryOp>()
+                && !std::mem::needs_drop::<ReduceOp>()
+                && !std::mem::needs_drop::<MatmulOp>()
+        );
+        !matches!(
+            self,
+            Op::Leaf(_) | Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Reduce(_) | Op::Matmul(_)
+        )
+    }
+
     /// The forward value from the input values.
     ///
     /// # Panics

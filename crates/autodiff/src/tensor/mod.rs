@@ -317,6 +317,13 @@ impl<T: Float> Tensor<T> {
         self.data.make_mut()
     }
 
+    /// Whether dropping this tensor frees heap memory: its elements are on the heap, or its
+    /// shape is too long to be held inline. A one-element tensor of rank up to 2 owns nothing.
+    #[inline]
+    pub(crate) fn owns_heap(&self) -> bool {
+        self.shape.spilled() || !matches!(self.data, Storage::One(_))
+    }
+
     /// The element of a one-element tensor, mutable (`None` for any other tensor): the
     /// backward sweep's scalar path adds into gradients through it.
     #[inline]
