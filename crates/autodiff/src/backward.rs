@@ -122,7 +122,9 @@ impl<T: Float> Tape<T> for [Node<T>] {
     type Value = Tensor<T>;
 
     fn gradient_table(&self, len: usize) -> Vec<Option<Tensor<T>>> {
-        let mut grads: Vec<Option<Tensor<T>>> = SpareBuffer::take(&SPARE_GRADIENTS);
+        // The last table comes back with its slots, all empty (see `Gradients`'s drop).
+        let mut grads: Vec<Option<Tensor<T>>> = SpareBuffer::take_filled(&SPARE_GRADIENTS);
+        grads.truncate(len);
         grads.resize(len, None);
         grads
     }
@@ -402,7 +404,7 @@ pub struct BackwardOptions {
 /// assert_eq!(grads.wrt(b).item(), 2.0);
 /// ```
 #[derive(Clone)]
-pub struct Gradients<T> {
+pub struct Gradients<T: 'static> {
     graph: u64,
     grads: Vec<Option<Tensor<T>>>,
     /// The only slots that can hold a gradient, when that is known: after a sweep that keeps
@@ -459,19 +461,21 @@ thread_local! {
     static SPARE_GRADIENTS: SpareBuffer = const { SpareBuffer::new() };
 }
 
-impl<T> Drop for Gradients<T> {
+impl<T: 'static> Drop for Gradients<T> {
     fn drop(&mut self) {
-        let grads = std::mem::take(&mut self.grads);
+        let mut grads = std::mem::take(&mut self.grads);
         match &self.holders {
+            // Only the holders' slots are emptied, and the table is kept with its (now all
+            // empty) slots for the next sweep: neither step reads or writes a slot per node.
             Some(holders) => {
+                for id in holders.iter() {
+                    grads[id] = None;
+                }
                 debug_assert!(
-                    grads
-                        .iter()
-                        .enumerate()
-                        .all(|(id, grad)| grad.is_none() || holders.contains(id)),
+                    grads.iter().all(Option::is_none),
                     "a gradient outside the leaves survived a sweep that keeps none"
                 );
-                SpareBuffer::keep_dropping_only(&SPARE_GRADIENTS, grads, holders);
+                SpareBuffer::keep_filled(&SPARE_GRADIENTS, grads);
             }
             None => SpareBuffer::keep(&SPARE_GRADIENTS, grads),
         }
