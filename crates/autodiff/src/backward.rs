@@ -645,17 +645,23 @@ impl<'g, T: Float> Var<'g, T> {
         let seed = Tensor::ones(nodes[root].value.shape());
         let mut grads = sweep(&nodes[..], root, seed, options.retain_all, observer);
         grads.resize(nodes.len(), None);
-        let mut leaves = Owners::default();
-        for &id in graph.gradient_leaf_ids().iter() {
+        let leaf_ids = graph.gradient_leaf_ids();
+        for &id in leaf_ids.iter() {
             if grads[id].is_none() {
                 grads[id] = Some(Tensor::zeros(nodes[id].value.shape()));
             }
-            leaves.insert(id);
         }
+        // Worth it only for a table much longer than its leaves (a graph of scalars); a short
+        // table is emptied as quickly by reading every slot.
+        let holders = (!options.retain_all && grads.len() >= 16 * leaf_ids.len()).then(|| {
+            let mut leaves = Owners::default();
+            leaf_ids.iter().for_each(|&id| leaves.insert(id));
+            leaves
+        });
         Gradients {
             graph: graph.id(),
             grads,
-            holders: (!options.retain_all).then_some(leaves),
+            holders,
         }
     }
 
