@@ -31,10 +31,6 @@ impl SpareBuffer {
     /// elements are dropped first. An empty allocation is not worth keeping.
     pub(crate) fn keep<E>(key: &'static LocalKey<SpareBuffer>, mut buffer: Vec<E>) {
         buffer.clear();
-        let element = Layout::new::<E>();
-        if buffer.capacity() == 0 || element.size() == 0 {
-            return;
-        }
         Self::keep_allocation(key, buffer, None);
     }
 
@@ -190,5 +186,59 @@ impl Drop for Allocation {
             let layout = Layout::from_size_align_unchecked(size, self.element.align());
             std::alloc::dealloc(self.ptr, layout);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    thread_local! {
+        static SPARE_FOR_TESTS: SpareBuffer = const { SpareBuffer::new() };
+    }
+
+    #[test]
+    fn owners_list_each_index_once_in_increasing_order() {
+        let mut owners = Owners::default();
+        for index in [130, 0, 63, 64, 5, 130, 1000, 63] {
+            owners.insert(index);
+        }
+        assert_eq!(owners.iter().collect::<Vec<_>>(), [0, 5, 63, 64, 130, 1000]);
+        assert_eq!(Owners::default().iter().count(), 0);
+    }
+
+    #[test]
+    fn only_the_owners_are_dropped_and_the_rest_never_read() {
+        // Counted drops: the elements at 1 and 3 are the owners; the others are shared handles
+        // whose count must not move (they are let go of, not dropped).
+        let counter = Rc::new(());
+        let buffer: Vec<Option<Rc<()>>> = (0..5).map(|_| Some(Rc::clone(&counter))).collect();
+        assert_eq!(Rc::strong_count(&counter), 6);
+        let mut owners = Owners::default();
+        owners.insert(1);
+        owners.insert(3);
+        owners.insert(9); // beyond the length: ignored
+        SpareBuffer::keep_dropping_only(&SPARE_FOR_TESTS, buffer, &owners);
+        assert_eq!(Rc::strong_count(&counter), 4);
+        let reused: Vec<Option<Rc<()>>> = SpareBuffer::take(&SPARE_FOR_TESTS);
+        assert!(reused.is_empty() && reused.capacity() >= 5);
+    }
+
+    #[test]
+    fn a_filled_buffer_comes_back_filled_only_to_its_own_type() {
+        SpareBuffer::keep_filled(&SPARE_FOR_TESTS, vec![None::<u64>; 7]);
+        let same: Vec<Option<u64>> = SpareBuffer::take_filled(&SPARE_FOR_TESTS);
+        assert_eq!(same, [None; 7]);
+
+        // Laid out alike (16 bytes, align 8) but another type: the allocation, empty.
+        SpareBuffer::keep_filled(&SPARE_FOR_TESTS, same);
+        let other: Vec<Option<i64>> = SpareBuffer::take_filled(&SPARE_FOR_TESTS);
+        assert!(other.is_empty() && other.capacity() >= 7);
+
+        // The plain `take` never hands elements back.
+        SpareBuffer::keep_filled(&SPARE_FOR_TESTS, vec![None::<u64>; 3]);
+        let plain: Vec<Option<u64>> = SpareBuffer::take(&SPARE_FOR_TESTS);
+        assert!(plain.is_empty());
     }
 }
