@@ -56,7 +56,8 @@ enum Workload {
     GemmCompare,
 }
 
-/// The heap is counted for `scaling`'s bytes per node (only while it measures them).
+/// mimalloc (see `heap`), its heap counted for `scaling`'s bytes per node (only while it
+/// measures them).
 #[global_allocator]
 static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
