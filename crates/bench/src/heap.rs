@@ -8,7 +8,7 @@
 //! 2; the other workloads unchanged within the noise. `configure_once` tunes it so that memory is
 //! committed as it is used (mlp-digits' whole process peaks at ~9 MB, as with glibc, instead of
 //! 27 MB) and freed memory goes back to the system after 10 s idle, not 1 s. A library user
-//! chooses the allocator of their own program in the same two lines (README, "Speed").
+//! chooses the allocator of their own program in the same two lines (README, "Big tensors want an allocator that keeps memory").
 //!
 //! **Why counting.** The graph's own accounting would count the tape (`size_of::<Node>` ×
 //! nodes) but not what hangs off it — the gradient table, input lists that spill, values that do
@@ -18,12 +18,12 @@
 //! workloads run the plain allocator but for one thread-local flag check.
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::cell::Cell;
 use std::ffi::c_long;
-
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
-use mimalloc::MiMalloc as System;
+use mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_arena_eager_commit` and `mi_option_purge_delay`, by their place in
 /// `mi_option_e` (v3's `mimalloc.h`): `libmimalloc-sys` leaves these two out of its constants,
@@ -57,8 +57,6 @@ fn configure_once() {
     }
     CONFIGURED.store(true, Ordering::Relaxed);
 }
-
-use std::cell::Cell;
 
 /// mimalloc, counting this thread's live bytes and their peak while the thread's
 /// counter is on.
@@ -97,7 +95,7 @@ impl CountingAllocator {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         configure_once();
-        let ptr = System.alloc(layout);
+        let ptr = MiMalloc.alloc(layout);
         if !ptr.is_null() {
             Self::count(layout.size() as isize);
         }
@@ -106,7 +104,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         configure_once();
-        let ptr = System.alloc_zeroed(layout);
+        let ptr = MiMalloc.alloc_zeroed(layout);
         if !ptr.is_null() {
             Self::count(layout.size() as isize);
         }
@@ -114,12 +112,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        MiMalloc.dealloc(ptr, layout);
         Self::count(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = System.realloc(ptr, layout, new_size);
+        let new = MiMalloc.realloc(ptr, layout, new_size);
         if !new.is_null() {
             // Counted as the new block arriving before the old one leaves: a reallocation that
             // cannot grow in place briefly holds both.
