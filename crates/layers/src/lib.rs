@@ -75,7 +75,9 @@ pub use losses::{
     binary_log_loss, half_mean_squared_error, huber_loss, l2_penalty, mean_squared_error,
     smooth_l1_loss, softmax_cross_entropy,
 };
-pub use recurrent::{lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmState, Rnn, RnnCell};
+pub use recurrent::{
+    lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmSequence, LstmState, Rnn, RnnCell,
+};
 pub use residual::Residual;
 pub use sequential::Sequential;
 

@@ -30,6 +30,13 @@ pub trait CustomLowering: Send + Sync {
     /// Emits the op's nodes and returns the name of the value that is its output; `Err` with a
     /// reason when this occurrence of the op cannot be exported (shapes it does not support).
     fn lower(&self, cx: &mut Lowering<'_>) -> Result<String, String>;
+
+    /// The axis of the op's output that follows its inputs' batch: where an input's first axis
+    /// is dynamic (see [`crate::dims`]) and has this axis's traced size, this axis is dynamic
+    /// too. The first axis unless the op says otherwise; a time-major output has it second.
+    fn batch_axis(&self) -> usize {
+        0
+    }
 }
 
 /// What a [`CustomLowering`] sees of the node it lowers and how it adds ONNX nodes.
@@ -96,10 +103,11 @@ pub struct Lowerings {
 
 impl Lowerings {
     /// The lowerings for chainrule's own user-defined ops: the fused LSTM cell of
-    /// `chainrule-layers` (`"lstm_cell"`).
+    /// `chainrule-layers` (`"lstm_cell"`) and its whole-sequence op (`"lstm_sequence"`).
     pub fn builtin() -> Self {
         let mut lowerings = Lowerings::default();
         lowerings.insert("lstm_cell", crate::lstm_cell::LstmCellLowering);
+        lowerings.insert("lstm_sequence", crate::lstm_cell::LstmSequenceLowering);
         lowerings
     }
 

@@ -401,7 +401,12 @@ impl<'g> Export<'g> {
                             .map_err(Refusal::Unsupported)
                             .map(|name| Value {
                                 name,
-                                dims: custom_dims(&inputs, &input_shapes, out),
+                                dims: custom_dims(
+                                    &inputs,
+                                    &input_shapes,
+                                    out,
+                                    lowering.batch_axis(),
+                                ),
                             })
                     }
                 },
@@ -433,14 +438,15 @@ impl<'g> Export<'g> {
 }
 
 /// The dims of a user-defined op's output, which the exporter cannot derive from the op: the
-/// first axis is dynamic where an input's first axis is, with the same traced size.
-fn custom_dims(inputs: &[&Value], shapes: &[&[usize]], out: &[usize]) -> Vec<Dim> {
+/// lowering's [`CustomLowering::batch_axis`] is dynamic where an input's first axis is, with
+/// the same traced size.
+fn custom_dims(inputs: &[&Value], shapes: &[&[usize]], out: &[usize], axis: usize) -> Vec<Dim> {
     let mut dims = fixed(out);
-    if let Some(&first) = out.first() {
+    if let Some(&size) = out.get(axis) {
         for (value, shape) in inputs.iter().zip(shapes) {
             if let (Some(d @ Dim::Dynamic { .. }), Some(&n)) = (value.dims.first(), shape.first()) {
-                if n == first {
-                    dims[0] = *d;
+                if n == size {
+                    dims[axis] = *d;
                     break;
                 }
             }

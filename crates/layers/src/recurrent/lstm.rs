@@ -25,7 +25,8 @@ use std::fmt;
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
 use rand::Rng;
 
-use super::{lstm_cell, time_step, zeros};
+use super::lstm_cell_op::lstm_block::{CELL, HIDDEN};
+use super::{lstm_cell, zeros, LstmSequence};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -195,9 +196,13 @@ impl LstmCell {
     }
 }
 
-/// An LSTM layer: [`LstmCell`] unrolled over `[batch, seq, in]` from a zero state. As a
+/// An LSTM layer: [`LstmCell`] run over `[batch, seq, in]` from a zero state. As a
 /// [`Module`] it returns every step's hidden state, `[batch, seq, hidden]`;
 /// [`Lstm::last_hidden`] returns only the last, `[batch, hidden]`.
+///
+/// The sequence is recorded as one op, [`LstmSequence`]: the same cell equations and the same
+/// parameters as [`LstmCell::step`] at every step, but the input products of all steps and the
+/// weight gradients run as single large products (see that op's module).
 ///
 /// ```
 /// use chainrule_autodiff::{Graph, ParamStore, Tensor};
@@ -282,27 +287,51 @@ impl Lstm {
         x: Var<'g, T>,
         initial: LstmState<'g, T>,
     ) -> (Var<'g, T>, LstmState<'g, T>) {
-        let (outputs, state) = self.unroll(g, params, x, initial);
-        (Var::stack(&outputs, 1), state)
+        let (blocks, seq) = self.sequence(g, params, x, initial);
+        let state = LstmState {
+            h: Self::last(blocks, seq, HIDDEN),
+            c: Self::last(blocks, seq, CELL),
+        };
+        (Self::block(blocks, HIDDEN), state)
     }
 
-    /// Every step's hidden state and the final state, without stacking the hidden states.
+    /// The whole sequence as one [`LstmSequence`] op: every step's blocks
+    /// `[seq, batch, 8, hidden]` (see [`lstm_block`](super::lstm_block)), and the number of steps.
     #[track_caller]
-    fn unroll<'g, T: Float>(
+    fn sequence<'g, T: Float>(
         &self,
         g: &'g Graph<T>,
         params: &ParamStore<T>,
         x: Var<'g, T>,
         initial: LstmState<'g, T>,
-    ) -> (Vec<Var<'g, T>>, LstmState<'g, T>) {
-        let (_, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
-        let mut state = initial;
-        let mut outputs = Vec::with_capacity(seq);
-        for t in 0..seq {
-            state = self.cell.step(g, params, time_step(x, t), state);
-            outputs.push(state.h);
-        }
-        (outputs, state)
+    ) -> (Var<'g, T>, usize) {
+        let (batch, seq) = expect_sequence(self.layer(), x, self.cell.inputs);
+        let hidden = self.cell.hidden;
+        expect_shape(self.layer(), "hidden state h", initial.h, &[batch, hidden]);
+        expect_shape(self.layer(), "cell state c", initial.c, &[batch, hidden]);
+        let cell = &self.cell;
+        let [w_x, w_h, b] =
+            [cell.input_weight, cell.hidden_weight, cell.bias].map(|id| params.bind(g, id));
+        let blocks = Var::custom(LstmSequence, &[x, w_x, w_h, b, initial.h, initial.c]);
+        (blocks, seq)
+    }
+
+    /// Block `k` of every step's blocks, batch-first: `[batch, seq, hidden]`.
+    fn block<'g, T: Float>(blocks: Var<'g, T>, k: usize) -> Var<'g, T> {
+        let shape = blocks.shape();
+        blocks
+            .narrow(2, k, 1)
+            .reshape(&[shape[0], shape[1], shape[3]])
+            .transpose(0, 1)
+    }
+
+    /// Block `k` of the last step, `[batch, hidden]`.
+    fn last<'g, T: Float>(blocks: Var<'g, T>, seq: usize, k: usize) -> Var<'g, T> {
+        let shape = blocks.shape();
+        blocks
+            .narrow(0, seq - 1, 1)
+            .narrow(2, k, 1)
+            .reshape(&[shape[1], shape[3]])
     }
 
     /// The hidden state after the last step, `[batch, hidden]`.
@@ -314,9 +343,8 @@ impl Lstm {
         x: Var<'g, T>,
     ) -> Var<'g, T> {
         let (batch, _) = expect_sequence(self.layer(), x, self.cell.inputs);
-        // Only the last state is wanted: the hidden states are not stacked.
-        let initial = self.cell.zero_state(g, batch);
-        self.unroll(g, params, x, initial).1.h
+        let (blocks, seq) = self.sequence(g, params, x, self.cell.zero_state(g, batch));
+        Self::last(blocks, seq, HIDDEN)
     }
 
     fn layer(&self) -> Layer<'_> {

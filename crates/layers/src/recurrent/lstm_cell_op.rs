@@ -221,13 +221,37 @@ fn check_shapes(
 /// cell state `c_prev` (shapes already checked), the `[batch, 8, hidden]` blocks of
 /// [`lstm_block`]: `i, f, o = σ(z_i), σ(z_f), σ(z_o)`, `g = tanh(z_g)`, `c = f·c_prev + i·g`,
 /// `tanh c`, `h = o·tanh c`, `c_prev`. One pass over memory, row by row.
-fn forward_kernel<T: Float>(
+pub(super) fn forward_kernel<T: Float>(
     zx: &Tensor<T>,
     zh: &Tensor<T>,
     bias: &Tensor<T>,
     c_prev: &Tensor<T>,
 ) -> Tensor<T> {
     let (batch, hidden) = (c_prev.shape()[0], c_prev.shape()[1]);
+    let mut out = vec![T::zero(); batch * COUNT * hidden];
+    forward_rows(
+        zx.as_slice(),
+        zh.as_slice(),
+        bias.as_slice(),
+        c_prev.as_slice(),
+        &mut out,
+        hidden,
+    );
+    Tensor::from_vec(out, &[batch, COUNT, hidden])
+}
+
+/// [`forward_kernel`] on slices: `zx`, `zh` `[batch, 4·hidden]`, `bias` `[4·hidden]` and
+/// `c_prev` `[batch, hidden]` in, the `[batch, 8, hidden]` blocks written into `out`, which
+/// must hold exactly that many elements. The sequence op writes each step's blocks straight
+/// into its output this way.
+pub(super) fn forward_rows<T: Float>(
+    zx: &[T],
+    zh: &[T],
+    bias: &[T],
+    cp: &[T],
+    out: &mut [T],
+    hidden: usize,
+) {
     let gates = 4 * hidden;
     // The state blocks follow one another in this order; the loop below relies on it.
     const _: () = assert!(
@@ -236,14 +260,7 @@ fn forward_kernel<T: Float>(
             && HIDDEN + 1 == CELL_PREV
             && CELL_PREV + 1 == COUNT
     );
-    let (zx, zh, bias, cp) = (
-        zx.as_slice(),
-        zh.as_slice(),
-        bias.as_slice(),
-        c_prev.as_slice(),
-    );
     let row_len = COUNT * hidden;
-    let mut out = vec![T::zero(); batch * row_len];
     for (b, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
         let z_range = b * gates..(b + 1) * gates;
         let pre = &mut row[..gates];
@@ -275,7 +292,6 @@ fn forward_kernel<T: Float>(
         }
         c_kept.copy_from_slice(c_row);
     }
-    Tensor::from_vec(out, &[batch, COUNT, hidden])
 }
 
 /// The backward kernel in one pass: from the `[batch, 8, hidden]` blocks `y` of the forward
@@ -283,22 +299,54 @@ fn forward_kernel<T: Float>(
 /// `[batch, 4·hidden]` and of the previous cell state `∂c_prev` `[batch, hidden]`. The
 /// equations are those of [`backward_composed`] (the definition, which graphs record); here
 /// they run element by element, with no intermediate tensors.
-fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+pub(super) fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
     let [batch, count, hidden] = *y.shape() else {
         unreachable!("lstm_cell blocks are [batch, 8, hidden]")
     };
     debug_assert!(count == COUNT && g.shape() == y.shape());
-    let one = T::one();
     let mut dz = vec![T::zero(); batch * 4 * hidden];
     let mut d_cell_prev = vec![T::zero(); batch * hidden];
+    backward_rows(
+        y.as_slice(),
+        g.as_slice(),
+        None,
+        &mut dz,
+        &mut d_cell_prev,
+        hidden,
+    );
+    (
+        Tensor::from_vec(dz, &[batch, 4 * hidden]),
+        Tensor::from_vec(d_cell_prev, &[batch, hidden]),
+    )
+}
+
+/// [`backward_kernel`] on slices: the blocks `y` and their gradient `g` `[batch, 8, hidden]`
+/// in, `∂z` `[batch, 4·hidden]` and `∂c_prev` `[batch, hidden]` written into `dz` and
+/// `d_cell_prev`. `carried`, when given, is a gradient `(∂h', ∂c')` `[batch, hidden]` each
+/// that reaches the new states from elsewhere — the next step, in a sequence — added to the
+/// blocks' own, as if it were part of `g`.
+pub(super) fn backward_rows<T: Float>(
+    y: &[T],
+    g: &[T],
+    carried: Option<(&[T], &[T])>,
+    dz: &mut [T],
+    d_cell_prev: &mut [T],
+    hidden: usize,
+) {
+    let one = T::one();
+    let zeros = vec![T::zero(); if carried.is_some() { 0 } else { hidden }];
     // `.max(1)`: `chunks_exact` refuses a length of 0, and with `hidden = 0` there is no row.
+    let step = hidden.max(1);
     let rows = y
-        .as_slice()
         .chunks_exact((COUNT * hidden).max(1))
-        .zip(g.as_slice().chunks_exact((COUNT * hidden).max(1)));
+        .zip(g.chunks_exact((COUNT * hidden).max(1)));
     let dz_rows = dz.chunks_exact_mut((4 * hidden).max(1));
-    let dc_rows = d_cell_prev.chunks_exact_mut(hidden.max(1));
-    for (((y, g), dz), d_cell_prev) in rows.zip(dz_rows).zip(dc_rows) {
+    let dc_rows = d_cell_prev.chunks_exact_mut(step);
+    for (b, (((y, g), dz), d_cell_prev)) in rows.zip(dz_rows).zip(dc_rows).enumerate() {
+        let (extra_hidden, extra_cell) = match carried {
+            Some((dh, dc)) => (&dh[b * hidden..][..hidden], &dc[b * hidden..][..hidden]),
+            None => (&zeros[..], &zeros[..]),
+        };
         // Whole blocks as slices, so the loop below indexes nothing and vectorises.
         fn slice<T>(v: &[T], k: usize, hidden: usize) -> &[T] {
             &v[k * hidden..(k + 1) * hidden]
@@ -328,9 +376,9 @@ fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor
         for j in 0..hidden {
             let (i, f, cand, o, c_tanh, c_prev) =
                 (ys.0[j], ys.1[j], ys.2[j], ys.3[j], ys.4[j], ys.5[j]);
-            let g_hidden = gs.6[j];
+            let g_hidden = gs.6[j] + extra_hidden[j];
             let d_tanh = gs.5[j] + g_hidden * o;
-            let d_cell = gs.4[j] + d_tanh * (-(c_tanh * c_tanh) + one);
+            let d_cell = gs.4[j] + extra_cell[j] + d_tanh * (-(c_tanh * c_tanh) + one);
             dz_i[j] = (gs.0[j] + cand * d_cell) * (i * (one - i));
             dz_f[j] = (gs.1[j] + c_prev * d_cell) * (f * (one - f));
             dz_g[j] = (gs.2[j] + i * d_cell) * (cand * (T::zero() - cand) + one);
@@ -338,10 +386,6 @@ fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor
             d_cell_prev[j] = d_cell * f + gs.7[j];
         }
     }
-    (
-        Tensor::from_vec(dz, &[batch, 4 * hidden]),
-        Tensor::from_vec(d_cell_prev, &[batch, hidden]),
-    )
 }
 
 /// The rule of [`FusedLstmCell`] written with `Var` ops against the output blocks (see
@@ -363,7 +407,10 @@ fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor<T>, Tensor
 /// gradient `g`. This is the rule as recorded on a graph (so it can be differentiated again);
 /// tensors run the same equations in one pass, [`backward_kernel`], which
 /// `tests/lstm_cell.rs` holds to this definition.
-fn backward_composed<'g, T: Float>(y: Var<'g, T>, g: Var<'g, T>) -> (Var<'g, T>, Var<'g, T>) {
+pub(super) fn backward_composed<'g, T: Float>(
+    y: Var<'g, T>,
+    g: Var<'g, T>,
+) -> (Var<'g, T>, Var<'g, T>) {
     let shape = y.shape();
     let (batch, hidden) = (shape[0], shape[2]);
     let block = |v: Var<'g, T>, k: usize| v.narrow(1, k, 1);

@@ -1,0 +1,311 @@
+//! A whole LSTM sequence as one user-defined op: [`LstmSequence`], which [`Lstm`](super::Lstm)
+//! records once per sequence instead of two products and a fused cell per step.
+//!
+//! Why one op for the whole sequence: the input's share of every gate, `x_t·W_x`, does not
+//! depend on the recurrence, so all steps' shares are one large product `[batch·seq, in]·W_x`
+//! that runs at full GEMM speed (and on several threads), where fifty small ones did not. In the
+//! backward the same holds for the weight gradients: `∂W_x = Xᵀ·∂Z` and `∂W_h = H_prevᵀ·∂Z` are
+//! single products over all steps, and `∂X = ∂Z·W_xᵀ` another; only the recurrent products
+//! `h·W_h` forward and `∂z·W_hᵀ` backward stay one per step, because each needs the step before.
+//! That is the structure of cuDNN's and PyTorch's fused `nn.LSTM`.
+//!
+//! Nothing about backpropagation through time changes: the op's backward walks the steps in
+//! reverse through the same cell rule as [`FusedLstmCell`](super::FusedLstmCell) (the same
+//! kernel), carrying `∂h` and `∂c` from each step to the one before, which is what the engine
+//! does over the unrolled graph that [`LstmCell::step`](super::LstmCell::step) records. The
+//! tests hold the op to that unrolled graph, value for value and gradient for gradient, and to
+//! finite differences; its rule is also written with `Var` ops, so it can be differentiated
+//! again.
+
+use chainrule_autodiff::{CustomOp, Float, Tensor, Var};
+
+use super::lstm_cell_op::lstm_block::*;
+use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows};
+
+/// A whole LSTM sequence in one op (see the module docs).
+///
+/// Six inputs: the sequence `x` `[batch, seq ≥ 1, in]`, the input weights `W_x` `[in, 4·hidden]`,
+/// the recurrent weights `W_h` `[hidden, 4·hidden]`, the bias `[4·hidden]` (gates in the order
+/// input, forget, cell candidate, output) and the initial state `h₀`, `c₀` `[batch, hidden]`.
+/// The output `[seq, batch, 8, hidden]` holds, for every step, the eight blocks of
+/// [`lstm_block`](super::lstm_block) that the fused cell outputs: the gates, the new cell state, its tanh, the new
+/// hidden state and the previous cell state. It is time-major (PyTorch's `nn.LSTM` default
+/// layout) so that each step's blocks are one contiguous slab, written and read in place;
+/// [`Lstm`](super::Lstm) picks the hidden states and the last cell state out with `narrow`.
+///
+/// ```
+/// use chainrule_autodiff::{Graph, Tensor, Var};
+/// use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
+/// use chainrule_layers::recurrent::LstmSequence;
+/// let g = Graph::new();
+/// let x = g.input(Tensor::ones(&[1, 3, 2]));
+/// let w_x = g.param(Tensor::zeros(&[2, 4]));
+/// let w_h = g.param(Tensor::zeros(&[1, 4]));
+/// let b = g.param(Tensor::zeros(&[4]));
+/// let h0 = g.input(Tensor::zeros(&[1, 1]));
+/// let c0 = g.input(Tensor::from_vec(vec![1.0f64], &[1, 1]));
+/// let blocks = Var::custom(LstmSequence, &[x, w_x, w_h, b, h0, c0]);
+/// assert_eq!(blocks.shape().as_slice(), &[3, 1, lstm_block::COUNT, 1]);
+/// // Every gate is σ(0) = ½ and the candidate tanh 0 = 0: the cell state halves at each step.
+/// assert_eq!(blocks.value().get(&[2, 0, lstm_block::CELL, 0]), 0.125);
+/// let grads = blocks.narrow(0, 2, 1).sum().backward();
+/// assert_eq!(grads[w_h].shape(), &[1, 4]);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LstmSequence;
+
+/// The sizes of a sequence op's inputs: batch, steps, input features, hidden size.
+#[derive(Clone, Copy)]
+struct Sizes {
+    batch: usize,
+    seq: usize,
+    inputs: usize,
+    hidden: usize,
+}
+
+impl Sizes {
+    /// The sizes when the six input shapes fit one another, else the message to panic with.
+    fn of(shapes: [&[usize]; 6]) -> Result<Sizes, String> {
+        let [x, w_x, w_h, bias, h0, c0] = shapes;
+        let &[batch, seq, inputs] = x else {
+            return Err(format!(
+                "lstm_sequence: the sequence must be 3-D [batch, seq, in], got shape {x:?}"
+            ));
+        };
+        let &[_, hidden] = c0 else {
+            return Err(format!(
+                "lstm_sequence: the cell state must be 2-D [batch, hidden], got shape {c0:?}"
+            ));
+        };
+        if seq == 0 {
+            return Err(format!(
+                "lstm_sequence: the sequence {x:?} has no step (seq must be at least 1)"
+            ));
+        }
+        let gates = 4 * hidden;
+        if w_x == [inputs, gates]
+            && w_h == [hidden, gates]
+            && bias == [gates]
+            && h0 == [batch, hidden]
+            && c0 == [batch, hidden]
+        {
+            Ok(Sizes {
+                batch,
+                seq,
+                inputs,
+                hidden,
+            })
+        } else {
+            Err(format!(
+                "lstm_sequence: sequence {x:?}, weights {w_x:?} and {w_h:?}, bias {bias:?} and \
+                 initial state {h0:?}, {c0:?} do not fit (need [{inputs}, {gates}], \
+                 [{hidden}, {gates}], [{gates}] and [{batch}, {hidden}] twice)"
+            ))
+        }
+    }
+
+    fn gates(&self) -> usize {
+        4 * self.hidden
+    }
+
+    /// Elements of one step's blocks, `[batch, 8, hidden]`.
+    fn slab(&self) -> usize {
+        self.batch * COUNT * self.hidden
+    }
+
+    /// Block `k` (see [`lstm_block`](super::lstm_block)) of each row of one step's blocks, as `[batch, hidden]`.
+    fn block<T: Float>(&self, slab: &[T], k: usize) -> Tensor<T> {
+        let hidden = self.hidden;
+        let mut out = Vec::with_capacity(self.batch * hidden);
+        for row in slab.chunks_exact((COUNT * hidden).max(1)).take(self.batch) {
+            out.extend_from_slice(&row[k * hidden..(k + 1) * hidden]);
+        }
+        Tensor::from_vec(out, &[self.batch, hidden])
+    }
+
+    /// `x` `[batch, seq, in]` as time-major rows `[seq·batch, in]`: row `t·batch + b`.
+    fn time_major_rows<T: Float>(&self, x: &Tensor<T>) -> Tensor<T> {
+        x.transpose(0, 1)
+            .reshape(&[self.seq * self.batch, self.inputs])
+    }
+}
+
+impl<T: Float> CustomOp<T> for LstmSequence {
+    fn name(&self) -> &'static str {
+        "lstm_sequence"
+    }
+
+    fn formula(&self) -> &'static str {
+        "for t = T…1: ∂z_t = lstm_cell rule(∂h_t + ∂z_{t+1}·W_hᵀ, ∂c_t); \
+         ∂W_x = Xᵀ·∂Z, ∂W_h = H_prevᵀ·∂Z, ∂X = ∂Z·W_xᵀ, ∂b = Σ ∂Z"
+    }
+
+    #[track_caller]
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        let &[x, w_x, w_h, bias, h0, c0] = inputs else {
+            panic!(
+                "lstm_sequence: takes six inputs (x, W_x, W_h, bias, h0, c0), got {}",
+                inputs.len()
+            )
+        };
+        let shapes = [x, w_x, w_h, bias, h0, c0].map(Tensor::shape);
+        let s = Sizes::of(shapes).unwrap_or_else(|message| panic!("{message}"));
+        let (gates, slab) = (s.gates(), s.slab());
+        // Every step's input share of the gates at once, `[seq·batch, 4·hidden]`: step t is
+        // rows t·batch … (t+1)·batch.
+        let zx_all = s.time_major_rows(x).matmul(w_x);
+        let zx_steps = zx_all.as_slice().chunks_exact((s.batch * gates).max(1));
+        let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
+        let (mut h, mut c) = (h0.clone(), c0.clone());
+        for zx in zx_steps.take(s.seq) {
+            // Grown a step at a time, so the zeros are written just before the blocks are.
+            let start = out.len();
+            out.resize(start + slab, T::zero());
+            let blocks = &mut out[start..];
+            let zh = h.matmul(w_h);
+            forward_rows(
+                zx,
+                zh.as_slice(),
+                bias.as_slice(),
+                c.as_slice(),
+                blocks,
+                s.hidden,
+            );
+            (h, c) = (s.block(blocks, HIDDEN), s.block(blocks, CELL));
+        }
+        Tensor::from_vec(out, &[s.seq, s.batch, COUNT, s.hidden])
+    }
+
+    fn backward(
+        &self,
+        inputs: &[&Tensor<T>],
+        output: &Tensor<T>,
+        grad: &Tensor<T>,
+        wants: &[bool],
+    ) -> Vec<Option<Tensor<T>>> {
+        if !wants.iter().any(|&w| w) {
+            return vec![None; inputs.len()];
+        }
+        let &[x, w_x, w_h, _, h0, _] = inputs else {
+            unreachable!("the forward checked six inputs")
+        };
+        let shapes = [0, 1, 2, 3, 4, 5].map(|i| inputs[i].shape());
+        let s = Sizes::of(shapes).expect("the forward checked the shapes");
+        let (batch, hidden, gates, slab) = (s.batch, s.hidden, s.gates(), s.slab());
+        let (y, g) = (output.as_slice(), grad.as_slice());
+        // ∂Z, time-major like Z: step t is rows t·batch … (t+1)·batch of [seq·batch, 4·hidden].
+        let step_gates = batch * gates;
+        let mut dz_all = vec![T::zero(); s.seq * step_gates];
+        let mut carried: Option<(Tensor<T>, Tensor<T>)> = None;
+        for t in (0..s.seq).rev() {
+            let dz = &mut dz_all[t * step_gates..][..step_gates];
+            let mut d_cell = vec![T::zero(); batch * hidden];
+            let (y_t, g_t) = (&y[t * slab..][..slab], &g[t * slab..][..slab]);
+            let from_next = carried
+                .as_ref()
+                .map(|(dh, dc)| (dh.as_slice(), dc.as_slice()));
+            backward_rows(y_t, g_t, from_next, dz, &mut d_cell, hidden);
+            // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
+            let d_hidden = if t > 0 || wants[4] {
+                let dz = Tensor::from_vec(dz.to_vec(), &[batch, gates]);
+                dz.matmul_t(w_h, false, true)
+            } else {
+                Tensor::zeros(&[batch, hidden])
+            };
+            carried = Some((d_hidden, Tensor::from_vec(d_cell, &[batch, hidden])));
+        }
+        let (d_hidden, d_cell) = carried.expect("at least one step");
+        let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
+        // h_{t−1} for every step, time-major like Z: h₀, then the hidden blocks of steps
+        // 0 … seq − 2.
+        let h_prev = || {
+            let mut rows = Vec::with_capacity(s.seq * batch * hidden);
+            rows.extend_from_slice(h0.as_slice());
+            for slab in y.chunks_exact(slab.max(1)).take(s.seq - 1) {
+                rows.extend_from_slice(s.block(slab, HIDDEN).as_slice());
+            }
+            Tensor::from_vec(rows, &[s.seq * batch, hidden])
+        };
+        vec![
+            wants[0].then(|| {
+                dz_all
+                    .matmul_t(w_x, false, true)
+                    .reshape(&[s.seq, batch, s.inputs])
+                    .transpose(0, 1)
+            }),
+            wants[1].then(|| s.time_major_rows(x).matmul_t(&dz_all, true, false)),
+            wants[2].then(|| h_prev().matmul_t(&dz_all, true, false)),
+            wants[3].then(|| dz_all.sum_axis(0, false)),
+            wants[4].then_some(d_hidden),
+            wants[5].then_some(d_cell),
+        ]
+    }
+
+    fn backward_graph<'g>(
+        &self,
+        inputs: &[Var<'g, T>],
+        output: Var<'g, T>,
+        grad: Var<'g, T>,
+        wants: &[bool],
+    ) -> Option<Vec<Option<Var<'g, T>>>> {
+        if !wants.iter().any(|&w| w) {
+            return Some(vec![None; inputs.len()]);
+        }
+        let &[x, w_x, w_h, bias, h0, _] = inputs else {
+            unreachable!("the forward checked six inputs")
+        };
+        let shapes = [0, 1, 2, 3, 4, 5].map(|i| inputs[i].shape());
+        let s = Sizes::of(shapes.each_ref().map(|shape| shape.as_slice()))
+            .expect("the forward checked the shapes");
+        let (batch, hidden) = (s.batch, s.hidden);
+        // A [batch, hidden] gradient placed in block k of [batch, 8, hidden].
+        let into_block =
+            |v: Var<'g, T>, k: usize| v.reshape(&[batch, 1, hidden]).pad(1, k, COUNT - k - 1);
+        let step = |v: Var<'g, T>, t: usize| v.narrow(0, t, 1).reshape(&[batch, COUNT, hidden]);
+        let mut carried: Option<(Var<'g, T>, Var<'g, T>)> = None;
+        let mut dz_steps = Vec::with_capacity(s.seq);
+        for t in (0..s.seq).rev() {
+            let mut g_t = step(grad, t);
+            if let Some((dh, dc)) = carried {
+                g_t = g_t + into_block(dh, HIDDEN) + into_block(dc, CELL);
+            }
+            let (dz, dc_prev) = backward_composed(step(output, t), g_t);
+            carried = Some((
+                dz.matmul_t(w_h, false, true),
+                dc_prev.reshape(&[batch, hidden]),
+            ));
+            dz_steps.push(dz);
+        }
+        dz_steps.reverse();
+        let (d_hidden, d_cell) = carried.expect("at least one step");
+        // Time-major rows, as in the tensor rule.
+        let rows = s.seq * batch;
+        let dz_all = Var::concat(&dz_steps, 0);
+        let h_prev = || {
+            let earlier = (s.seq > 1).then(|| {
+                output
+                    .narrow(0, 0, s.seq - 1)
+                    .narrow(2, HIDDEN, 1)
+                    .reshape(&[(s.seq - 1) * batch, hidden])
+            });
+            match earlier {
+                Some(earlier) => Var::concat(&[h0, earlier], 0),
+                None => h0,
+            }
+        };
+        let x_rows = || x.transpose(0, 1).reshape(&[rows, s.inputs]);
+        Some(vec![
+            wants[0].then(|| {
+                dz_all
+                    .matmul_t(w_x, false, true)
+                    .reshape(&[s.seq, batch, s.inputs])
+                    .transpose(0, 1)
+            }),
+            wants[1].then(|| x_rows().matmul_t(dz_all, true, false)),
+            wants[2].then(|| h_prev().matmul_t(dz_all, true, false)),
+            wants[3].then(|| dz_all.sum_to(&bias.shape())),
+            wants[4].then_some(d_hidden),
+            wants[5].then_some(d_cell),
+        ])
+    }
+}

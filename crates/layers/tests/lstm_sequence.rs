@@ -1,0 +1,178 @@
+//! The whole-sequence LSTM op (`LstmSequence`, which `Lstm` records): its values and the
+//! gradients of all six inputs against the same sequence unrolled step by step through the
+//! fused cell (the graph the engine's generic backward pass walks), its gradients and second
+//! derivatives against finite differences, and its tensor rule against the rule it records on
+//! graphs.
+
+mod common;
+
+use chainrule_autodiff::{gradcheck, CustomOp, GradcheckOptions, Graph, Tensor, Var};
+use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
+use chainrule_layers::{FusedLstmCell, LstmSequence};
+use common::{assert_close, rng, weighted_sum};
+use proptest::prelude::*;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A tensor of the given shape with values in `[-scale, scale]`.
+fn tensor(shape: Vec<usize>, scale: f64) -> impl Strategy<Value = Tensor<f64>> {
+    let n = shape.iter().product::<usize>();
+    prop::collection::vec(-scale..=scale, n).prop_map(move |v| Tensor::from_vec(v, &shape))
+}
+
+/// `x` `[batch, seq, in]`, `W_x`, `W_h`, bias, `h₀`, `c₀`, for batch, seq, in and hidden from
+/// 1 to 3 (seq to 4).
+fn sequence_inputs() -> impl Strategy<Value = Vec<Tensor<f64>>> {
+    (1usize..=3, 1usize..=4, 1usize..=3, 1usize..=3).prop_flat_map(|(batch, seq, ins, hidden)| {
+        (
+            tensor(vec![batch, seq, ins], 1.5),
+            tensor(vec![ins, 4 * hidden], 1.0),
+            tensor(vec![hidden, 4 * hidden], 1.0),
+            tensor(vec![4 * hidden], 0.5),
+            tensor(vec![batch, hidden], 1.0),
+            tensor(vec![batch, hidden], 1.0),
+        )
+            .prop_map(|(x, w_x, w_h, b, h0, c0)| vec![x, w_x, w_h, b, h0, c0])
+    })
+}
+
+fn sequence<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
+    Var::custom(LstmSequence, v)
+}
+
+/// The same blocks from the sequence unrolled: two products and the fused cell per step,
+/// stacked time-major.
+fn unrolled<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
+    let [x, w_x, w_h, b, h0, c0] = [v[0], v[1], v[2], v[3], v[4], v[5]];
+    let (batch, seq, ins) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let hidden = h0.shape()[1];
+    let (mut h, mut c) = (h0, c0);
+    let mut steps = Vec::new();
+    for t in 0..seq {
+        let x_t = x.narrow(1, t, 1).reshape(&[batch, ins]);
+        let blocks = Var::custom(FusedLstmCell, &[x_t.matmul(w_x), h.matmul(w_h), b, c]);
+        let take = |k: usize| blocks.narrow(1, k, 1).reshape(&[batch, hidden]);
+        (h, c) = (take(lstm_block::HIDDEN), take(lstm_block::CELL));
+        steps.push(blocks);
+    }
+    Var::stack(&steps, 0)
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    #[test]
+    fn sequence_matches_the_unrolled_cells(inputs in sequence_inputs()) {
+        let g = Graph::new();
+        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+        let (a, b) = (sequence(&v), unrolled(&v));
+        prop_assert_eq!(a.shape(), b.shape());
+        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
+        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
+        for (k, &p) in v.iter().enumerate() {
+            prop_assert_eq!(ga[p].shape(), inputs[k].shape(), "input {}", k);
+            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-10);
+        }
+    }
+
+    #[test]
+    fn sequence_gradients_match_finite_differences(inputs in sequence_inputs()) {
+        let report = gradcheck(
+            |_g, v| weighted_sum(sequence(v)),
+            &inputs,
+            GradcheckOptions::default(),
+        );
+        prop_assert!(report.passed, "{}", report);
+    }
+}
+
+proptest! {
+    // Second derivatives record the whole backward on the graph: fewer, still random, cases.
+    #![proptest_config(config(12))]
+
+    #[test]
+    fn sequence_second_derivatives_match_finite_differences(inputs in sequence_inputs()) {
+        let report = gradcheck(
+            |_g, v| {
+                let grads = weighted_sum(sequence(v)).backward_create_graph();
+                v.iter()
+                    .map(|&x| weighted_sum(grads.wrt(x)))
+                    .reduce(|a, b| a + b)
+                    .expect("six inputs")
+            },
+            &inputs,
+            GradcheckOptions::default(),
+        );
+        prop_assert!(report.passed, "{}", report);
+    }
+}
+
+/// Random inputs and an upstream gradient of the `[seq, batch, 8, hidden]` output.
+fn inputs_and_gradient(seed: u64) -> (Vec<Tensor<f64>>, Tensor<f64>) {
+    let (batch, seq, ins, hidden) = (3, 4, 2, 5);
+    let mut rng = rng(seed);
+    let mut normal = |shape: &[usize]| Tensor::<f64>::rand_normal(shape, 0.0, 1.0, &mut rng);
+    let inputs = vec![
+        normal(&[batch, seq, ins]),
+        normal(&[ins, 4 * hidden]),
+        normal(&[hidden, 4 * hidden]),
+        normal(&[4 * hidden]),
+        normal(&[batch, hidden]),
+        normal(&[batch, hidden]),
+    ];
+    let grad = normal(&[seq, batch, lstm_block::COUNT, hidden]);
+    (inputs, grad)
+}
+
+#[test]
+fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
+    let (inputs, grad) = inputs_and_gradient(3);
+    let op = LstmSequence;
+    let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
+    let y = op.forward(&refs);
+    let g = Graph::new();
+    let vars: Vec<_> = inputs.iter().map(|t| g.constant(t.clone())).collect();
+    let mut subsets: Vec<[bool; 6]> = (0..6).map(|k| std::array::from_fn(|j| j == k)).collect();
+    subsets.push([true; 6]);
+    for wants in subsets {
+        let fast = op.backward(&refs, &y, &grad, &wants);
+        let recorded = op
+            .backward_graph(
+                &vars,
+                g.constant(y.clone()),
+                g.constant(grad.clone()),
+                &wants,
+            )
+            .expect("the sequence op has a rule on vars");
+        for k in 0..6 {
+            assert_eq!(fast[k].is_some(), wants[k], "tensors: {wants:?}, input {k}");
+            assert_eq!(
+                recorded[k].is_some(),
+                wants[k],
+                "vars: {wants:?}, input {k}"
+            );
+            if let (Some(fast), Some(recorded)) = (&fast[k], recorded[k]) {
+                assert_eq!(fast.shape(), inputs[k].shape(), "input {k}");
+                assert_close(fast.as_slice(), recorded.value().as_slice(), 1e-12);
+            }
+        }
+    }
+    assert!(op
+        .backward(&refs, &y, &grad, &[false; 6])
+        .iter()
+        .all(Option::is_none));
+}
+
+#[test]
+#[should_panic(expected = "lstm_sequence: sequence [2, 3, 4], weights [4, 8] and [3, 12]")]
+fn mismatched_weights_name_every_shape() {
+    let g = Graph::<f64>::new();
+    let shapes: [&[usize]; 6] = [&[2, 3, 4], &[4, 8], &[3, 12], &[12], &[2, 3], &[2, 3]];
+    let vars: Vec<_> = shapes.iter().map(|s| g.input(Tensor::zeros(s))).collect();
+    sequence(&vars);
+}
