@@ -2,11 +2,12 @@
 //!
 //! Only matrix products (`tensor/matmul.rs`) and convolutions' chunks of images
 //! (`tensor/conv.rs`) run on several threads, and only where the work is large enough to pay for
-//! it: an LSTM step's products (32×128×512) are split, while everything else a training step
-//! does — elementwise ops, reductions, the products of an MLP on a batch of 32 — runs on the
-//! calling thread whatever the count, so on that work 2 threads run exactly the code 1 thread
-//! runs. The helpers are the engine's own pool of threads (a `rayon-core` pool), woken rather
-//! than started for each piece of work. The count is decided once per process, like PyTorch's
+//! it: an LSTM sequence's input projection and weight gradients are split, while everything
+//! else a training step does — elementwise ops, reductions, the products of an MLP on a batch
+//! of 32, an LSTM step's recurrent product — runs on the calling thread whatever the count,
+//! so on that work 2 threads run exactly the code 1 thread runs. The helpers are the engine's
+//! own pool of threads (a `rayon-core` pool), woken rather than started for each piece of
+//! work. The count is decided once per process, like PyTorch's
 //! `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
 //! `CHAINRULE_NUM_THREADS` environment variable, else the number of cores. Where a product
 //! starts to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`],
@@ -58,7 +59,7 @@ pub fn num_threads() -> usize {
 }
 
 /// Multiply-adds each thread of a matrix product must get before the product is split over
-/// threads, unless [`set_split_work`] says otherwise: 2²⁰.
+/// threads, unless [`set_split_work`] says otherwise: 2²¹.
 ///
 /// Measured, not guessed, at two levels; BENCHMARKS.md ("Where a second thread pays") has the
 /// runs behind this value. `chainrule-bench split-threshold` times single products on 1 and on
@@ -66,9 +67,11 @@ pub fn num_threads() -> usize {
 /// multiply-adds per thread on the 2-core AMD EPYC. Whole workloads at 1 and 2 threads set the
 /// value higher: at 2¹⁸ the splits of `mlp-digits`' batch-32 products (2¹⁸ per thread) made that
 /// workload slower at 2 threads than at 1 — the halves of C written on two cores cost more to
-/// bring back than the split saved — while at 2²⁰ it was not slower, and `lstm-seq`, whose step
-/// products have 2²⁰ per thread, still gained.
-pub const DEFAULT_SPLIT_WORK: usize = 1 << 20;
+/// bring back than the split saved. At 2²⁰ an LSTM step's recurrent products (32×128×512, 2²⁰
+/// per thread) were split; since `Lstm` records its whole sequence as one op, whose large
+/// products are split anyway, keeping those step products whole made `lstm-seq` faster at 2
+/// threads (5 alternations: 20.7 → 18.4 ms/batch), and no workload slower.
+pub const DEFAULT_SPLIT_WORK: usize = 1 << 21;
 
 /// The per-thread work from which products are split; [`DEFAULT_SPLIT_WORK`] until set.
 static SPLIT_WORK: AtomicUsize = AtomicUsize::new(DEFAULT_SPLIT_WORK);
@@ -254,20 +257,22 @@ pub(crate) fn in_parallel_work() -> bool {
 mod tests {
     use super::*;
 
-    /// Every product of `op-overhead` (none) and `mlp-digits` (batch 32: 32×64×128, 32×128×128,
-    /// 32×128×10 and their backward products, the same three numbers reordered) stays on one
-    /// thread at 2, so that workload is not slower there than at 1; an LSTM step's products
-    /// (32×128×512), measured to gain, are split.
+    /// Every product of `op-overhead` (none), `mlp-digits` (batch 32: 32×64×128, 32×128×128,
+    /// 32×128×10 and their backward products, the same three numbers reordered) and an LSTM
+    /// step (32×128×512) stays on one thread at 2, so those workloads are not slower there than
+    /// at 1; an LSTM sequence's input projection and weight gradients (50 steps of 32 rows:
+    /// 1600×32×512, 128×1600×512), measured to gain, are split.
     #[test]
-    fn batch_32_mlp_products_stay_on_one_thread_and_lstm_steps_split() {
-        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10)] {
+    fn batch_32_products_stay_on_one_thread_and_whole_sequence_products_split() {
+        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10), (32, 128, 512)] {
             assert_eq!(
                 threads_for(m * k * n, 2, DEFAULT_SPLIT_WORK),
                 1,
                 "{m}×{k}×{n}"
             );
         }
-        assert_eq!(threads_for(32 * 128 * 512, 2, DEFAULT_SPLIT_WORK), 2);
+        assert_eq!(threads_for(1600 * 32 * 512, 2, DEFAULT_SPLIT_WORK), 2);
+        assert_eq!(threads_for(128 * 1600 * 512, 2, DEFAULT_SPLIT_WORK), 2);
     }
 
     #[test]
