@@ -15,9 +15,11 @@
 //! The three are bilinear and each one's derivatives are the other two, so gradients of
 //! gradients stay exact.
 
+use std::hint::select_unpredictable;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use super::layout::{accumulate, copy_run};
 use super::matmul::gemm_slices;
 use super::{shape_of, Tensor};
 use crate::threads::{run_claimed, threads_for_product};
@@ -428,84 +430,118 @@ impl Geometry {
             .collect()
     }
 
-    /// Walks every (patch row, image of the chunk, output row) of `group`, handing `visit` the
-    /// patch-matrix row segment's position, the input row it reads (`None` in the padding), and
-    /// the window's column geometry. im2col and col2im are this one walk, copying in opposite
-    /// directions.
-    fn walk(
+    /// The padded input's height and width.
+    fn padded_size(&self) -> [usize; 2] {
+        let padding = self.options.padding;
+        [self.height + 2 * padding[0], self.width + 2 * padding[1]]
+    }
+
+    /// `images` of an `[N, C, H, W]` batch, zero-padded: `[images, C, H + 2·padding, W +
+    /// 2·padding]`. Borrowed when there is no padding, else copied into `buffer`. im2col then
+    /// reads every patch row without asking where the image ends.
+    fn padded<'a, T: Float>(
         &self,
+        x: &'a [T],
         images: Range<usize>,
-        group: usize,
-        mut visit: impl FnMut(usize, Option<usize>, Columns),
-    ) {
+        buffer: &'a mut Vec<T>,
+    ) -> &'a [T] {
+        let per_image = self.channels * self.in_plane();
+        let chunk = &x[images.start * per_image..images.end * per_image];
+        let [pt, pl] = self.options.padding;
+        if pt == 0 && pl == 0 {
+            return chunk;
+        }
+        let [hp, wp] = self.padded_size();
+        buffer.clear();
+        buffer.resize(images.len() * self.channels * hp * wp, T::zero());
+        for (plane, padded) in chunk
+            .chunks_exact(self.in_plane().max(1))
+            .zip(buffer.chunks_exact_mut(hp * wp))
+        {
+            for (row, line) in plane.chunks_exact(self.width.max(1)).enumerate() {
+                copy_run(&mut padded[(row + pt) * wp + pl..][..line.len()], line);
+            }
+        }
+        buffer
+    }
+
+    /// Crops a padded chunk (as [`Geometry::padded`] lays it out) back into `[images, C, H,
+    /// W]`, adding onto `x`.
+    fn add_unpadded<T: Float>(&self, padded: &[T], x: &mut [T]) {
+        let [hp, wp] = self.padded_size();
+        let [pt, pl] = self.options.padding;
+        for (plane, padded) in x
+            .chunks_exact_mut(self.in_plane().max(1))
+            .zip(padded.chunks_exact(hp * wp))
+        {
+            for (row, line) in plane.chunks_exact_mut(self.width.max(1)).enumerate() {
+                accumulate(line, &padded[(row + pt) * wp + pl..][..self.width]);
+            }
+        }
+    }
+
+    /// Walks every (patch row, image of the chunk) of `group`, handing `visit` that image's
+    /// `[oh, ow]` block of the patch row and where the block's first input lies in the padded
+    /// chunk. Output row `oy` of the block reads `ow` inputs `stride[1]` apart, from
+    /// `oy·stride[0]` padded rows further on. im2col and col2im are this one walk, copying in
+    /// opposite directions.
+    fn walk(&self, images: usize, group: usize, mut visit: impl FnMut(Range<usize>, usize)) {
         let [kh, kw] = self.kernel;
-        let [oh, ow] = self.out;
-        let Conv2dOptions {
-            stride,
-            padding,
-            dilation,
-            ..
-        } = self.options;
-        let width = images.len() * self.out_plane();
+        let [hp, wp] = self.padded_size();
+        let dilation = self.options.dilation;
+        let (plane, width) = (self.out_plane(), images * self.out_plane());
         for ci in 0..self.group_in() {
             let channel = group * self.group_in() + ci;
             for i in 0..kh {
-                let dy = (i * dilation[0]) as isize - padding[0] as isize;
                 for j in 0..kw {
                     let row = (ci * kh + i) * kw + j;
-                    let offset = (j * dilation[1]) as isize - padding[1] as isize;
-                    let (lo, hi) = valid_range(ow, self.width, offset, stride[1]);
-                    let columns = Columns {
-                        lo,
-                        hi,
-                        len: ow,
-                        offset,
-                        stride: stride[1],
-                    };
-                    for (k, image) in images.clone().enumerate() {
-                        let plane = (image * self.channels + channel) * self.in_plane();
-                        for oy in 0..oh {
-                            let start = row * width + k * self.out_plane() + oy * ow;
-                            let iy = (oy * stride[0]) as isize + dy;
-                            let line = (0..self.height as isize)
-                                .contains(&iy)
-                                .then(|| plane + iy as usize * self.width);
-                            visit(start, line, columns);
-                        }
+                    let tap = i * dilation[0] * wp + j * dilation[1];
+                    for image in 0..images {
+                        let start = row * width + image * plane;
+                        let first = (image * self.channels + channel) * hp * wp + tap;
+                        visit(start..start + plane, first);
                     }
                 }
             }
         }
     }
 
-    /// Copies the patches of `images` for `group` into `cols`, `[patch, images·out_plane]`.
-    fn im2col<T: Float>(&self, x: &[T], images: Range<usize>, group: usize, cols: &mut [T]) {
-        self.walk(images, group, |start, line, c| {
-            let segment = &mut cols[start..start + c.len];
-            let Some(line) = line else {
-                segment.fill(T::zero());
-                return;
-            };
-            segment[..c.lo].fill(T::zero());
-            segment[c.hi..].fill(T::zero());
-            if c.stride == 1 && c.lo < c.hi {
-                let first = (line as isize + c.lo as isize + c.offset) as usize;
-                segment[c.lo..c.hi].copy_from_slice(&x[first..first + (c.hi - c.lo)]);
-            } else {
-                for (o, slot) in segment.iter_mut().enumerate().take(c.hi).skip(c.lo) {
-                    *slot = x[(line as isize + (o * c.stride) as isize + c.offset) as usize];
+    /// Copies the patches of `group` from a padded chunk into `cols`, `[patch,
+    /// images·out_plane]`.
+    fn im2col<T: Float>(&self, padded: &[T], images: usize, group: usize, cols: &mut [T]) {
+        let ow = self.out[1];
+        let [down, step] = self.options.stride;
+        let row_step = down * self.padded_size()[1];
+        self.walk(images, group, |block, first| {
+            for (oy, line) in cols[block].chunks_exact_mut(ow).enumerate() {
+                let source = &padded[first + oy * row_step..];
+                if step == 1 {
+                    copy_run(line, &source[..ow]);
+                } else {
+                    for (slot, &value) in line.iter_mut().zip(source.iter().step_by(step)) {
+                        *slot = value;
+                    }
                 }
             }
         });
     }
 
-    /// Adds the columns of `cols` back onto the images they were taken from: im2col's adjoint.
-    fn col2im<T: Float>(&self, cols: &[T], images: Range<usize>, group: usize, x: &mut [T]) {
-        self.walk(images, group, |start, line, c| {
-            let Some(line) = line else { return };
-            let segment = &cols[start..start + c.len];
-            for (o, &value) in segment.iter().enumerate().take(c.hi).skip(c.lo) {
-                x[(line as isize + (o * c.stride) as isize + c.offset) as usize] += value;
+    /// Adds the columns of `cols` back onto the padded chunk they were taken from: im2col's
+    /// adjoint.
+    fn col2im<T: Float>(&self, cols: &[T], images: usize, group: usize, padded: &mut [T]) {
+        let ow = self.out[1];
+        let [down, step] = self.options.stride;
+        let row_step = down * self.padded_size()[1];
+        self.walk(images, group, |block, first| {
+            for (oy, line) in cols[block].chunks_exact(ow).enumerate() {
+                let target = &mut padded[first + oy * row_step..];
+                if step == 1 {
+                    accumulate(&mut target[..ow], line);
+                } else {
+                    for (slot, &value) in target.iter_mut().step_by(step).zip(line) {
+                        *slot += value;
+                    }
+                }
             }
         });
     }
@@ -585,6 +621,8 @@ struct Scratch<T> {
     block: Vec<T>,
     /// What the pass adds up over its chunks (the weight gradient).
     sum: Vec<T>,
+    /// A chunk's images zero-padded, or the gradient of those padded images.
+    padded: Vec<T>,
 }
 
 impl<T> Default for Scratch<T> {
@@ -593,19 +631,9 @@ impl<T> Default for Scratch<T> {
             cols: Vec::new(),
             block: Vec::new(),
             sum: Vec::new(),
+            padded: Vec::new(),
         }
     }
-}
-
-/// The column geometry of one kernel tap: output columns `lo..hi` of `0..len` read input column
-/// `o·stride + offset`.
-#[derive(Clone, Copy)]
-struct Columns {
-    lo: usize,
-    hi: usize,
-    len: usize,
-    offset: isize,
-    stride: usize,
 }
 
 /// A pooling window over an `[N, C, H, W]` batch, checked.
@@ -665,29 +693,42 @@ impl PoolGeometry {
     /// iterator of positions: the pooling loops over them inline.
     fn each_window(&self, mut visit: impl FnMut(usize, usize, Range<usize>, Range<usize>)) {
         let [oh, ow] = self.out;
-        let Pool2dOptions {
-            kernel,
-            stride,
-            padding,
-        } = self.options;
-        let span = |o: usize, axis: usize, len: usize| {
-            let start = (o * stride[axis]) as isize - padding[axis] as isize;
-            let end = (start + kernel[axis] as isize).min(len as isize);
-            start.max(0) as usize..end.max(0) as usize
-        };
+        // Every plane has the same windows: work them out once.
+        let rows: Vec<Range<usize>> = (0..oh).map(|oy| self.span(oy, 0)).collect();
+        let cols: Vec<Range<usize>> = (0..ow).map(|ox| self.span(ox, 1)).collect();
+        let mut at = 0;
         for plane in 0..self.planes {
-            for oy in 0..oh {
-                let rows = span(oy, 0, self.height);
-                for ox in 0..ow {
-                    let cols = span(ox, 1, self.width);
-                    visit(plane, (plane * oh + oy) * ow + ox, rows.clone(), cols);
+            for rows in &rows {
+                for cols in &cols {
+                    visit(plane, at, rows.clone(), cols.clone());
+                    at += 1;
                 }
             }
         }
     }
 
+    /// The input positions along `axis` (0 rows, 1 columns) that the window of output position
+    /// `o` covers, padding excluded.
+    #[inline]
+    fn span(&self, o: usize, axis: usize) -> Range<usize> {
+        let Pool2dOptions {
+            kernel,
+            stride,
+            padding,
+        } = self.options;
+        let len = [self.height, self.width][axis];
+        let start = (o * stride[axis]) as isize - padding[axis] as isize;
+        let end = (start + kernel[axis] as isize).min(len as isize);
+        start.max(0) as usize..end.max(0) as usize
+    }
+
     fn in_plane(&self) -> usize {
         self.height * self.width
+    }
+
+    /// Output elements: one window per plane and output position.
+    fn outputs(&self) -> usize {
+        self.planes * self.out[0] * self.out[1]
     }
 
     /// One over the window's area: PyTorch's average counts the padding.
@@ -726,8 +767,9 @@ impl<T: Float> Tensor<T> {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
             scratch.block.resize(geo.group_out() * width, T::zero());
+            let padded = geo.padded(x, images.clone(), &mut scratch.padded);
             for group in 0..options.groups {
-                geo.im2col(x, images.clone(), group, &mut scratch.cols);
+                geo.im2col(padded, images.len(), group, &mut scratch.cols);
                 gemm_slices(
                     (geo.group_out(), geo.patch(), width),
                     geo.filters(w, group),
@@ -785,6 +827,14 @@ impl<T: Float> Tensor<T> {
         geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
+            let [hp, wp] = geo.padded_size();
+            let unpadded = hp * wp == geo.in_plane();
+            if !unpadded {
+                scratch.padded.clear();
+                scratch
+                    .padded
+                    .resize(images.len() * geo.channels * hp * wp, T::zero());
+            }
             for group in 0..options.groups {
                 let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
                 gemm_slices(
@@ -796,7 +846,15 @@ impl<T: Float> Tensor<T> {
                     T::zero(),
                     &mut scratch.cols,
                 );
-                geo.col2im(&scratch.cols, 0..images.len(), group, part);
+                let target = if unpadded {
+                    &mut *part
+                } else {
+                    &mut scratch.padded
+                };
+                geo.col2im(&scratch.cols, images.len(), group, target);
+            }
+            if !unpadded {
+                geo.add_unpadded(&scratch.padded, part);
             }
         });
         Tensor::from_parts(out, shape_of(&geo.input_shape()))
@@ -846,8 +904,9 @@ impl<T: Float> Tensor<T> {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
             scratch.sum.resize(total, T::zero());
+            let padded = geo.padded(x, images.clone(), &mut scratch.padded);
             for group in 0..options.groups {
-                geo.im2col(x, images.clone(), group, &mut scratch.cols);
+                geo.im2col(padded, images.len(), group, &mut scratch.cols);
                 let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
                 gemm_slices(
                     (geo.group_out(), width, geo.patch()),
@@ -903,28 +962,80 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn max_pool2d_with_indices(&self, options: Pool2dOptions) -> (Tensor<T>, Vec<usize>) {
         let geo = PoolGeometry::new("max_pool2d", self.shape(), options);
+        let mut indices = vec![0; geo.outputs()];
+        (self.max_pool2d_into(geo, &mut indices), indices)
+    }
+
+    /// [`Tensor::max_pool2d_with_indices`] with the indices shared, as the graph keeps them:
+    /// made at their final size and filled in place, which saves copying them.
+    #[track_caller]
+    pub(crate) fn max_pool2d_shared(&self, options: Pool2dOptions) -> (Tensor<T>, Arc<[usize]>) {
+        let geo = PoolGeometry::new("max_pool2d", self.shape(), options);
+        // An exact-length iterator collects into an `Arc` without an intermediate vector.
+        let mut indices: Arc<[usize]> = std::iter::repeat_n(0, geo.outputs()).collect();
+        let spots = Arc::get_mut(&mut indices).expect("a new Arc is unique");
+        (self.max_pool2d_into(geo, spots), indices)
+    }
+
+    /// Max pooling over a checked window, writing into `indices` (one per output element) the
+    /// index within its plane of the element each output took.
+    fn max_pool2d_into(&self, geo: PoolGeometry, indices: &mut [usize]) -> Tensor<T> {
         let x = self.as_slice();
-        let count = geo.planes * geo.out[0] * geo.out[1];
-        let mut out = vec![T::zero(); count];
-        let mut indices = vec![0; count];
-        let width = geo.width;
-        geo.each_window(|plane, at, rows, cols| {
-            let values = &x[plane * geo.in_plane()..][..geo.in_plane()];
-            // The window's first element, then each later one that is larger (or a NaN).
-            let mut best = rows.start * width + cols.start;
-            for y in rows {
-                for i in y * width + cols.start..y * width + cols.end {
-                    let (v, b) = (values[i], values[best]);
-                    if v > b || (v.is_nan() && !b.is_nan()) {
-                        best = i;
+        let [oh, ow] = geo.out;
+        let options = geo.options;
+        // −∞ and each window's first element to start from, then every element of the window in
+        // order, taken when larger (or a NaN where there was none): the first of equal maxima,
+        // and the first element of a window of −∞.
+        let mut out = vec![T::neg_infinity(); geo.outputs()];
+        let Pool2dOptions {
+            kernel,
+            stride,
+            padding,
+        } = options;
+        // For each column of the window, the output columns whose window has it, and where.
+        let taps: Vec<(usize, usize, isize)> = (0..kernel[1])
+            .map(|kx| {
+                let offset = kx as isize - padding[1] as isize;
+                let (lo, hi) = valid_range(ow, geo.width, offset, stride[1]);
+                (lo, hi, offset)
+            })
+            .collect();
+        let firsts: Vec<usize> = (0..ow).map(|ox| geo.span(ox, 1).start).collect();
+        let in_plane = geo.in_plane();
+        for ((values, tops), bests) in x
+            .chunks_exact(in_plane.max(1))
+            .zip(out.chunks_exact_mut(oh * ow))
+            .zip(indices.chunks_exact_mut(oh * ow))
+        {
+            for ((oy, tops), bests) in tops
+                .chunks_exact_mut(ow)
+                .enumerate()
+                .zip(bests.chunks_exact_mut(ow))
+            {
+                let rows = geo.span(oy, 0);
+                for (best, first) in bests.iter_mut().zip(&firsts) {
+                    *best = rows.start * geo.width + first;
+                }
+                for line in rows.map(|y| y * geo.width) {
+                    for &(lo, hi, offset) in &taps {
+                        for ox in lo..hi {
+                            let at = (line as isize + (ox * stride[1]) as isize + offset) as usize;
+                            let (v, top) = (values[at], tops[ox]);
+                            let take = (v > top) | (v.is_nan() & !top.is_nan());
+                            // Which element wins is data: as a branch it was mispredicted about
+                            // half the time, which cost more than the comparisons themselves.
+                            // So the winner's index is a conditional move, and the value is
+                            // read back through it (a select of floats would be a branch).
+                            let best = select_unpredictable(take, at, bests[ox]);
+                            bests[ox] = best;
+                            tops[ox] = values[best];
+                        }
                     }
                 }
             }
-            out[at] = values[best];
-            indices[at] = best;
-        });
+        }
         let shape = [self.shape()[0], self.shape()[1], geo.out[0], geo.out[1]];
-        (Tensor::from_parts(out, shape_of(&shape)), indices)
+        Tensor::from_parts(out, shape_of(&shape))
     }
 
     /// The mean of each pooling window of an `[N, C, H, W]` batch, over the whole window with

@@ -436,14 +436,30 @@ impl<T: Float> Tensor<T> {
         let len = self.shape[ax];
         let (outer, _, inner) = split_at_axis(self.shape(), ax);
         let data = self.as_slice();
+        // Every index checked first, in one pass, so the scatter itself is a plain loop.
+        if let Some(&index) = indices.iter().find(|&&index| index >= size) {
+            check_index("scatter_add", index, ax, size, &shape);
+        }
         let mut out = vec![T::zero(); outer * size * inner];
-        for o in 0..outer {
-            for j in 0..len {
-                let first = (o * len + j) * inner;
-                let rows = indices[first..first + inner].iter().zip(&data[first..]);
-                for (k, (&index, &value)) in rows.enumerate() {
-                    check_index("scatter_add", index, ax, size, &shape);
-                    out[(o * size + index) * inner + k] += value;
+        if inner == 1 {
+            // Scattering along the last axis (max pooling's gradient): row by row.
+            let rows = out.chunks_exact_mut(size.max(1));
+            for ((row, at), values) in rows
+                .zip(indices.chunks_exact(len.max(1)))
+                .zip(data.chunks_exact(len.max(1)))
+            {
+                for (&index, &value) in at.iter().zip(values) {
+                    row[index] += value;
+                }
+            }
+        } else {
+            for o in 0..outer {
+                for j in 0..len {
+                    let first = (o * len + j) * inner;
+                    let rows = indices[first..first + inner].iter().zip(&data[first..]);
+                    for (k, (&index, &value)) in rows.enumerate() {
+                        out[(o * size + index) * inner + k] += value;
+                    }
                 }
             }
         }

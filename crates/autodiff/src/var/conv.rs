@@ -182,12 +182,12 @@ impl<'g, T: Float> Var<'g, T> {
     /// ```
     #[track_caller]
     pub fn max_pool2d(self, options: Pool2dOptions) -> Self {
-        let (value, indices) = self.value().max_pool2d_with_indices(options);
+        let (value, indices) = self.value().max_pool2d_shared(options);
         let shape = self.shape();
         let op = ConvOp::MaxPool2d {
             options,
             size: [shape[2], shape[3]],
-            indices: indices.into(),
+            indices,
         };
         self.record_with(Op::Conv(Box::new(op)), &[], |_| value)
     }
