@@ -1002,6 +1002,7 @@ impl<T: Float> Tensor<T> {
             .collect();
         let firsts: Vec<usize> = (0..ow).map(|ox| geo.span(ox, 1).start).collect();
         let in_plane = geo.in_plane();
+        let halving = kernel == [2, 2] && stride == [2, 2] && padding == [0, 0];
         for ((values, tops), bests) in x
             .chunks_exact(in_plane.max(1))
             .zip(out.chunks_exact_mut(oh * ow))
@@ -1012,6 +1013,18 @@ impl<T: Float> Tensor<T> {
                 .enumerate()
                 .zip(bests.chunks_exact_mut(ow))
             {
+                if halving {
+                    // The common 2×2 window, stride 2: unrolled, as a knockout of the two
+                    // pairs, which keeps the first of equal maxima as the general walk does.
+                    for ((slot, best), ox) in tops.iter_mut().zip(bests.iter_mut()).zip(0..) {
+                        let a = 2 * oy * geo.width + 2 * ox;
+                        let upper = winner(values, a, a + 1);
+                        let lower = winner(values, a + geo.width, a + geo.width + 1);
+                        *best = winner(values, upper, lower);
+                        *slot = values[*best];
+                    }
+                    continue;
+                }
                 let rows = geo.span(oy, 0);
                 for (best, first) in bests.iter_mut().zip(&firsts) {
                     *best = rows.start * geo.width + first;
@@ -1020,13 +1033,7 @@ impl<T: Float> Tensor<T> {
                     for &(lo, hi, offset) in &taps {
                         for ox in lo..hi {
                             let at = (line as isize + (ox * stride[1]) as isize + offset) as usize;
-                            let (v, top) = (values[at], tops[ox]);
-                            let take = (v > top) | (v.is_nan() & !top.is_nan());
-                            // Which element wins is data: as a branch it was mispredicted about
-                            // half the time, which cost more than the comparisons themselves.
-                            // So the winner's index is a conditional move, and the value is
-                            // read back through it (a select of floats would be a branch).
-                            let best = select_unpredictable(take, at, bests[ox]);
+                            let best = winner_over(values, bests[ox], tops[ox], at);
                             bests[ox] = best;
                             tops[ox] = values[best];
                         }
@@ -1113,6 +1120,25 @@ impl<T: Float> Tensor<T> {
         });
         Tensor::from_parts(out, shape_of(&input))
     }
+}
+
+/// Of the elements at `first` and `second` of `values`, the index of the one max pooling takes:
+/// `second` only if it is larger, or a NaN where `first` is not.
+#[inline]
+fn winner<T: Float>(values: &[T], first: usize, second: usize) -> usize {
+    winner_over(values, first, values[first], second)
+}
+
+/// [`winner`] with the first element's value already at hand (it may be −∞ for "none yet").
+///
+/// Which element wins is data: as a branch it was mispredicted about half the time, which cost
+/// more than the comparison itself. So the winner's index is a conditional move, and callers read
+/// its value back through it (a select of floats compiles to a branch).
+#[inline]
+fn winner_over<T: Float>(values: &[T], first: usize, top: T, second: usize) -> usize {
+    let v = values[second];
+    let take = (v > top) | (v.is_nan() & !top.is_nan());
+    select_unpredictable(take, second, first)
 }
 
 /// The output size of a transposed convolution (PyTorch's formula).
@@ -1332,6 +1358,60 @@ mod tests {
         let x = Tensor::from_vec(vec![2.0f64, 2.0, 1.0, 2.0], &[1, 1, 2, 2]);
         let (_, at) = x.max_pool2d_with_indices(Pool2dOptions::new(2));
         assert_eq!(at, vec![0]);
+    }
+
+    #[test]
+    fn max_pool_takes_what_a_plain_scan_of_each_window_takes() {
+        // Few distinct values, so ties are everywhere, and some NaNs: the cases in which the
+        // unrolled 2×2 path and the general one could differ from the rule.
+        let values: Vec<f64> = (0..2 * 3 * 7 * 6)
+            .map(|i| match (i * 37 + 11) % 17 {
+                0 | 5 | 9 => f64::NAN,
+                r => f64::from(r % 4),
+            })
+            .collect();
+        let x = Tensor::from_vec(values, &[2, 3, 7, 6]);
+        for kernel in 1..=3 {
+            for stride in 1..=3 {
+                for padding in 0..=kernel / 2 {
+                    let o = Pool2dOptions::new(kernel).stride(stride).padding(padding);
+                    let (y, at) = x.max_pool2d_with_indices(o);
+                    let [oh, ow] = [y.shape()[2], y.shape()[3]];
+                    for plane in 0..6 {
+                        let v = &x.as_slice()[plane * 42..][..42];
+                        for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+                            // The window's elements in row-major order; the first is taken,
+                            // then any later one that is larger, or a NaN if none was yet.
+                            let mut best: Option<usize> = None;
+                            for ky in 0..kernel {
+                                for kx in 0..kernel {
+                                    let iy = (oy * stride + ky) as isize - padding as isize;
+                                    let ix = (ox * stride + kx) as isize - padding as isize;
+                                    if !(0..7).contains(&iy) || !(0..6).contains(&ix) {
+                                        continue;
+                                    }
+                                    let i = iy as usize * 6 + ix as usize;
+                                    best = match best {
+                                        Some(b)
+                                            if !(v[i] > v[b]
+                                                || v[i].is_nan() && !v[b].is_nan()) =>
+                                        {
+                                            Some(b)
+                                        }
+                                        _ => Some(i),
+                                    };
+                                }
+                            }
+                            let out = (plane * oh + oy) * ow + ox;
+                            let best = best.expect("every window holds an element");
+                            assert_eq!(at[out], best, "{o:?} plane {plane} at ({oy}, {ox})");
+                            let got = y.as_slice()[out];
+                            assert!(got == v[best] || got.is_nan() && v[best].is_nan());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
