@@ -15,6 +15,8 @@
 //! The three are bilinear and each one's derivatives are the other two, so gradients of
 //! gradients stay exact.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::hint::select_unpredictable;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -394,13 +396,14 @@ impl Geometry {
     /// (`run_claimed`), each product on its own thread: im2col and col2im are then spread too,
     /// and no product packs its operands once per thread. Otherwise one pass takes every chunk
     /// and the products themselves are split. The passes, and so each pass's sum in
-    /// [`Scratch::sum`], depend only on the thread count, never on which thread ran what.
+    /// [`Scratch::sum`], depend only on the thread count, never on which thread ran what;
+    /// those sums are what it returns.
     fn for_each_chunk<T: Float>(
         &self,
         out: &mut [T],
         per_image: usize,
         step: impl Fn(Range<usize>, &mut Scratch<T>, &mut [T]) + Sync,
-    ) -> Vec<Scratch<T>> {
+    ) -> Vec<Vec<T>> {
         let chunks: Vec<Range<usize>> = self.chunks().collect();
         // Each op's products multiply-add O·patch·out_plane per image, in one order or another.
         let work = self.out_channels * self.patch() * self.out_plane() * self.batch;
@@ -410,7 +413,12 @@ impl Geometry {
         } else {
             1
         };
-        let mut work: Vec<Pass<'_, T>> = (0..passes).map(|_| Pass::default()).collect();
+        let mut work: Vec<Pass<'_, T>> = (0..passes)
+            .map(|_| Pass {
+                scratch: Scratch::spare(),
+                chunks: Vec::new(),
+            })
+            .collect();
         let mut rest = out;
         for (i, images) in chunks.into_iter().enumerate() {
             let (part, tail) = rest.split_at_mut((images.len() * per_image).min(rest.len()));
@@ -426,7 +434,12 @@ impl Geometry {
             }
         });
         work.into_iter()
-            .map(|pass| pass.into_inner().unwrap_or_else(|e| e.into_inner()).scratch)
+            .map(|pass| {
+                let mut scratch = pass.into_inner().unwrap_or_else(|e| e.into_inner()).scratch;
+                let sum = std::mem::take(&mut scratch.sum);
+                scratch.recycle();
+                sum
+            })
             .collect()
     }
 
@@ -604,15 +617,6 @@ struct Pass<'a, T> {
     chunks: Vec<(Range<usize>, &'a mut [T])>,
 }
 
-impl<T> Default for Pass<'_, T> {
-    fn default() -> Self {
-        Pass {
-            scratch: Scratch::default(),
-            chunks: Vec::new(),
-        }
-    }
-}
-
 /// The working memory of one pass over a convolution's chunks, reused from chunk to chunk.
 struct Scratch<T> {
     /// A chunk's patch matrix.
@@ -625,8 +629,42 @@ struct Scratch<T> {
     padded: Vec<T>,
 }
 
-impl<T> Default for Scratch<T> {
-    fn default() -> Self {
+/// How many [`Scratch`]es a thread keeps between convolutions: one per pass it starts (two
+/// per thread when a convolution is split).
+const SPARE_SCRATCHES: usize = 4;
+
+thread_local! {
+    /// Working memory left by this thread's last convolutions, of either element type.
+    /// Reusing it spares allocating, and zero-filling, a few megabytes per call: the patch
+    /// matrix is overwritten whole by im2col or by a product, so its old contents never show.
+    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<T: Float> Scratch<T> {
+    /// A spare scratch of this element type if this thread has one, else a new, empty one.
+    /// Its `sum` is always empty.
+    fn spare() -> Scratch<T> {
+        SPARE
+            .with(|spare| {
+                let mut spare = spare.borrow_mut();
+                let at = spare.iter().position(|s| s.is::<Scratch<T>>())?;
+                spare.swap_remove(at).downcast::<Scratch<T>>().ok()
+            })
+            .map_or_else(Scratch::empty, |scratch| *scratch)
+    }
+
+    /// Keeps this scratch for the thread's next convolution, unless it keeps enough already.
+    fn recycle(self) {
+        debug_assert!(self.sum.is_empty(), "a recycled scratch starts with no sum");
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_SCRATCHES {
+                spare.push(Box::new(self));
+            }
+        });
+    }
+
+    fn empty() -> Scratch<T> {
         Scratch {
             cols: Vec::new(),
             block: Vec::new(),
@@ -920,7 +958,7 @@ impl<T: Float> Tensor<T> {
             }
         });
         // The passes' sums in order; a batch of no images has none.
-        let mut passes = passes.into_iter().map(|pass| pass.sum);
+        let mut passes = passes.into_iter();
         let mut out = passes.next().unwrap_or_default();
         out.resize(total, T::zero());
         for sum in passes {
@@ -1342,6 +1380,38 @@ mod tests {
         let all = x.conv2d(&w, o);
         let first = x.narrow(0, 39, 1).conv2d(&w, o);
         assert_eq!(all.narrow(0, 39, 1).to_vec(), first.to_vec());
+    }
+
+    #[test]
+    fn working_memory_left_by_one_convolution_never_shows_in_the_next() {
+        // NaN everywhere in the spare patch matrices, products and padded planes...
+        let o = Conv2dOptions::new().padding(1);
+        let poison = Tensor::from_vec(vec![f64::NAN; 2 * 3 * 5 * 5], &[2, 3, 5, 5]);
+        let w = values(&[4, 3, 3, 3], 2.0);
+        let g = values(&[2, 4, 5, 5], 3.0);
+        assert!(poison.conv2d(&w, o).to_vec()[0].is_nan());
+        assert!(g.conv_transpose2d(&w.map(|_| f64::NAN), o).to_vec()[0].is_nan());
+        assert!(poison.conv2d_weight(&g, o, [3, 3]).to_vec()[0].is_nan());
+        // ...then each of the three products, smaller and of the same size, and with no
+        // input channels (an empty product, which must still write zeros).
+        for shape in [[1, 3, 4, 4], [2, 3, 5, 5]] {
+            let x = values(&shape, 1.0);
+            let y = x.conv2d(&w, o);
+            let expected = direct(&x, &w, o);
+            let error = y.sub(&expected).map(f64::abs).max_all().item();
+            assert!(error < 1e-12, "{shape:?}: off by {error}");
+            let gy = values(y.shape(), 4.0);
+            let dx = gy.conv_transpose2d(&w, o);
+            let dw = x.conv2d_weight(&gy, o, [3, 3]);
+            // The adjoint identities pin both down: <y', g> = <x', Wᵀg> = <W', dW>.
+            let probe_x = values(x.shape(), 5.0);
+            let probe_w = values(w.shape(), 6.0);
+            assert!((dot(&dx, &probe_x) - dot(&probe_x.conv2d(&w, o), &gy)).abs() < 1e-9);
+            assert!((dot(&dw, &probe_w) - dot(&x.conv2d(&probe_w, o), &gy)).abs() < 1e-9);
+        }
+        assert!(poison.conv2d(&w, o).to_vec()[0].is_nan());
+        let empty = Tensor::<f64>::zeros(&[1, 0, 3, 3]).conv2d(&Tensor::zeros(&[2, 0, 1, 1]), o);
+        assert_eq!(empty.to_vec(), vec![0.0; 2 * 5 * 5]);
     }
 
     #[test]

@@ -135,7 +135,13 @@ pub(crate) fn gemm_slices<T: Float>(
         return;
     }
     if k == 0 {
-        c[..m * n].iter_mut().for_each(|v| *v *= beta);
+        // As the kernel does: with `beta` zero, `C` is written, never read (it may be
+        // uninitialised scratch, even NaN).
+        if beta == T::zero() {
+            c[..m * n].fill(T::zero());
+        } else {
+            c[..m * n].iter_mut().for_each(|v| *v *= beta);
+        }
         return;
     }
     let a_strides = if transpose_a {
