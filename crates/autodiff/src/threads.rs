@@ -2,12 +2,13 @@
 //!
 //! Only matrix products (`tensor/matmul.rs`) and convolutions' chunks of images
 //! (`tensor/conv.rs`) run on several threads, and only where the work is large enough to pay for
-//! it: an LSTM sequence's input projection and weight gradients are split, while everything
-//! else a training step does — elementwise ops, reductions, the products of an MLP on a batch
-//! of 32, an LSTM step's recurrent product — runs on the calling thread whatever the count,
-//! so on that work 2 threads run exactly the code 1 thread runs. The helpers are the engine's
-//! own pool of threads (a `rayon-core` pool), woken rather than started for each piece of
-//! work. The count is decided once per process, like PyTorch's
+//! it: an LSTM's step and whole-sequence products and a convolution over a batch are split,
+//! while everything else a training step does — elementwise ops, reductions, the products of an
+//! MLP on a batch of 32 — runs on the calling thread whatever the count, so on that work 2
+//! threads run exactly the code 1 thread runs. The helpers are the engine's own pool of threads
+//! (a `rayon-core` pool), woken rather than started for each piece of work, and after each
+//! piece they keep watching for the next for a moment ([`LINGER`]) instead of going straight
+//! back to sleep. The count is decided once per process, like PyTorch's
 //! `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
 //! `CHAINRULE_NUM_THREADS` environment variable, else the number of cores. Where a product
 //! starts to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`],
@@ -16,6 +17,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rayon_core::{ThreadPool, ThreadPoolBuilder};
 
@@ -59,7 +61,7 @@ pub fn num_threads() -> usize {
 }
 
 /// Multiply-adds each thread of a matrix product must get before the product is split over
-/// threads, unless [`set_split_work`] says otherwise: 2²¹.
+/// threads, unless [`set_split_work`] says otherwise: 2²⁰.
 ///
 /// Measured, not guessed, at two levels; BENCHMARKS.md ("Where a second thread pays") has the
 /// runs behind this value. `chainrule-bench split-threshold` times single products on 1 and on
@@ -67,11 +69,12 @@ pub fn num_threads() -> usize {
 /// multiply-adds per thread on the 2-core AMD EPYC. Whole workloads at 1 and 2 threads set the
 /// value higher: at 2¹⁸ the splits of `mlp-digits`' batch-32 products (2¹⁸ per thread) made that
 /// workload slower at 2 threads than at 1 — the halves of C written on two cores cost more to
-/// bring back than the split saved. At 2²⁰ an LSTM step's recurrent products (32×128×512, 2²⁰
-/// per thread) were split; since `Lstm` records its whole sequence as one op, whose large
-/// products are split anyway, keeping those step products whole made `lstm-seq` faster at 2
-/// threads (5 alternations: 20.7 → 18.4 ms/batch), and no workload slower.
-pub const DEFAULT_SPLIT_WORK: usize = 1 << 21;
+/// bring back than the split saved. With helpers that sleep between splits, 2²¹ was best, as
+/// waking one cost more than splitting an LSTM step's recurrent product (32×128×512, 2²⁰ per
+/// thread) saved. Since helpers linger for the next split ([`LINGER`]), splitting those step
+/// products pays: `lstm-seq` at 2 threads, 3 alternations, 17.2–19.0 ms/batch at 2²¹ against
+/// 13.5–13.8 at 2²⁰, `mlp-wide` unchanged (3.9–4.1 ms/step).
+pub const DEFAULT_SPLIT_WORK: usize = 1 << 20;
 
 /// The per-thread work from which products are split; [`DEFAULT_SPLIT_WORK`] until set.
 static SPLIT_WORK: AtomicUsize = AtomicUsize::new(DEFAULT_SPLIT_WORK);
@@ -134,20 +137,84 @@ pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + 
     // claimed before `WaitForClaimed` below closes the claims, and its drop (which runs on
     // unwinding too) does not return before each such call has finished.
     let task: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task) };
+    let helpers = threads.min(count) - 1;
     let claims = Arc::new(Claims {
         task,
         count,
+        seats: AtomicUsize::new(helpers),
         next: AtomicUsize::new(0),
         finished: AtomicUsize::new(0),
     });
+    // Helpers still lingering from the last parallel work join by themselves; the pool is
+    // asked for the rest.
+    let lingering = publish(&claims);
     if let Some(pool) = helper_pool() {
-        for _ in 1..threads.min(count) {
+        for _ in lingering.min(helpers)..helpers {
             let claims = Arc::clone(&claims);
-            pool.spawn(move || claims.claim_and_run());
+            pool.spawn(move || help(&claims));
         }
     }
     let _wait = WaitForClaimed(&claims);
     claims.claim_and_run();
+}
+
+/// How long a helper that has just finished its share of parallel work keeps watching for the
+/// next, spinning, before it goes back to its pool to sleep.
+///
+/// A training step alternates parallel products with short serial stretches (elementwise ops,
+/// pooling, the optimizer), a few hundred microseconds each. A helper asleep in the pool took
+/// about that long to wake on the 2-core EPYC — a 4-way split convolution of conv-digits ran in
+/// 570 µs on 1 thread, 210 µs on 2 back to back, and 575 µs on 2 after 150 µs of serial work —
+/// so the second thread gained nothing on the work between its naps. OpenMP (PyTorch's threads)
+/// keeps its threads spinning for the same reason. The cost is a core kept busy for this long
+/// after the last parallel work, and only when there is more than one thread.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// The parallel work published last, for lingering helpers to join, and its number.
+static LATEST: Mutex<Option<Arc<Claims>>> = Mutex::new(None);
+static PUBLISHED: AtomicUsize = AtomicUsize::new(0);
+/// Helpers spinning in [`help`], waiting for the next parallel work.
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
+
+/// Makes `claims` the work lingering helpers join; returns how many helpers are lingering.
+fn publish(claims: &Arc<Claims>) -> usize {
+    *LATEST.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(claims));
+    PUBLISHED.fetch_add(1, Ordering::Release);
+    LINGERING.load(Ordering::Acquire)
+}
+
+/// A helper's job in the pool: its share of `claims`, then of any parallel work published
+/// while it lingers (see [`LINGER`]).
+fn help(claims: &Arc<Claims>) {
+    let mut seen = PUBLISHED.load(Ordering::Acquire);
+    if !claims.join_and_run() {
+        return;
+    }
+    LINGERING.fetch_add(1, Ordering::AcqRel);
+    let mut since = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let published = PUBLISHED.load(Ordering::Acquire);
+        if published != seen {
+            seen = published;
+            let latest = LATEST
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(latest) = latest {
+                if latest.join_and_run() {
+                    since = Instant::now();
+                }
+            }
+        }
+        std::hint::spin_loop();
+        spins = spins.wrapping_add(1);
+        // The clock is read now and then, not on every spin.
+        if spins.is_multiple_of(64) && since.elapsed() > LINGER {
+            break;
+        }
+    }
+    LINGERING.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// The engine's own pool of helper threads: [`num_threads`] − 1 workers, so that with the
@@ -179,6 +246,8 @@ fn helper_pool() -> Option<Arc<ThreadPool>> {
 struct Claims {
     task: &'static (dyn Fn(usize) + Sync),
     count: usize,
+    /// Helpers that may still join (the caller always takes part).
+    seats: AtomicUsize,
     /// The next index to claim; at `count` or beyond, none is left.
     next: AtomicUsize,
     /// Claimed tasks that have returned (or unwound).
@@ -186,6 +255,20 @@ struct Claims {
 }
 
 impl Claims {
+    /// Takes a helper's seat, if one is left, and claims tasks; whether it had a seat.
+    fn join_and_run(&self) -> bool {
+        let seated = self
+            .seats
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |seats| {
+                seats.checked_sub(1)
+            })
+            .is_ok();
+        if seated {
+            self.claim_and_run();
+        }
+        seated
+    }
+
     fn claim_and_run(&self) {
         let _flag = ParallelWorkFlag::raise();
         loop {
@@ -257,20 +340,21 @@ pub(crate) fn in_parallel_work() -> bool {
 mod tests {
     use super::*;
 
-    /// Every product of `op-overhead` (none), `mlp-digits` (batch 32: 32×64×128, 32×128×128,
-    /// 32×128×10 and their backward products, the same three numbers reordered) and an LSTM
-    /// step (32×128×512) stays on one thread at 2, so those workloads are not slower there than
-    /// at 1; an LSTM sequence's input projection and weight gradients (50 steps of 32 rows:
-    /// 1600×32×512, 128×1600×512), measured to gain, are split.
+    /// Every product of `op-overhead` (none) and `mlp-digits` (batch 32: 32×64×128, 32×128×128,
+    /// 32×128×10 and their backward products, the same three numbers reordered) stays on one
+    /// thread at 2, so those workloads are not slower there than at 1; an LSTM step's recurrent
+    /// product (32×128×512) and a sequence's input projection and weight gradients (50 steps of
+    /// 32 rows: 1600×32×512, 128×1600×512), measured to gain, are split.
     #[test]
-    fn batch_32_products_stay_on_one_thread_and_whole_sequence_products_split() {
-        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10), (32, 128, 512)] {
+    fn batch_32_mlp_products_stay_on_one_thread_and_lstm_products_split() {
+        for (m, k, n) in [(32, 64, 128), (32, 128, 128), (32, 128, 10)] {
             assert_eq!(
                 threads_for(m * k * n, 2, DEFAULT_SPLIT_WORK),
                 1,
                 "{m}×{k}×{n}"
             );
         }
+        assert_eq!(threads_for(32 * 128 * 512, 2, DEFAULT_SPLIT_WORK), 2);
         assert_eq!(threads_for(1600 * 32 * 512, 2, DEFAULT_SPLIT_WORK), 2);
         assert_eq!(threads_for(128 * 1600 * 512, 2, DEFAULT_SPLIT_WORK), 2);
     }

@@ -372,14 +372,17 @@ impl Geometry {
         self.height * self.width
     }
 
-    /// Images per chunk.
-    fn chunk(&self) -> usize {
-        (CHUNK_ELEMENTS / (self.patch() * self.out_plane()).max(1)).clamp(1, self.batch.max(1))
+    /// Images per chunk, when the batch is to be cut into at least `parts` chunks.
+    fn chunk(&self, parts: usize) -> usize {
+        let fits = CHUNK_ELEMENTS / (self.patch() * self.out_plane()).max(1);
+        fits.min(self.batch.div_ceil(parts.max(1)))
+            .clamp(1, self.batch.max(1))
     }
 
-    /// The chunks of the batch, as ranges of image indices.
-    fn chunks(&self) -> impl Iterator<Item = Range<usize>> {
-        let (chunk, batch) = (self.chunk(), self.batch);
+    /// The chunks of the batch, at least `parts` of them where it has that many images, as
+    /// ranges of image indices.
+    fn chunks(&self, parts: usize) -> impl Iterator<Item = Range<usize>> {
+        let (chunk, batch) = (self.chunk(parts), self.batch);
         (0..batch)
             .step_by(chunk)
             .map(move |n0| n0..(n0 + chunk).min(batch))
@@ -404,10 +407,15 @@ impl Geometry {
         per_image: usize,
         step: impl Fn(Range<usize>, &mut Scratch<T>, &mut [T]) + Sync,
     ) -> Vec<Vec<T>> {
-        let chunks: Vec<Range<usize>> = self.chunks().collect();
         // Each op's products multiply-add O·patch·out_plane per image, in one order or another.
         let work = self.out_channels * self.patch() * self.out_plane() * self.batch;
-        let threads = threads_for_product(work).min(chunks.len());
+        // Work for several threads is cut into at least two chunks per thread, even when the
+        // whole batch would fit in one: small images (conv-digits' 64 of 4×4) then spread their
+        // im2col and col2im over the threads too, not only their products.
+        let threads = threads_for_product(work);
+        let parts = if threads > 1 { 2 * threads } else { 1 };
+        let chunks: Vec<Range<usize>> = self.chunks(parts).collect();
+        let threads = threads.min(chunks.len());
         let passes = if threads > 1 {
             (2 * threads).min(chunks.len())
         } else {
@@ -1376,7 +1384,7 @@ mod tests {
         let o = Conv2dOptions::new().padding(1);
         let x = values(&[40, 8, 30, 30], 1.0);
         let w = values(&[3, 8, 3, 3], 2.0);
-        assert!(Geometry::new("t", x.shape(), w.shape(), o).chunk() < 20);
+        assert!(Geometry::new("t", x.shape(), w.shape(), o).chunk(1) < 20);
         let all = x.conv2d(&w, o);
         let first = x.narrow(0, 39, 1).conv2d(&w, o);
         assert_eq!(all.narrow(0, 39, 1).to_vec(), first.to_vec());
