@@ -322,6 +322,15 @@ impl Drop for WaitForClaimed<'_> {
         while self.0.finished.load(Ordering::Acquire) < claimed {
             std::thread::yield_now();
         }
+        // Finished work is no longer offered to lingering helpers (joining it would find
+        // nothing to claim, but neither need it outlive its caller).
+        let mut latest = LATEST.lock().unwrap_or_else(PoisonError::into_inner);
+        if latest
+            .as_ref()
+            .is_some_and(|claims| std::ptr::eq(Arc::as_ptr(claims), self.0))
+        {
+            *latest = None;
+        }
     }
 }
 

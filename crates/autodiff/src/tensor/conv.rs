@@ -388,8 +388,8 @@ impl Geometry {
             .map(move |n0| n0..(n0 + chunk).min(batch))
     }
 
-    /// Runs `step` on every chunk of the batch and returns the working memory each pass used, in
-    /// a fixed order. `step` gets the chunk's images, its pass's [`Scratch`], and the chunk's
+    /// Runs `step` on every chunk of the batch and returns each pass's [`Scratch::sum`], in a
+    /// fixed order (the passes' working memory is kept for the next call). `step` gets the chunk's images, its pass's [`Scratch`], and the chunk's
     /// part of `out` — `per_image` elements per image, images being contiguous in every
     /// convolution tensor — which it indexes with images counted from the chunk's first.
     ///
@@ -457,9 +457,22 @@ impl Geometry {
         [self.height + 2 * padding[0], self.width + 2 * padding[1]]
     }
 
-    /// `images` of an `[N, C, H, W]` batch, zero-padded: `[images, C, H + 2·padding, W +
-    /// 2·padding]`. Borrowed when there is no padding, else copied into `buffer`. im2col then
-    /// reads every patch row without asking where the image ends.
+    fn has_padding(&self) -> bool {
+        self.options.padding != [0, 0]
+    }
+
+    /// `buffer` emptied and refilled with zeros for `images` padded images: `[images, C, H +
+    /// 2·padding, W + 2·padding]`.
+    fn zero_padded<'a, T: Float>(&self, images: usize, buffer: &'a mut Vec<T>) -> &'a mut [T] {
+        let [hp, wp] = self.padded_size();
+        buffer.clear();
+        buffer.resize(images * self.channels * hp * wp, T::zero());
+        buffer
+    }
+
+    /// `images` of an `[N, C, H, W]` batch, zero-padded (as [`Geometry::zero_padded`] lays them
+    /// out). Borrowed when there is no padding, else copied into `buffer`. im2col then reads
+    /// every patch row without asking where the image ends.
     fn padded<'a, T: Float>(
         &self,
         x: &'a [T],
@@ -468,13 +481,12 @@ impl Geometry {
     ) -> &'a [T] {
         let per_image = self.channels * self.in_plane();
         let chunk = &x[images.start * per_image..images.end * per_image];
-        let [pt, pl] = self.options.padding;
-        if pt == 0 && pl == 0 {
+        if !self.has_padding() {
             return chunk;
         }
+        let [pt, pl] = self.options.padding;
         let [hp, wp] = self.padded_size();
-        buffer.clear();
-        buffer.resize(images.len() * self.channels * hp * wp, T::zero());
+        let buffer = self.zero_padded(images.len(), buffer);
         for (plane, padded) in chunk
             .chunks_exact(self.in_plane().max(1))
             .zip(buffer.chunks_exact_mut(hp * wp))
@@ -873,13 +885,8 @@ impl<T: Float> Tensor<T> {
         geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
-            let [hp, wp] = geo.padded_size();
-            let unpadded = hp * wp == geo.in_plane();
-            if !unpadded {
-                scratch.padded.clear();
-                scratch
-                    .padded
-                    .resize(images.len() * geo.channels * hp * wp, T::zero());
+            if geo.has_padding() {
+                geo.zero_padded(images.len(), &mut scratch.padded);
             }
             for group in 0..options.groups {
                 let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
@@ -892,14 +899,14 @@ impl<T: Float> Tensor<T> {
                     T::zero(),
                     &mut scratch.cols,
                 );
-                let target = if unpadded {
-                    &mut *part
-                } else {
+                let target = if geo.has_padding() {
                     &mut scratch.padded
+                } else {
+                    &mut *part
                 };
                 geo.col2im(&scratch.cols, images.len(), group, target);
             }
-            if !unpadded {
+            if geo.has_padding() {
                 geo.add_unpadded(&scratch.padded, part);
             }
         });
