@@ -20,7 +20,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use smallvec::SmallVec;
 
-use crate::graph::Var;
+use crate::graph::{Forward, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
 use crate::ops::{BinaryOp, ConvOp, Op, UnaryOp};
 use crate::{Conv2dOptions, Float, Pool2dOptions, Shape, Tensor};
@@ -89,26 +89,56 @@ impl<'g, T: Float> Var<'g, T> {
     /// Records an elementwise op of this var.
     #[track_caller]
     pub(crate) fn unary(self, op: UnaryOp<T>) -> Var<'g, T> {
-        let graph = self.graph();
-        let value = op.forward(&graph.nodes()[self.id()].value);
         let mut inputs = SmallVec::new();
         inputs.push(self.id());
-        graph.record(value, Op::Unary(op), inputs)
+        let forward = UnaryForward { op, x: self.id() };
+        self.graph().record_computed(Op::Unary(op), inputs, forward)
     }
 
     /// Records an elementwise op of two broadcast vars.
     #[track_caller]
     pub(crate) fn binary(self, other: Var<'g, T>, op: BinaryOp) -> Var<'g, T> {
         self.same_graph(other, op.name());
-        let graph = self.graph();
-        let value = {
-            let nodes = graph.nodes();
-            op.forward(&nodes[self.id()].value, &nodes[other.id()].value)
-        };
         let mut inputs = SmallVec::new();
         inputs.push(self.id());
         inputs.push(other.id());
-        graph.record(value, Op::Binary(op), inputs)
+        let forward = BinaryForward {
+            op,
+            a: self.id(),
+            b: other.id(),
+        };
+        self.graph()
+            .record_computed(Op::Binary(op), inputs, forward)
+    }
+}
+
+/// A unary op's value, computed where the graph records it (see [`Graph::record_computed`]).
+struct UnaryForward<T> {
+    op: UnaryOp<T>,
+    x: usize,
+}
+
+impl<T: Float> Forward<T> for UnaryForward<T> {
+    #[track_caller]
+    #[inline(always)]
+    fn compute(self, recorded: &[Node<T>]) -> Tensor<T> {
+        self.op.forward(&recorded[self.x].value)
+    }
+}
+
+/// A binary op's value, computed where the graph records it (see [`Graph::record_computed`]).
+struct BinaryForward {
+    op: BinaryOp,
+    a: usize,
+    b: usize,
+}
+
+impl<T: Float> Forward<T> for BinaryForward {
+    #[track_caller]
+    #[inline(always)]
+    fn compute(self, recorded: &[Node<T>]) -> Tensor<T> {
+        self.op
+            .forward(&recorded[self.a].value, &recorded[self.b].value)
     }
 }
 
