@@ -10,6 +10,13 @@
 //! 27 MB) and freed memory goes back to the system after 10 s idle, not 1 s. A library user
 //! chooses the allocator of their own program in the same two lines (README, "Big tensors want an allocator that keeps memory").
 //!
+//! **Why `mi_malloc` for most blocks.** The `mimalloc` crate's `GlobalAlloc` asks for every
+//! block through `mi_malloc_aligned`, whose path for a small block is longer than `mi_malloc`'s,
+//! though every mimalloc block is word-aligned anyway. Blocks that need no more than that
+//! (nearly all: a tensor's buffer, a node list) go to `mi_malloc` and `mi_zalloc` directly, as
+//! the C allocator's own `malloc` does; the others to the crate. A small tensor op allocates one
+//! block, so this shows on `op-overhead`: 88 → 82.5 ns/op (4 alternations, 2026-12-01).
+//!
 //! **Why counting.** The graph's own accounting would count the tape (`size_of::<Node>` ×
 //! nodes) but not what hangs off it — the gradient table, input lists that spill, values that do
 //! not fit inline — so the binary wraps its allocator and counts every live byte. The counts are
@@ -22,7 +29,7 @@ use std::cell::Cell;
 use std::ffi::c_long;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+use libmimalloc_sys::{mi_malloc, mi_option_get, mi_option_set, mi_option_t, mi_zalloc};
 use mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_arena_eager_commit` and `mi_option_purge_delay`, by their place in
@@ -31,6 +38,8 @@ use mimalloc::MiMalloc;
 /// their documented defaults.
 const ARENA_EAGER_COMMIT: mi_option_t = 4;
 const PURGE_DELAY: mi_option_t = 15;
+/// The alignment every mimalloc block has, whatever its size.
+const WORD_ALIGNMENT: usize = std::mem::align_of::<usize>();
 
 /// What the two options read before [`configure_once`] set them: mimalloc's defaults, which the
 /// test holds to the documented ones to show that the numbers above name those options.
@@ -95,7 +104,11 @@ impl CountingAllocator {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         configure_once();
-        let ptr = MiMalloc.alloc(layout);
+        let ptr = if layout.align() <= WORD_ALIGNMENT {
+            mi_malloc(layout.size()).cast()
+        } else {
+            MiMalloc.alloc(layout)
+        };
         if !ptr.is_null() {
             Self::count(layout.size() as isize);
         }
@@ -104,7 +117,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         configure_once();
-        let ptr = MiMalloc.alloc_zeroed(layout);
+        let ptr = if layout.align() <= WORD_ALIGNMENT {
+            mi_zalloc(layout.size()).cast()
+        } else {
+            MiMalloc.alloc_zeroed(layout)
+        };
         if !ptr.is_null() {
             Self::count(layout.size() as isize);
         }
