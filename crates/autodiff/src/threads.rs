@@ -71,9 +71,9 @@ pub fn num_threads() -> usize {
 /// workload slower at 2 threads than at 1 — the halves of C written on two cores cost more to
 /// bring back than the split saved. With helpers that sleep between splits, 2²¹ was best, as
 /// waking one cost more than splitting an LSTM step's recurrent product (32×128×512, 2²⁰ per
-/// thread) saved. Since helpers linger for the next split ([`LINGER`]), splitting those step
-/// products pays: `lstm-seq` at 2 threads, 3 alternations, 17.2–19.0 ms/batch at 2²¹ against
-/// 13.5–13.8 at 2²⁰, `mlp-wide` unchanged (3.9–4.1 ms/step).
+/// thread) saved. Since helpers linger for the next split (`LINGER` in `threads.rs`), splitting
+/// those step products pays: `lstm-seq` at 2 threads, 3 alternations, 17.2–19.0 ms/batch at 2²¹
+/// against 13.5–13.8 at 2²⁰, `mlp-wide` unchanged (3.9–4.1 ms/step).
 pub const DEFAULT_SPLIT_WORK: usize = 1 << 20;
 
 /// The per-thread work from which products are split; [`DEFAULT_SPLIT_WORK`] until set.

@@ -112,7 +112,8 @@ impl<'g, T: Float> Var<'g, T> {
     }
 }
 
-/// A unary op's value, computed where the graph records it (see [`Graph::record_computed`]).
+/// A unary op's value, computed where the graph records it
+/// (see [`crate::graph::Graph::record_computed`]).
 struct UnaryForward<T> {
     op: UnaryOp<T>,
     x: usize,
@@ -126,7 +127,8 @@ impl<T: Float> Forward<T> for UnaryForward<T> {
     }
 }
 
-/// A binary op's value, computed where the graph records it (see [`Graph::record_computed`]).
+/// A binary op's value, computed where the graph records it
+/// (see [`crate::graph::Graph::record_computed`]).
 struct BinaryForward {
     op: BinaryOp,
     a: usize,
