@@ -132,8 +132,8 @@ impl<T: Float> Graph<T> {
     /// Use it to predict and to measure a validation loss.
     ///
     /// # Panics
-    /// Nothing at creation; [`Var::backward`], [`crate::grad()`] and their relatives panic on such a
-    /// graph, saying that it was made with `no_grad`, as does [`Var::requires_grad_`].
+    /// Nothing at creation; [`Var::backward`], [`crate::grad()`] and their relatives panic on
+    /// such a graph, saying that it was made with `no_grad`, as does [`Var::requires_grad_`].
     ///
     /// ```
     /// use chainrule_autodiff::{Graph, Tensor};
