@@ -1,8 +1,10 @@
 //! How many threads the engine may use, and which work is worth splitting over them.
 //!
-//! Only matrix products (`tensor/matmul.rs`) and convolutions' chunks of images
-//! (`tensor/conv.rs`) run on several threads, and only where the work is large enough to pay for
-//! it: an LSTM's step and whole-sequence products and a convolution over a batch are split,
+//! Only matrix products (`tensor/matmul.rs`), convolutions' chunks of images
+//! (`tensor/conv.rs`) and the parts a user-defined op hands to [`run_parts`] (an LSTM
+//! sequence's cells, cut by rows) run on several threads, and only where the work is large
+//! enough to pay for it: an LSTM's step and whole-sequence products and a convolution over a
+//! batch are split,
 //! while everything else a training step does — elementwise ops, reductions, the products of an
 //! MLP on a batch of 32 — runs on the calling thread whatever the count, so on that work 2
 //! threads run exactly the code 1 thread runs. The helpers are the engine's own pool of threads
@@ -110,6 +112,51 @@ pub(crate) fn threads_for_product(work: usize) -> usize {
         return 1;
     }
     threads_for(work, num_threads(), split_work())
+}
+
+/// How many threads work worth `multiply_adds` (a matrix product's multiply-adds, or work of
+/// that cost) may use: as many of the [`num_threads`] as each get [`split_work`], at least one,
+/// and exactly one inside work already spread over the threads. The engine's own products
+/// decide by this; a user-defined op asks it before [`run_parts`], so that its own work is
+/// split where the engine's would be and small work stays on the calling thread.
+///
+/// ```
+/// use chainrule_autodiff::threads_for_work;
+/// // A batch-32 MLP layer's product is never worth a second thread.
+/// assert_eq!(threads_for_work(32 * 128 * 128), 1);
+/// assert!(threads_for_work(1 << 30) >= 1);
+/// ```
+pub fn threads_for_work(multiply_adds: usize) -> usize {
+    threads_for_product(multiply_adds)
+}
+
+/// Runs `part(i)` for every `i` in `0..count`, each exactly once, on the calling thread and on
+/// up to `threads − 1` of the engine's helper threads; returns when every part is done.
+///
+/// The parts are claimed one at a time by whichever thread is free, so a helper that starts late
+/// (or never, on a busy machine) leaves its share to the caller: no part waits on another, and
+/// parts must not wait on one another either. Matrix products inside a part run on the thread
+/// that runs it. For a user-defined op's own loops (see [`crate::CustomOp`]); `threads` is
+/// usually [`threads_for_work`]'s answer. A part that needs to write gives each part its own
+/// slice, split off beforehand (`chunks_mut`) and handed out through a `Mutex` per part.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use chainrule_autodiff::{num_threads, run_parts};
+/// let mut squares = vec![0u64; 1000];
+/// let parts: Vec<Mutex<&mut [u64]>> = squares.chunks_mut(250).map(Mutex::new).collect();
+/// run_parts(parts.len(), num_threads(), &|i| {
+///     let mut chunk = parts[i].lock().unwrap();
+///     for (j, v) in chunk.iter_mut().enumerate() {
+///         let n = (250 * i + j) as u64;
+///         *v = n * n;
+///     }
+/// });
+/// drop(parts);
+/// assert_eq!(squares[999], 999 * 999);
+/// ```
+pub fn run_parts(count: usize, threads: usize, part: &(dyn Fn(usize) + Sync)) {
+    run_claimed(count, threads, part);
 }
 
 /// [`threads_for_product`] with the count and the threshold given.

@@ -17,7 +17,10 @@
 //! finite differences; its rule is also written with `Var` ops, so it can be differentiated
 //! again.
 
-use chainrule_autodiff::{CustomOp, Float, Tensor, Var};
+use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
+
+use chainrule_autodiff::{run_parts, threads_for_work, CustomOp, Float, Tensor, Var};
 
 use super::lstm_cell_op::lstm_block::*;
 use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows};
@@ -123,11 +126,57 @@ impl Sizes {
         Tensor::from_vec(out, &[self.batch, hidden])
     }
 
+    /// How many threads each step's cell runs on: as many as its recurrent product, `h·W_h`,
+    /// which runs just before it. Splitting the product but not the cell left a second thread
+    /// spinning idle through every cell (a quarter of `lstm-seq`'s samples at 2 threads), while
+    /// a sequence too small for its products to be split keeps its cells on one thread too.
+    fn cell_threads(&self) -> usize {
+        threads_for_work(self.batch * self.hidden * self.gates())
+    }
+
     /// `x` `[batch, seq, in]` as time-major rows `[seq·batch, in]`: row `t·batch + b`.
     fn time_major_rows<T: Float>(&self, x: &Tensor<T>) -> Tensor<T> {
         x.transpose(0, 1)
             .reshape(&[self.seq * self.batch, self.inputs])
     }
+}
+
+/// The elements of `rows` in a row-major buffer of `row_len` elements a row.
+fn per_row(rows: &Range<usize>, row_len: usize) -> Range<usize> {
+    rows.start * row_len..rows.end * row_len
+}
+
+/// One part of [`over_rows`]: its rows, and its rows of each output.
+type RowsPart<'a, T, const N: usize> = (Range<usize>, Mutex<[&'a mut [T]; N]>);
+
+/// Runs `kernel(rows, outs)` over the `batch` rows of a step, cut into `threads` ranges that run
+/// side by side on the engine's threads (see [`run_parts`]). Each output `(buffer, row_len)` is
+/// cut the same way, so each range writes only its own rows; an LSTM's rows never meet.
+fn over_rows<T: Send, const N: usize>(
+    batch: usize,
+    threads: usize,
+    outs: [(&mut [T], usize); N],
+    kernel: impl Fn(Range<usize>, [&mut [T]; N]) + Sync,
+) {
+    if threads <= 1 || batch <= 1 {
+        kernel(0..batch, outs.map(|(out, _)| out));
+        return;
+    }
+    let rows_per_part = batch.div_ceil(threads.min(batch));
+    let mut chunks = outs.map(|(out, row_len)| out.chunks_mut((rows_per_part * row_len).max(1)));
+    let parts: Vec<RowsPart<'_, T, N>> = (0..batch)
+        .step_by(rows_per_part)
+        .map(|start| {
+            let rows = start..(start + rows_per_part).min(batch);
+            let outs = chunks.each_mut().map(|c| c.next().unwrap_or_default());
+            (rows, Mutex::new(outs))
+        })
+        .collect();
+    run_parts(parts.len(), threads, &|i| {
+        let (rows, outs) = &parts[i];
+        let mut outs = outs.lock().unwrap_or_else(PoisonError::into_inner);
+        kernel(rows.clone(), outs.each_mut().map(|out| &mut **out));
+    });
 }
 
 impl<T: Float> CustomOp<T> for LstmSequence {
@@ -157,19 +206,22 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         let zx_steps = zx_all.as_slice().chunks_exact((s.batch * gates).max(1));
         let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
         let (mut h, mut c) = (h0.clone(), c0.clone());
+        let (hidden, threads) = (s.hidden, s.cell_threads());
         for zx in zx_steps.take(s.seq) {
             // Grown a step at a time, so the zeros are written just before the blocks are.
             let start = out.len();
             out.resize(start + slab, T::zero());
             let blocks = &mut out[start..];
             let zh = h.matmul(w_h);
-            forward_rows(
-                zx,
-                zh.as_slice(),
-                bias.as_slice(),
-                c.as_slice(),
-                blocks,
-                s.hidden,
+            let (zh, bias, cp) = (zh.as_slice(), bias.as_slice(), c.as_slice());
+            over_rows(
+                s.batch,
+                threads,
+                [(&mut *blocks, COUNT * hidden)],
+                |rows, [out]| {
+                    let (z, state) = (per_row(&rows, gates), per_row(&rows, hidden));
+                    forward_rows(&zx[z.clone()], &zh[z], bias, &cp[state], out, hidden);
+                },
             );
             (h, c) = (s.block(blocks, HIDDEN), s.block(blocks, CELL));
         }
@@ -197,6 +249,7 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         let step_gates = batch * gates;
         let mut dz_all = vec![T::zero(); s.seq * step_gates];
         let mut carried: Option<(Tensor<T>, Tensor<T>)> = None;
+        let threads = s.cell_threads();
         for t in (0..s.seq).rev() {
             let dz = &mut dz_all[t * step_gates..][..step_gates];
             let mut d_cell = vec![T::zero(); batch * hidden];
@@ -204,7 +257,13 @@ impl<T: Float> CustomOp<T> for LstmSequence {
             let from_next = carried
                 .as_ref()
                 .map(|(dh, dc)| (dh.as_slice(), dc.as_slice()));
-            backward_rows(y_t, g_t, from_next, dz, &mut d_cell, hidden);
+            let outs = [(&mut *dz, gates), (&mut d_cell[..], hidden)];
+            over_rows(batch, threads, outs, |rows, [dz, d_cell]| {
+                let (blocks, state) = (per_row(&rows, COUNT * hidden), per_row(&rows, hidden));
+                let from_next = from_next.map(|(dh, dc)| (&dh[state.clone()], &dc[state.clone()]));
+                let (y, g) = (&y_t[blocks.clone()], &g_t[blocks]);
+                backward_rows(y, g, from_next, dz, d_cell, hidden);
+            });
             // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
             let d_hidden = if t > 0 || wants[4] {
                 let dz = Tensor::from_vec(dz.to_vec(), &[batch, gates]);

@@ -1,0 +1,64 @@
+//! The whole-sequence LSTM op with its steps' cells cut by rows over several threads gives
+//! exactly what one thread gives, forward and backward: batches that divide evenly among the
+//! threads and batches that do not, and a batch of one row.
+//!
+//! A test binary of its own, because it changes the process-wide thread count and split
+//! threshold: `set_split_work(0)` splits every product, and with it every cell, at sizes small
+//! enough for a test.
+
+mod common;
+
+use chainrule_autodiff::{set_num_threads, set_split_work, CustomOp, Tensor};
+use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
+use chainrule_layers::LstmSequence;
+use common::rng;
+
+/// The op's value and the gradients of all six inputs, for random inputs of the given sizes.
+fn forward_and_backward(batch: usize, hidden: usize, seed: u64) -> Vec<Tensor<f64>> {
+    let (seq, ins) = (4, 3);
+    let mut rng = rng(seed);
+    let mut normal = |shape: &[usize]| Tensor::<f64>::rand_normal(shape, 0.0, 1.0, &mut rng);
+    let inputs = [
+        normal(&[batch, seq, ins]),
+        normal(&[ins, 4 * hidden]),
+        normal(&[hidden, 4 * hidden]),
+        normal(&[4 * hidden]),
+        normal(&[batch, hidden]),
+        normal(&[batch, hidden]),
+    ];
+    let grad = normal(&[seq, batch, lstm_block::COUNT, hidden]);
+    let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
+    let y = LstmSequence.forward(&refs);
+    let grads = LstmSequence.backward(&refs, &y, &grad, &[true; 6]);
+    std::iter::once(y)
+        .chain(
+            grads
+                .into_iter()
+                .map(|g| g.expect("every input wants a gradient")),
+        )
+        .collect()
+}
+
+#[test]
+fn cells_split_by_rows_match_one_thread() {
+    for (batch, hidden) in [(6, 5), (7, 3), (1, 4), (2, 8)] {
+        set_num_threads(1);
+        set_split_work(chainrule_autodiff::DEFAULT_SPLIT_WORK);
+        let one = forward_and_backward(batch, hidden, 7);
+        for threads in [2, 3] {
+            set_num_threads(threads);
+            set_split_work(0);
+            let many = forward_and_backward(batch, hidden, 7);
+            for (k, (a, b)) in many.iter().zip(&one).enumerate() {
+                let what = format!("batch {batch}, hidden {hidden}, {threads} threads, tensor {k}");
+                assert_eq!(a.shape(), b.shape(), "{what}");
+                for (i, (x, y)) in a.as_slice().iter().zip(b.as_slice()).enumerate() {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                        "{what}, element {i}: {x} on {threads} threads, {y} on 1"
+                    );
+                }
+            }
+        }
+    }
+}
