@@ -1,17 +1,16 @@
 //! How many threads the engine may use, and which work is worth splitting over them.
 //!
-//! Only matrix products (`tensor/matmul.rs`), convolutions' chunks of images
-//! (`tensor/conv.rs`) and the parts a user-defined op hands to [`run_parts`] (an LSTM
-//! sequence's cells, cut by rows) run on several threads, and only where the work is large
-//! enough to pay for it: an LSTM's step and whole-sequence products and a convolution over a
-//! batch are split,
-//! while everything else a training step does — elementwise ops, reductions, the products of an
-//! MLP on a batch of 32 — runs on the calling thread whatever the count, so on that work 2
-//! threads run exactly the code 1 thread runs. The helpers are the engine's own pool of threads
-//! (a `rayon-core` pool), woken rather than started for each piece of work, and after each
-//! piece they keep watching for the next for a moment ([`LINGER`]) instead of going straight
-//! back to sleep. The count is decided once per process, like PyTorch's
-//! `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
+//! Only matrix products (`tensor/matmul.rs`), convolutions' chunks of images and max pooling's
+//! runs of planes (`tensor/conv.rs`), and the parts a user-defined op hands to [`run_parts`]
+//! (an LSTM sequence's cells, cut by rows) run on several threads, and only where the work is
+//! large enough to pay for it: an LSTM's step and whole-sequence products and a convolution over
+//! a batch are split, while everything else a training step does — elementwise ops,
+//! reductions, the products of an MLP on a batch of 32 — runs on the calling thread whatever
+//! the count, so on that work 2 threads run exactly the code 1 thread runs. The helpers are the
+//! engine's own pool of threads (a `rayon-core` pool), woken rather than started for each piece
+//! of work, and after each piece they keep watching for the next for a moment ([`LINGER`])
+//! instead of going straight back to sleep. The count is decided once per process, like
+//! PyTorch's `torch.set_num_threads`: [`set_num_threads`] if the program calls it, else the
 //! `CHAINRULE_NUM_THREADS` environment variable, else the number of cores. Where a product
 //! starts to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`],
 //! adjustable with [`set_split_work`] for a machine that measures otherwise.

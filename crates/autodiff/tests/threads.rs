@@ -1,12 +1,12 @@
 //! Work spread over threads gives what one thread gives: matrix products cut into blocks of C,
-//! and convolutions whose chunks of images are spread over the threads, checked against the
-//! same calls on one thread.
+//! convolutions whose chunks of images are spread over the threads, and max pooling cut into
+//! runs of planes, checked against the same calls on one thread.
 //!
 //! A test binary of its own, because it changes the process-wide thread count and split
 //! threshold: `set_split_work(0)` forces the split on shapes small enough for a test, so the
 //! threaded paths run here at a fraction of the size that triggers them in training.
 
-use chainrule_autodiff::{set_num_threads, set_split_work, Conv2dOptions, Tensor};
+use chainrule_autodiff::{set_num_threads, set_split_work, Conv2dOptions, Pool2dOptions, Tensor};
 use rand::{rngs::StdRng, SeedableRng};
 
 fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
@@ -70,6 +70,20 @@ fn threaded_work_matches_one_thread() {
             assert_close(&what("conv_transpose2d"), &many, &one);
             let (one, many) = one_and_many(threads, || x.conv2d_weight(&g, options, kernel));
             assert_close(&what("conv2d_weight"), &many, &one);
+        }
+        // Max pooling cut into runs of planes: 2×2 windows (the unrolled path) and 3×3 with
+        // stride 2 and padding (the general walk), over plane counts that do and do not divide
+        // among the threads; the indices too, since the backward takes them.
+        let pools = [
+            ([5, 3, 8, 8], Pool2dOptions::new(2)),
+            ([4, 4, 7, 9], Pool2dOptions::new(3).stride(2).padding(1)),
+        ];
+        for (seed, (input, options)) in pools.into_iter().enumerate() {
+            let x = random(&input, 30 + seed as u64);
+            let (one, many) = one_and_many(threads, || x.max_pool2d_with_indices(options));
+            let what = format!("max_pool2d of {input:?} on {threads} threads");
+            assert_close(&what, &many.0, &one.0);
+            assert_eq!(many.1, one.1, "{what}: indices");
         }
         // A product cut into blocks of columns, and a tall one into blocks of rows.
         for (m, k, n) in [(24, 40, 300), (300, 40, 24)] {
