@@ -202,6 +202,36 @@ pub(crate) fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
     }
 }
 
+/// The sum of `xs`, in 32 running sums (element `i` goes to sum `i mod 32`) added pairwise at
+/// the end, then the elements past the last whole 32.
+///
+/// Why not one running sum: each addition would wait for the one before (3–4 cycles), and the
+/// loss of `matmul-1024`, the sum of a million elements, took ~1.5 ms that way — 2% of the
+/// workload. Independent sums vectorise and overlap. Their rounding error also grows more
+/// slowly with the length than one long chain's, as in PyTorch's and NumPy's cascaded sums.
+pub(crate) fn sum_of<T: Float>(xs: &[T]) -> T {
+    const LANES: usize = 32;
+    if xs.len() < LANES {
+        return xs.iter().fold(T::zero(), |sum, &x| sum + x);
+    }
+    let mut chunks = xs.chunks_exact(LANES);
+    let mut sums = [T::zero(); LANES];
+    for chunk in &mut chunks {
+        for (sum, &x) in sums.iter_mut().zip(chunk) {
+            *sum += x;
+        }
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        let (low, high) = sums.split_at_mut(width);
+        for (a, &b) in low.iter_mut().zip(&*high) {
+            *a += b;
+        }
+    }
+    chunks.remainder().iter().fold(sums[0], |sum, &x| sum + x)
+}
+
 /// Adds `src` into `dst` element by element.
 pub(crate) fn accumulate<T: Float>(dst: &mut [T], src: &[T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
@@ -221,6 +251,26 @@ pub(crate) fn max_or_nan<T: Float>(a: T, b: T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every element is counted once, whatever the length's remainder by the 32 running sums
+    /// (whole numbers, so any order of additions gives the exact total), and a long sum in f32
+    /// strays from the exact one far less than a single running sum does.
+    #[test]
+    fn sum_of_counts_each_element_once() {
+        for n in [0usize, 1, 5, 31, 32, 33, 63, 64, 65, 1000, 4097] {
+            let xs: Vec<f32> = (1..=n).map(|i| i as f32).collect();
+            assert_eq!(sum_of(&xs), (n * (n + 1) / 2) as f32, "1 + … + {n}");
+        }
+        let tenths = vec![0.1f32; 1 << 20];
+        let exact = f64::from(0.1f32) * f64::from(1u32 << 20);
+        let error = |sum: f32| (f64::from(sum) - exact).abs() / exact;
+        let one_chain = error(tenths.iter().fold(0.0, |sum, &x| sum + x));
+        let lanes = error(sum_of(&tenths));
+        assert!(
+            lanes < one_chain / 10.0 && lanes < 1e-3,
+            "a million tenths: relative error {lanes}, one running sum {one_chain}"
+        );
+    }
 
     #[test]
     fn broadcast_shapes_follows_numpy() {

@@ -4,7 +4,7 @@
 
 use super::layout::{
     accumulate, broadcast_shapes, broadcast_strides, max_or_nan, normalize_axis, split_at_axis,
-    StridedRows,
+    sum_of, StridedRows,
 };
 use super::{shape_of, Shape, Tensor};
 use crate::Float;
@@ -18,7 +18,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.sum_all().item(), 10.0);
     /// ```
     pub fn sum_all(&self) -> Tensor<T> {
-        Tensor::scalar(self.as_slice().iter().copied().sum())
+        Tensor::scalar(sum_of(self.as_slice()))
     }
 
     /// The mean of all elements, as a 0-d tensor (NaN for an empty tensor).
@@ -29,7 +29,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.mean_all().item(), 2.5);
     /// ```
     pub fn mean_all(&self) -> Tensor<T> {
-        let sum: T = self.as_slice().iter().copied().sum();
+        let sum = sum_of(self.as_slice());
         Tensor::scalar(sum / T::of(self.numel() as f64))
     }
 
@@ -211,7 +211,7 @@ impl<T: Float> Tensor<T> {
         for (row, [dst]) in rows.enumerate() {
             let src = &data[row * len..(row + 1) * len];
             if step == 0 {
-                out[dst] += src.iter().copied().sum();
+                out[dst] += sum_of(src);
             } else {
                 accumulate(&mut out[dst..dst + len], src);
             }
