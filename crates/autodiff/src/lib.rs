@@ -102,7 +102,9 @@ pub use graph::{Graph, Node, NonFinite, Var};
 pub use init::Init;
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
-pub use tensor::{Conv1dOptions, Conv2dOptions, Pool2dOptions, Shape, ShapeError, Tensor};
+pub use tensor::{
+    Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions, Shape, ShapeError, Tensor,
+};
 pub use threads::{
     num_threads, run_parts, set_num_threads, set_split_work, split_work, threads_for_work,
     DEFAULT_SPLIT_WORK,

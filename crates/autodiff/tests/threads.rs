@@ -6,7 +6,10 @@
 //! threshold: `set_split_work(0)` forces the split on shapes small enough for a test, so the
 //! threaded paths run here at a fraction of the size that triggers them in training.
 
-use chainrule_autodiff::{set_num_threads, set_split_work, Conv2dOptions, Pool2dOptions, Tensor};
+use chainrule_autodiff::{
+    set_num_threads, set_split_work, Conv2dOptions, Graph, Pool2dOptions, Tensor,
+    DEFAULT_SPLIT_WORK,
+};
 use rand::{rngs::StdRng, SeedableRng};
 
 fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
@@ -85,6 +88,36 @@ fn threaded_work_matches_one_thread() {
             assert_close(&what, &many.0, &one.0);
             assert_eq!(many.1, one.1, "{what}: indices");
         }
+        // A convolution's weight gradient on more threads than its forward ran on: the
+        // patch matrices the forward kept are cut into other chunks than the backward's, which
+        // then builds its own.
+        let (x, w) = (random(&[17, 16, 32, 32], 40), random(&[6, 16, 3, 3], 41));
+        let weight_gradient = |forward_threads: usize, backward_threads: usize| {
+            set_num_threads(forward_threads);
+            set_split_work(if forward_threads > 1 {
+                0
+            } else {
+                DEFAULT_SPLIT_WORK
+            });
+            let g = Graph::new();
+            let (xv, wv) = (g.input(x.clone()), g.param(w.clone()));
+            let loss = xv
+                .conv2d(wv, None, Conv2dOptions::new().padding(1))
+                .square()
+                .sum();
+            set_num_threads(backward_threads);
+            set_split_work(if backward_threads > 1 {
+                0
+            } else {
+                DEFAULT_SPLIT_WORK
+            });
+            loss.backward()[wv].clone()
+        };
+        let one = weight_gradient(1, 1);
+        let what = format!("conv2d weight gradient, forward on 1 thread, backward on {threads}");
+        assert_close(&what, &weight_gradient(1, threads), &one);
+        let what = format!("conv2d weight gradient, forward on {threads} threads, backward on 1");
+        assert_close(&what, &weight_gradient(threads, 1), &one);
         // A product cut into blocks of columns, and a tall one into blocks of rows.
         for (m, k, n) in [(24, 40, 300), (300, 40, 24)] {
             let (a, b) = (random(&[m, k], 1), random(&[k, n], 2));

@@ -537,7 +537,7 @@ pub fn conv(
     let pair = |p: [usize; 2]| [p[0] as i64, p[1] as i64];
     let pads = |p: [usize; 2]| [p[0] as i64, p[1] as i64, p[0] as i64, p[1] as i64];
     let name = match op {
-        ConvOp::Conv2d(options) => {
+        ConvOp::Conv2d(options, _) => {
             let w = traced[1];
             b.node(
                 "Conv",

@@ -16,13 +16,14 @@ use smallvec::smallvec;
 
 use super::vocabulary::BackwardOps;
 use super::InputGrads;
-use crate::{Conv2dOptions, Float, Pool2dOptions, Tensor};
+use crate::{Conv2dOptions, Float, KeptPatches, Pool2dOptions, Tensor};
 
 /// A convolution or pooling op and its fixed arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConvOp {
-    /// `conv2d(X, W)`: inputs `[N, C, H, W]` and `[O, C / groups, kh, kw]`.
-    Conv2d(Conv2dOptions),
+    /// `conv2d(X, W)`: inputs `[N, C, H, W]` and `[O, C / groups, kh, kw]`, and what the
+    /// forward kept for the weight gradient (the patch matrices; [`KeptPatches`]).
+    Conv2d(Conv2dOptions, KeptPatches),
     /// `conv_transpose2d(G, W)`: inputs `[N, O, H', W']` and `[O, C / groups, kh, kw]`, output
     /// `[N, C, size…]`.
     ConvTranspose2d {
@@ -62,7 +63,7 @@ impl ConvOp {
     /// The op's name.
     pub fn name(&self) -> &'static str {
         match self {
-            ConvOp::Conv2d(_) => "conv2d",
+            ConvOp::Conv2d(..) => "conv2d",
             ConvOp::ConvTranspose2d { .. } => "conv_transpose2d",
             ConvOp::Conv2dWeight { .. } => "conv2d_weight",
             ConvOp::MaxPool2d { .. } => "max_pool2d",
@@ -74,7 +75,7 @@ impl ConvOp {
     /// The local derivatives.
     pub fn formula(&self) -> &'static str {
         match self {
-            ConvOp::Conv2d(_) => "Y = X⋆W: ∂L/∂X = convᵀ(G, W), ∂L/∂W = Σₙ G·patches(X)ᵀ",
+            ConvOp::Conv2d(..) => "Y = X⋆W: ∂L/∂X = convᵀ(G, W), ∂L/∂W = Σₙ G·patches(X)ᵀ",
             ConvOp::ConvTranspose2d { .. } => {
                 "Y = convᵀ(X, W): ∂L/∂X = conv(G, W), ∂L/∂W = conv_w(G, X)"
             }
@@ -91,7 +92,7 @@ impl ConvOp {
     pub(crate) fn forward<T: Float>(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
         let x = inputs[0];
         match self {
-            ConvOp::Conv2d(options) => x.conv2d(inputs[1], *options),
+            ConvOp::Conv2d(options, _) => x.conv2d(inputs[1], *options),
             ConvOp::ConvTranspose2d { options, size } => {
                 x.conv_transpose2d_to(inputs[1], *options, *size)
             }
@@ -117,11 +118,11 @@ impl ConvOp {
             [shape[2], shape[3]]
         };
         match self {
-            ConvOp::Conv2d(options) => {
+            ConvOp::Conv2d(options, kept) => {
                 let w = inputs[1];
                 smallvec![
                     wants[0].then(|| g.conv_transpose2d(w, *options, spatial(x))),
-                    wants[1].then(|| x.conv2d_weight(&g, *options, spatial(w))),
+                    wants[1].then(|| x.conv2d_weight_kept(&g, *options, spatial(w), kept)),
                 ]
             }
             ConvOp::ConvTranspose2d { options, .. } => {

@@ -13,7 +13,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::float::sigmoid_exact;
 use crate::tensor::{shape_of, Shape, Tensor};
-use crate::{Conv2dOptions, Float, Pool2dOptions};
+use crate::{Conv2dOptions, Float, KeptPatches, Pool2dOptions};
 
 /// What the elementwise rules (`elementwise.rs`) use. Numbers implement it too, so the sweep
 /// applies the very same rules to the numbers of a graph of scalars.
@@ -72,6 +72,17 @@ pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
     fn conv2d(&self, weight: &Self, options: Conv2dOptions) -> Self;
     fn conv_transpose2d(&self, weight: &Self, options: Conv2dOptions, size: [usize; 2]) -> Self;
     fn conv2d_weight(&self, grad: &Self, options: Conv2dOptions, kernel: [usize; 2]) -> Self;
+    /// `conv2d_weight`, reusing the patch matrices the convolution's forward kept where this
+    /// kind of value can (tensors; a recorded gradient builds its own).
+    fn conv2d_weight_kept(
+        &self,
+        grad: &Self,
+        options: Conv2dOptions,
+        kernel: [usize; 2],
+        _kept: &KeptPatches,
+    ) -> Self {
+        self.conv2d_weight(grad, options, kernel)
+    }
     fn avg_pool2d(&self, options: Pool2dOptions) -> Self;
     fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Self;
     /// A constant in the same place as `self` (the same graph, for a var).
@@ -217,6 +228,15 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     }
     fn conv2d_weight(&self, grad: &Self, options: Conv2dOptions, kernel: [usize; 2]) -> Self {
         Tensor::conv2d_weight(self, grad, options, kernel)
+    }
+    fn conv2d_weight_kept(
+        &self,
+        grad: &Self,
+        options: Conv2dOptions,
+        kernel: [usize; 2],
+        kept: &KeptPatches,
+    ) -> Self {
+        Tensor::conv2d_weight_from(self, grad, options, kernel, Some(kept))
     }
     fn avg_pool2d(&self, options: Pool2dOptions) -> Self {
         Tensor::avg_pool2d(self, options)

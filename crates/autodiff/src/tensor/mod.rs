@@ -34,7 +34,7 @@ use crate::Float;
 use storage::Storage;
 
 pub(crate) use conv::transposed_output_size;
-pub use conv::{Conv1dOptions, Conv2dOptions, Pool2dOptions};
+pub use conv::{Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions};
 pub use layout::broadcast_shapes;
 pub(crate) use layout::normalize_axis;
 

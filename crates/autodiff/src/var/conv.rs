@@ -10,6 +10,16 @@ impl<'g, T: Float> Var<'g, T> {
         self.record_op(Op::Conv(Box::new(op)), &[other])
     }
 
+    /// Records `conv2d(self, weight)`, keeping the patch matrices it builds for the weight
+    /// gradient when the weight wants one (see [`KeptPatches`](crate::KeptPatches)).
+    #[track_caller]
+    pub(crate) fn conv2d_op(self, weight: Var<'g, T>, options: Conv2dOptions) -> Self {
+        let keep = weight.requires_grad();
+        let (value, kept) = self.value().conv2d_keeping(&weight.value(), options, keep);
+        let op = ConvOp::Conv2d(options, kept);
+        self.record_with(Op::Conv(Box::new(op)), &[weight], |_| value)
+    }
+
     #[track_caller]
     pub(crate) fn pool(self, op: ConvOp) -> Self {
         self.record_op(Op::Conv(Box::new(op)), &[])
@@ -64,7 +74,7 @@ impl<'g, T: Float> Var<'g, T> {
         bias: Option<Var<'g, T>>,
         options: Conv2dOptions,
     ) -> Self {
-        self.conv(ConvOp::Conv2d(options), weight)
+        self.conv2d_op(weight, options)
             .add_channel_bias(bias, "conv2d")
     }
 
@@ -100,7 +110,7 @@ impl<'g, T: Float> Var<'g, T> {
         );
         let image = self.reshape(&[xs[0], xs[1], 1, xs[2]]);
         let filters = weight.reshape(&[ws[0], ws[1], 1, ws[2]]);
-        let y = image.conv(ConvOp::Conv2d(options.to_2d()), filters);
+        let y = image.conv2d_op(filters, options.to_2d());
         let ys = y.shape();
         y.reshape(&[ys[0], ys[1], ys[3]])
             .add_channel_bias(bias, "conv1d")
