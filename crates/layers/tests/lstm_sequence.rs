@@ -9,7 +9,7 @@ mod common;
 use chainrule_autodiff::{gradcheck, CustomOp, GradcheckOptions, Graph, Tensor, Var};
 use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
 use chainrule_layers::{FusedLstmCell, LstmSequence};
-use common::{assert_close, rng, weighted_sum};
+use common::{assert_close, weighted_sum};
 use proptest::prelude::*;
 
 fn config(cases: u32) -> ProptestConfig {
@@ -114,19 +114,7 @@ proptest! {
 
 /// Random inputs and an upstream gradient of the `[seq, batch, 8, hidden]` output.
 fn inputs_and_gradient(seed: u64) -> (Vec<Tensor<f64>>, Tensor<f64>) {
-    let (batch, seq, ins, hidden) = (3, 4, 2, 5);
-    let mut rng = rng(seed);
-    let mut normal = |shape: &[usize]| Tensor::<f64>::rand_normal(shape, 0.0, 1.0, &mut rng);
-    let inputs = vec![
-        normal(&[batch, seq, ins]),
-        normal(&[ins, 4 * hidden]),
-        normal(&[hidden, 4 * hidden]),
-        normal(&[4 * hidden]),
-        normal(&[batch, hidden]),
-        normal(&[batch, hidden]),
-    ];
-    let grad = normal(&[seq, batch, lstm_block::COUNT, hidden]);
-    (inputs, grad)
+    common::lstm_sequence_inputs([3, 4, 2, 5], seed)
 }
 
 #[test]

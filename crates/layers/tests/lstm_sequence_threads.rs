@@ -9,24 +9,11 @@
 mod common;
 
 use chainrule_autodiff::{set_num_threads, set_split_work, CustomOp, Tensor};
-use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
 use chainrule_layers::LstmSequence;
-use common::rng;
 
 /// The op's value and the gradients of all six inputs, for random inputs of the given sizes.
 fn forward_and_backward(batch: usize, hidden: usize, seed: u64) -> Vec<Tensor<f64>> {
-    let (seq, ins) = (4, 3);
-    let mut rng = rng(seed);
-    let mut normal = |shape: &[usize]| Tensor::<f64>::rand_normal(shape, 0.0, 1.0, &mut rng);
-    let inputs = [
-        normal(&[batch, seq, ins]),
-        normal(&[ins, 4 * hidden]),
-        normal(&[hidden, 4 * hidden]),
-        normal(&[4 * hidden]),
-        normal(&[batch, hidden]),
-        normal(&[batch, hidden]),
-    ];
-    let grad = normal(&[seq, batch, lstm_block::COUNT, hidden]);
+    let (inputs, grad) = common::lstm_sequence_inputs([batch, 4, 3, hidden], seed);
     let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
     let y = LstmSequence.forward(&refs);
     let grads = LstmSequence.backward(&refs, &y, &grad, &[true; 6]);

@@ -120,3 +120,24 @@ pub fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
         );
     }
 }
+
+/// Random normal inputs of a whole-sequence LSTM op (`x` `[batch, seq, ins]`, `W_x`, `W_h`,
+/// bias, `h₀`, `c₀`) and an upstream gradient of its `[seq, batch, 8, hidden]` output.
+pub fn lstm_sequence_inputs(
+    [batch, seq, ins, hidden]: [usize; 4],
+    seed: u64,
+) -> (Vec<Tensor<f64>>, Tensor<f64>) {
+    let mut rng = rng(seed);
+    let mut normal = |shape: &[usize]| Tensor::<f64>::rand_normal(shape, 0.0, 1.0, &mut rng);
+    let inputs = vec![
+        normal(&[batch, seq, ins]),
+        normal(&[ins, 4 * hidden]),
+        normal(&[hidden, 4 * hidden]),
+        normal(&[4 * hidden]),
+        normal(&[batch, hidden]),
+        normal(&[batch, hidden]),
+    ];
+    let blocks = chainrule_layers::recurrent::lstm_cell_op::lstm_block::COUNT;
+    let grad = normal(&[seq, batch, blocks, hidden]);
+    (inputs, grad)
+}
