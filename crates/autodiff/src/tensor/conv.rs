@@ -639,10 +639,10 @@ struct Pass<'a, T> {
 
 /// The most patch-matrix elements a convolution keeps for its weight gradient: 2²² (16 MiB of
 /// `f32`). Building a patch matrix (im2col) is the same work in the forward and in the weight
-/// gradient, and on small images it is a large share of the step: conv-digits' two weight
-/// gradients skipping it ran 8% faster at 1 thread (3 alternations, 49.3K → 53.4K samples/s).
-/// Kept, it costs memory until the graph is dropped, so a large convolution (conv-32's patch
-/// matrices hold 19 million elements) builds them again instead.
+/// gradient, and on small images it is a large share of the step: keeping conv-digits' matrices
+/// made it 6% faster at 1 and at 2 threads (3 alternations: 50.2–50.6K → 53.3–53.4K samples/s
+/// at 1). Kept, they cost memory until the graph is dropped, so a large convolution (conv-32's
+/// patch matrices hold 19 million elements) builds them again instead.
 pub(crate) const KEEP_PATCHES_ELEMENTS: usize = 1 << 22;
 
 /// The patch matrices a convolution's forward built and kept for its weight gradient, by
