@@ -15,8 +15,10 @@
 //! starts to gain from a second thread is a measured threshold, [`DEFAULT_SPLIT_WORK`],
 //! adjustable with [`set_split_work`] for a machine that measures otherwise.
 
+use std::any::Any;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -135,8 +137,10 @@ pub fn threads_for_work(multiply_adds: usize) -> usize {
 /// The parts are claimed one at a time by whichever thread is free, so a helper that starts late
 /// (or never, on a busy machine) leaves its share to the caller: no part waits on another, and
 /// parts must not wait on one another either. Matrix products inside a part run on the thread
-/// that runs it. For a user-defined op's own loops (see [`crate::CustomOp`]); `threads` is
-/// usually [`threads_for_work`]'s answer. A part that needs to write gives each part its own
+/// that runs it. A part that panics stops the parts not yet started, and its panic reaches the
+/// caller once the parts already running are done, as it would on one thread. For a
+/// user-defined op's own loops (see [`crate::CustomOp`]); `threads` is usually
+/// [`threads_for_work`]'s answer. A part that needs to write gives each part its own
 /// slice, split off beforehand (`chunks_mut`) and handed out through a `Mutex` per part.
 ///
 /// ```
@@ -174,6 +178,11 @@ fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usi
 /// the last index was claimed finds nothing to claim and never touches `task`, which is why
 /// `task` may borrow from the caller's stack. Products inside the tasks run on the thread that
 /// runs the task (see [`in_parallel_work`]): the work is already spread.
+///
+/// A task that panics, on whichever thread, stops the tasks not yet started, and the panic is
+/// raised again on the caller once the tasks already running are done: as on one thread, where
+/// it unwinds straight to the caller. (Left to unwind on a helper, it would abort the process:
+/// a pool job has nowhere to unwind to.)
 pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     if threads <= 1 || count <= 1 {
         (0..count).for_each(task);
@@ -190,6 +199,8 @@ pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + 
         seats: AtomicUsize::new(helpers),
         next: AtomicUsize::new(0),
         finished: AtomicUsize::new(0),
+        stopped: AtomicBool::new(false),
+        panicked: Mutex::new(None),
     });
     // Helpers still lingering from the last parallel work join by themselves; the pool is
     // asked for the rest.
@@ -200,8 +211,18 @@ pub(crate) fn run_claimed(count: usize, threads: usize, task: &(dyn Fn(usize) + 
             pool.spawn(move || help(&claims));
         }
     }
-    let _wait = WaitForClaimed(&claims);
-    claims.claim_and_run();
+    {
+        let _wait = WaitForClaimed(&claims);
+        claims.claim_and_run();
+    }
+    let panicked = claims
+        .panicked
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(payload) = panicked {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// How long a helper that has just finished its share of parallel work keeps watching for the
@@ -298,6 +319,10 @@ struct Claims {
     next: AtomicUsize,
     /// Claimed tasks that have returned (or unwound).
     finished: AtomicUsize,
+    /// Set when a task has panicked: tasks claimed after it are skipped.
+    stopped: AtomicBool,
+    /// The first panic of a task, for the caller to raise again.
+    panicked: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl Claims {
@@ -323,7 +348,14 @@ impl Claims {
                 return;
             }
             let _finished = CountOnDrop(&self.finished);
-            (self.task)(i);
+            if self.stopped.load(Ordering::Acquire) {
+                continue;
+            }
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (self.task)(i))) {
+                self.stopped.store(true, Ordering::Release);
+                let mut panicked = self.panicked.lock().unwrap_or_else(PoisonError::into_inner);
+                panicked.get_or_insert(payload);
+            }
         }
     }
 }

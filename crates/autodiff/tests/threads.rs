@@ -7,7 +7,7 @@
 //! threaded paths run here at a fraction of the size that triggers them in training.
 
 use chainrule_autodiff::{
-    set_num_threads, set_split_work, Conv2dOptions, Graph, Pool2dOptions, Tensor,
+    run_parts, set_num_threads, set_split_work, Conv2dOptions, Graph, Pool2dOptions, Tensor,
     DEFAULT_SPLIT_WORK,
 };
 use rand::{rngs::StdRng, SeedableRng};
@@ -125,4 +125,35 @@ fn threaded_work_matches_one_thread() {
             assert_close(&format!("{m}×{k}×{n} on {threads} threads"), &many, &one);
         }
     }
+}
+
+/// A part that panics on a helper thread reaches the caller as a panic, after the parts already
+/// running are done, instead of aborting the process; the parts after it are not started.
+#[test]
+fn a_panicking_part_reaches_the_caller() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    set_num_threads(2);
+    let started = AtomicUsize::new(0);
+    // Every part panics, each after a moment's work, so that the helper claims some of them.
+    let outcome = std::panic::catch_unwind(|| {
+        run_parts(64, 2, &|i| {
+            started.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            panic!("part {i} failed");
+        })
+    });
+    let payload = outcome.expect_err("the panic reached the caller");
+    let message = payload
+        .downcast_ref::<String>()
+        .expect("a formatted panic message");
+    assert!(message.starts_with("part "), "{message}");
+    // One part per thread at most was running when the first panicked.
+    assert!(
+        started.load(Ordering::Relaxed) <= 2,
+        "parts kept starting after a panic"
+    );
+    // The threads still work afterwards.
+    let (a, b) = (random(&[24, 40], 1), random(&[40, 300], 2));
+    let (one, many) = one_and_many(2, || a.matmul(&b));
+    assert_close("a product after a panic", &many, &one);
 }
