@@ -103,7 +103,8 @@ pub use init::Init;
 pub use ops::{Leaf, Op};
 pub use params::{ParamGrads, ParamId, ParamKind, ParamStore, Parameter};
 pub use tensor::{
-    Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions, Shape, ShapeError, Tensor,
+    matmul_into, Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions, Shape, ShapeError,
+    Tensor,
 };
 pub use threads::{
     num_threads, run_parts, set_num_threads, set_split_work, split_work, threads_for_work,

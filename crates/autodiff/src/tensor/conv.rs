@@ -22,7 +22,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::layout::{accumulate, copy_run};
-use super::matmul::gemm_slices;
+use super::matmul::matmul_into;
 use super::{shape_of, Tensor};
 use crate::threads::{run_claimed, threads_for_product};
 use crate::Float;
@@ -975,7 +975,7 @@ impl<T: Float> Tensor<T> {
                     let columns = ((images.start, group), scratch.cols.clone());
                     kept.lock().unwrap_or_else(|e| e.into_inner()).push(columns);
                 }
-                gemm_slices(
+                matmul_into(
                     (geo.group_out(), geo.patch(), width),
                     geo.filters(w, group),
                     false,
@@ -1045,7 +1045,7 @@ impl<T: Float> Tensor<T> {
             }
             for group in 0..options.groups {
                 let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
-                gemm_slices(
+                matmul_into(
                     (geo.patch(), geo.group_out(), width),
                     geo.filters(w, group),
                     true,
@@ -1144,7 +1144,7 @@ impl<T: Float> Tensor<T> {
                     }
                 };
                 let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
-                gemm_slices(
+                matmul_into(
                     (geo.group_out(), width, geo.patch()),
                     block,
                     false,

@@ -131,14 +131,28 @@ impl<T: Float> Gemm<T> {
 }
 
 /// `C ← op(A)·op(B) + beta·C` on row-major slices, threaded as [`Tensor::matmul_t`]'s products
-/// are: the way other kernels (convolution's im2col products) reach the GEMM path. `a` holds
-/// `op(A)` (m×k) as an m×k matrix, or as k×m when `transpose_a`; likewise `b` for k×n; `c` is
-/// m×n.
+/// are: the way kernels that keep their own buffers (convolution's im2col products, a
+/// user-defined op's loop over steps) reach the GEMM path without building a [`Tensor`] for each
+/// operand. `a` holds `op(A)` (m×k) as an m×k matrix, or as k×m when `transpose_a`; likewise `b`
+/// for k×n; `c` is m×n. With `beta` zero, `c` is written and never read (it may hold anything);
+/// with `beta` one, the product is added to it.
 ///
 /// # Panics
 /// When a slice is shorter than its matrix.
+///
+/// ```
+/// use chainrule_autodiff::matmul_into;
+/// let a = [1.0f64, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let b = [1.0, 0.0, 1.0, 1.0]; // [[1, 0], [1, 1]]
+/// let mut c = [10.0; 4];
+/// matmul_into((2, 2, 2), &a, false, &b, false, 1.0, &mut c);
+/// assert_eq!(c, [13.0, 12.0, 17.0, 14.0]);
+/// // Aᵀ·B, written over c.
+/// matmul_into((2, 2, 2), &a, true, &b, false, 0.0, &mut c);
+/// assert_eq!(c, [4.0, 3.0, 6.0, 4.0]);
+/// ```
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_slices<T: Float>(
+pub fn matmul_into<T: Float>(
     (m, k, n): (usize, usize, usize),
     a: &[T],
     transpose_a: bool,

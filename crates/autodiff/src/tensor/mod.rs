@@ -37,6 +37,7 @@ pub(crate) use conv::transposed_output_size;
 pub use conv::{Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions};
 pub use layout::broadcast_shapes;
 pub(crate) use layout::normalize_axis;
+pub use matmul::matmul_into;
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 2 — scalars, vectors
 /// and matrices, nearly every value of a training step — is stored inline; higher ranks spill

@@ -231,7 +231,7 @@ pub(super) fn forward_kernel<T: Float>(
     let mut out = vec![T::zero(); batch * COUNT * hidden];
     forward_rows(
         zx.as_slice(),
-        zh.as_slice(),
+        Some(zh.as_slice()),
         bias.as_slice(),
         c_prev.as_slice(),
         &mut out,
@@ -243,13 +243,14 @@ pub(super) fn forward_kernel<T: Float>(
 /// [`forward_kernel`] on slices: `zx`, `zh` `[batch, 4·hidden]`, `bias` `[4·hidden]` and
 /// `c_prev` `[batch, hidden]` in, the `[batch, 8, hidden]` blocks written into `out`, which
 /// must hold exactly that many elements. The sequence op writes each step's blocks straight
-/// into its output this way.
+/// into its output this way; it passes no `zh`, having added the recurrent product into `zx`
+/// already.
 // Never inlined: inlined into the sequence op's per-thread closure, the loop lost the
 // vectorised form it has here (the cell's backward went from 8% to 10% of an LSTM's time).
 #[inline(never)]
 pub(super) fn forward_rows<T: Float>(
     zx: &[T],
-    zh: &[T],
+    zh: Option<&[T]>,
     bias: &[T],
     cp: &[T],
     out: &mut [T],
@@ -267,13 +268,18 @@ pub(super) fn forward_rows<T: Float>(
     for (b, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
         let z_range = b * gates..(b + 1) * gates;
         let pre = &mut row[..gates];
-        for (((p, &x), &h), &bi) in pre
-            .iter_mut()
-            .zip(&zx[z_range.clone()])
-            .zip(&zh[z_range])
-            .zip(bias)
-        {
-            *p = x + h + bi;
+        let zx = &zx[z_range.clone()];
+        match zh {
+            Some(zh) => {
+                for (((p, &x), &h), &bi) in pre.iter_mut().zip(zx).zip(&zh[z_range]).zip(bias) {
+                    *p = x + h + bi;
+                }
+            }
+            None => {
+                for ((p, &x), &bi) in pre.iter_mut().zip(zx).zip(bias) {
+                    *p = x + bi;
+                }
+            }
         }
         T::sigmoid_in_place(&mut row[..CANDIDATE * hidden]);
         T::tanh_in_place(&mut row[CANDIDATE * hidden..OUTPUT * hidden]);

@@ -20,7 +20,7 @@
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
-use chainrule_autodiff::{run_parts, threads_for_work, CustomOp, Float, Tensor, Var};
+use chainrule_autodiff::{matmul_into, run_parts, threads_for_work, CustomOp, Float, Tensor, Var};
 
 use super::lstm_cell_op::lstm_block::*;
 use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows};
@@ -116,14 +116,60 @@ impl Sizes {
         self.batch * COUNT * self.hidden
     }
 
-    /// Block `k` (see [`lstm_block`](super::lstm_block)) of each row of one step's blocks, as `[batch, hidden]`.
-    fn block<T: Float>(&self, slab: &[T], k: usize) -> Tensor<T> {
+    /// Copies block `k` (see [`lstm_block`](super::lstm_block)) of each row of one step's
+    /// blocks into `dst`, `[batch, hidden]`.
+    fn copy_block<T: Float>(&self, slab: &[T], k: usize, dst: &mut [T]) {
         let hidden = self.hidden;
-        let mut out = Vec::with_capacity(self.batch * hidden);
-        for row in slab.chunks_exact((COUNT * hidden).max(1)).take(self.batch) {
-            out.extend_from_slice(&row[k * hidden..(k + 1) * hidden]);
+        let rows = slab.chunks_exact((COUNT * hidden).max(1));
+        for (row, dst) in rows.zip(dst.chunks_exact_mut(hidden.max(1))) {
+            dst.copy_from_slice(&row[k * hidden..(k + 1) * hidden]);
         }
-        Tensor::from_vec(out, &[self.batch, hidden])
+    }
+
+    /// `∂W_x = Xᵀ·∂Z` and `∂W_h = H_prevᵀ·∂Z` (each when `wants` it) as one product: the
+    /// wanted inputs of every step's products side by side, `[x_t | h_{t−1}]` for row
+    /// `t·batch + b` (time-major like ∂Z), times ∂Z, so ∂Z, the larger operand, is packed once
+    /// for both. `y` holds every step's blocks, whose hidden states are the `h_{t−1}` of the
+    /// steps after them.
+    fn weight_gradients<T: Float>(
+        &self,
+        x: &Tensor<T>,
+        h0: &Tensor<T>,
+        y: &[T],
+        dz_all: &[T],
+        [want_x, want_h]: [bool; 2],
+    ) -> (Option<Tensor<T>>, Option<Tensor<T>>) {
+        let (batch, seq, inputs, hidden) = (self.batch, self.seq, self.inputs, self.hidden);
+        let x_width = if want_x { inputs } else { 0 };
+        let width = x_width + if want_h { hidden } else { 0 };
+        if width == 0 {
+            return (None, None);
+        }
+        let (xs, slab) = (x.as_slice(), self.slab());
+        let mut joined = Vec::with_capacity(seq * batch * width);
+        for t in 0..seq {
+            for b in 0..batch {
+                if want_x {
+                    joined.extend_from_slice(&xs[(b * seq + t) * inputs..][..inputs]);
+                }
+                if want_h {
+                    let h_prev = match t {
+                        0 => &h0.as_slice()[b * hidden..],
+                        _ => &y[(t - 1) * slab + (b * COUNT + HIDDEN) * hidden..],
+                    };
+                    joined.extend_from_slice(&h_prev[..hidden]);
+                }
+            }
+        }
+        let gates = self.gates();
+        let mut d_w = vec![T::zero(); width * gates];
+        let sizes = (width, seq * batch, gates);
+        matmul_into(sizes, &joined, true, dz_all, false, T::zero(), &mut d_w);
+        let d_w_h = d_w.split_off(x_width * gates);
+        (
+            want_x.then(|| Tensor::from_vec(d_w, &[inputs, gates])),
+            want_h.then(|| Tensor::from_vec(d_w_h, &[hidden, gates])),
+        )
     }
 
     /// How many threads each step's cell runs on: as many as its recurrent product, `h·W_h`,
@@ -200,30 +246,40 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         let shapes = [x, w_x, w_h, bias, h0, c0].map(Tensor::shape);
         let s = Sizes::of(shapes).unwrap_or_else(|message| panic!("{message}"));
         let (gates, slab) = (s.gates(), s.slab());
-        // Every step's input share of the gates at once, `[seq·batch, 4·hidden]`: step t is
-        // rows t·batch … (t+1)·batch.
-        let zx_all = s.time_major_rows(x).matmul(w_x);
-        let zx_steps = zx_all.as_slice().chunks_exact((s.batch * gates).max(1));
-        let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
-        let (mut h, mut c) = (h0.clone(), c0.clone());
         let (hidden, threads) = (s.hidden, s.cell_threads());
-        for zx in zx_steps.take(s.seq) {
+        // Every step's gate pre-activations, `[seq·batch, 4·hidden]`, time-major (step t is
+        // rows t·batch … (t+1)·batch): the input's share of all steps as one product here,
+        // each step's recurrent share `h·W_h` added into its rows in place below.
+        let mut z_all = s.time_major_rows(x).matmul(w_x);
+        let z_steps = z_all.data_mut().chunks_exact_mut((s.batch * gates).max(1));
+        let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
+        let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
+        for z in z_steps.take(s.seq) {
             // Grown a step at a time, so the zeros are written just before the blocks are.
             let start = out.len();
             out.resize(start + slab, T::zero());
             let blocks = &mut out[start..];
-            let zh = h.matmul(w_h);
-            let (zh, bias, cp) = (zh.as_slice(), bias.as_slice(), c.as_slice());
+            matmul_into(
+                (s.batch, hidden, gates),
+                &h,
+                false,
+                w_h.as_slice(),
+                false,
+                T::one(),
+                z,
+            );
+            let (z, bias, cp) = (&*z, bias.as_slice(), &c[..]);
             over_rows(
                 s.batch,
                 threads,
                 [(&mut *blocks, COUNT * hidden)],
                 |rows, [out]| {
-                    let (z, state) = (per_row(&rows, gates), per_row(&rows, hidden));
-                    forward_rows(&zx[z.clone()], &zh[z], bias, &cp[state], out, hidden);
+                    let (z_rows, state) = (per_row(&rows, gates), per_row(&rows, hidden));
+                    forward_rows(&z[z_rows], None, bias, &cp[state], out, hidden);
                 },
             );
-            (h, c) = (s.block(blocks, HIDDEN), s.block(blocks, CELL));
+            s.copy_block(blocks, HIDDEN, &mut h);
+            s.copy_block(blocks, CELL, &mut c);
         }
         Tensor::from_vec(out, &[s.seq, s.batch, COUNT, s.hidden])
     }
@@ -248,43 +304,39 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         // ∂Z, time-major like Z: step t is rows t·batch … (t+1)·batch of [seq·batch, 4·hidden].
         let step_gates = batch * gates;
         let mut dz_all = vec![T::zero(); s.seq * step_gates];
-        let mut carried: Option<(Tensor<T>, Tensor<T>)> = None;
+        // ∂h and ∂c carried from each step to the one before. ∂c has two buffers: the cell rule
+        // reads the carried one while it writes the next.
+        let mut d_hidden = vec![T::zero(); batch * hidden];
+        let (mut d_cell, mut d_cell_before) = (d_hidden.clone(), d_hidden.clone());
         let threads = s.cell_threads();
         for t in (0..s.seq).rev() {
             let dz = &mut dz_all[t * step_gates..][..step_gates];
-            let mut d_cell = vec![T::zero(); batch * hidden];
             let (y_t, g_t) = (&y[t * slab..][..slab], &g[t * slab..][..slab]);
-            let from_next = carried
-                .as_ref()
-                .map(|(dh, dc)| (dh.as_slice(), dc.as_slice()));
-            let outs = [(&mut *dz, gates), (&mut d_cell[..], hidden)];
+            let from_next = (t + 1 < s.seq).then_some((&d_hidden[..], &d_cell[..]));
+            let outs = [(&mut *dz, gates), (&mut d_cell_before[..], hidden)];
             over_rows(batch, threads, outs, |rows, [dz, d_cell]| {
                 let (blocks, state) = (per_row(&rows, COUNT * hidden), per_row(&rows, hidden));
                 let from_next = from_next.map(|(dh, dc)| (&dh[state.clone()], &dc[state.clone()]));
                 let (y, g) = (&y_t[blocks.clone()], &g_t[blocks]);
                 backward_rows(y, g, from_next, dz, d_cell, hidden);
             });
+            std::mem::swap(&mut d_cell, &mut d_cell_before);
             // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
-            let d_hidden = if t > 0 || wants[4] {
-                let dz = Tensor::from_vec(dz.to_vec(), &[batch, gates]);
-                dz.matmul_t(w_h, false, true)
-            } else {
-                Tensor::zeros(&[batch, hidden])
-            };
-            carried = Some((d_hidden, Tensor::from_vec(d_cell, &[batch, hidden])));
-        }
-        let (d_hidden, d_cell) = carried.expect("at least one step");
-        let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
-        // h_{t−1} for every step, time-major like Z: h₀, then the hidden blocks of steps
-        // 0 … seq − 2.
-        let h_prev = || {
-            let mut rows = Vec::with_capacity(s.seq * batch * hidden);
-            rows.extend_from_slice(h0.as_slice());
-            for slab in y.chunks_exact(slab.max(1)).take(s.seq - 1) {
-                rows.extend_from_slice(s.block(slab, HIDDEN).as_slice());
+            if t > 0 || wants[4] {
+                let sizes = (batch, gates, hidden);
+                matmul_into(
+                    sizes,
+                    dz,
+                    false,
+                    w_h.as_slice(),
+                    true,
+                    T::zero(),
+                    &mut d_hidden,
+                );
             }
-            Tensor::from_vec(rows, &[s.seq * batch, hidden])
-        };
+        }
+        let (d_w_x, d_w_h) = s.weight_gradients(x, h0, y, &dz_all, [wants[1], wants[2]]);
+        let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
         vec![
             wants[0].then(|| {
                 dz_all
@@ -292,11 +344,11 @@ impl<T: Float> CustomOp<T> for LstmSequence {
                     .reshape(&[s.seq, batch, s.inputs])
                     .transpose(0, 1)
             }),
-            wants[1].then(|| s.time_major_rows(x).matmul_t(&dz_all, true, false)),
-            wants[2].then(|| h_prev().matmul_t(&dz_all, true, false)),
+            d_w_x,
+            d_w_h,
             wants[3].then(|| dz_all.sum_axis(0, false)),
-            wants[4].then_some(d_hidden),
-            wants[5].then_some(d_cell),
+            wants[4].then(|| Tensor::from_vec(d_hidden, &[batch, hidden])),
+            wants[5].then(|| Tensor::from_vec(d_cell, &[batch, hidden])),
         ]
     }
 
