@@ -14,27 +14,6 @@ use super::{Shape, Tensor};
 use crate::threads::{run_claimed, threads_for_product};
 use crate::Float;
 
-/// Blocks of C per thread of a threaded product: more than one, so a thread the system runs
-/// late leaves its share to the others instead of holding the product up; few, because every
-/// block packs its whole panel of the other operand again.
-const PIECES_PER_THREAD: usize = 2;
-
-/// Multiply-adds per thread from which a product is cut into one block of C per thread instead
-/// of [`PIECES_PER_THREAD`]: each block packs its whole panel of the other operand again, and
-/// for a product this large (1024³ on 2 threads has 2²⁹ per thread) packing that panel a second
-/// time on each thread costs more than a late thread's share holds the product up: matmul-1024
-/// at 2 threads, 5 alternations, 149.6 → 154.8 GFLOP/s (medians).
-const ONE_PIECE_WORK: usize = 1 << 27;
-
-/// How many blocks of C a product of `work` multiply-adds on `threads` threads is cut into.
-fn pieces(work: usize, threads: usize) -> usize {
-    if work / threads >= ONE_PIECE_WORK {
-        threads
-    } else {
-        threads * PIECES_PER_THREAD
-    }
-}
-
 /// One product `C ← op(A)·op(B) + beta·C` as the GEMM kernel takes it, by raw parts, so it can
 /// be cut into pieces that write disjoint blocks of C.
 #[derive(Clone, Copy)]
@@ -80,11 +59,15 @@ impl<T: Float> Gemm<T> {
     /// Runs the product on up to [`crate::num_threads`] threads, as many as the work is worth
     /// ([`crate::split_work`] multiply-adds each).
     ///
-    /// C is cut into [`PIECES_PER_THREAD`] blocks of columns (or rows, for a tall product) per
-    /// thread (one per thread from [`ONE_PIECE_WORK`]), which the calling thread and the
-    /// engine's helper threads claim one at a time (`run_claimed`): on a busy machine a helper
-    /// that starts late leaves its blocks to the caller, so the product takes about what it
-    /// takes on one thread (measured in BENCHMARKS.md, `mlp-wide`).
+    /// C is cut into one block of columns (or rows, for a tall product) per thread, which the
+    /// calling thread and the engine's helper threads claim one at a time (`run_claimed`): on a
+    /// busy machine a helper that has not started by the time the caller is done with its own
+    /// block leaves its block to the caller, so the product takes about what it takes on one
+    /// thread. One block per thread, not more: each block packs its whole panel of the other
+    /// operand again, and with the helpers lingering between products (see `threads`) they
+    /// are rarely late. Two blocks per thread against one, alternating builds at 2 threads
+    /// (2026-12-01, medians of 60–150 runs): lstm-seq 8.8 → 8.4 ms, mlp-wide 3.3 → 3.1 ms,
+    /// conv-digits and conv-32 within the noise; matmul-1024 had one block per thread already.
     ///
     /// # Safety
     /// As for [`Float::gemm`].
@@ -93,9 +76,8 @@ impl<T: Float> Gemm<T> {
         if threads == 1 {
             return self.run();
         }
-        let count = pieces(self.m * self.k * self.n, threads);
-        run_claimed(count, threads, &|i| {
-            let piece = self.piece(i, count);
+        run_claimed(threads, threads, &|i| {
+            let piece = self.piece(i, threads);
             if piece.m > 0 && piece.n > 0 {
                 // SAFETY: `run_claimed` returns only when every piece is done, so the buffers
                 // are alive; pieces are disjoint blocks of C.
@@ -562,18 +544,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn only_the_largest_products_get_one_block_per_thread() {
-        // matmul-1024 (2²⁹ per thread on 2) packs A once per thread, not twice; an LSTM
-        // sequence's weight gradient (128×1600×512) and mlp-wide's products keep two blocks
-        // per thread for a thread that starts late.
-        assert_eq!(pieces(1024 * 1024 * 1024, 2), 2);
-        assert_eq!(pieces(128 * 1600 * 512, 2), 4);
-        assert_eq!(pieces(256 * 512 * 512, 2), 4);
-        assert_eq!(pieces(ONE_PIECE_WORK * 3, 3), 3);
-        assert_eq!(pieces(ONE_PIECE_WORK * 3 - 1, 3), 6);
     }
 
     #[test]
