@@ -164,3 +164,39 @@ fn mismatched_weights_name_every_shape() {
     let vars: Vec<_> = shapes.iter().map(|s| g.input(Tensor::zeros(s))).collect();
     sequence(&vars);
 }
+
+#[test]
+fn empty_batches_inputs_and_hidden_sizes_match_the_unrolled_cells() {
+    // (batch, seq, in, hidden) with one size zero: the op's products and buffers are empty
+    // or have an empty inner dimension, and it must agree with the unrolled graph all the same.
+    for (batch, seq, ins, hidden) in [(0, 3, 2, 2), (2, 3, 0, 2), (2, 3, 2, 0), (2, 1, 0, 3)] {
+        let shapes = [
+            vec![batch, seq, ins],
+            vec![ins, 4 * hidden],
+            vec![hidden, 4 * hidden],
+            vec![4 * hidden],
+            vec![batch, hidden],
+            vec![batch, hidden],
+        ];
+        let inputs: Vec<Tensor<f64>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, shape)| {
+                let n = shape.iter().product::<usize>();
+                let values = (0..n).map(|i| ((i * 7 + k * 3) % 11) as f64 / 11.0 - 0.4);
+                Tensor::from_vec(values.collect(), shape)
+            })
+            .collect();
+        let g = Graph::new();
+        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+        let (a, b) = (sequence(&v), unrolled(&v));
+        let case = (batch, seq, ins, hidden);
+        assert_eq!(a.shape(), b.shape(), "{case:?}");
+        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
+        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
+        for (k, &p) in v.iter().enumerate() {
+            assert_eq!(ga[p].shape(), inputs[k].shape(), "{case:?}, input {k}");
+            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-12);
+        }
+    }
+}
