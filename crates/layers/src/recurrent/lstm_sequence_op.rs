@@ -253,33 +253,30 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         let mut z_all = s.time_major_rows(x).matmul(w_x);
         let z_steps = z_all.data_mut().chunks_exact_mut((s.batch * gates).max(1));
         let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
+        // The state the step reads, and the state it writes (each part its own rows of it).
         let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
+        let (mut h_next, mut c_next) = (h.clone(), c.clone());
         for z in z_steps.take(s.seq) {
             // Grown a step at a time, so the zeros are written just before the blocks are.
             let start = out.len();
             out.resize(start + slab, T::zero());
             let blocks = &mut out[start..];
-            matmul_into(
-                (s.batch, hidden, gates),
-                &h,
-                false,
-                w_h.as_slice(),
-                false,
-                T::one(),
-                z,
-            );
+            let sizes = (s.batch, hidden, gates);
+            matmul_into(sizes, &h, false, w_h.as_slice(), false, T::one(), z);
             let (z, bias, cp) = (&*z, bias.as_slice(), &c[..]);
-            over_rows(
-                s.batch,
-                threads,
-                [(&mut *blocks, COUNT * hidden)],
-                |rows, [out]| {
-                    let (z_rows, state) = (per_row(&rows, gates), per_row(&rows, hidden));
-                    forward_rows(&z[z_rows], None, bias, &cp[state], out, hidden);
-                },
-            );
-            s.copy_block(blocks, HIDDEN, &mut h);
-            s.copy_block(blocks, CELL, &mut c);
+            let outs = [
+                (&mut *blocks, COUNT * hidden),
+                (&mut h_next[..], hidden),
+                (&mut c_next[..], hidden),
+            ];
+            over_rows(s.batch, threads, outs, |rows, [out, h_rows, c_rows]| {
+                let (z_rows, state) = (per_row(&rows, gates), per_row(&rows, hidden));
+                forward_rows(&z[z_rows], None, bias, &cp[state], out, hidden);
+                s.copy_block(out, HIDDEN, h_rows);
+                s.copy_block(out, CELL, c_rows);
+            });
+            std::mem::swap(&mut h, &mut h_next);
+            std::mem::swap(&mut c, &mut c_next);
         }
         Tensor::from_vec(out, &[s.seq, s.batch, COUNT, s.hidden])
     }
