@@ -320,16 +320,8 @@ impl<T: Float> CustomOp<T> for LstmSequence {
             std::mem::swap(&mut d_cell, &mut d_cell_before);
             // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
             if t > 0 || wants[4] {
-                let sizes = (batch, gates, hidden);
-                matmul_into(
-                    sizes,
-                    dz,
-                    false,
-                    w_h.as_slice(),
-                    true,
-                    T::zero(),
-                    &mut d_hidden,
-                );
+                let (sizes, w_h) = ((batch, gates, hidden), w_h.as_slice());
+                matmul_into(sizes, dz, false, w_h, true, T::zero(), &mut d_hidden);
             }
         }
         let (d_w_x, d_w_h) = s.weight_gradients(x, h0, y, &dz_all, [wants[1], wants[2]]);
