@@ -4,10 +4,13 @@
 //! Why one op for the whole sequence: the input's share of every gate, `x_t·W_x`, does not
 //! depend on the recurrence, so all steps' shares are one large product `[batch·seq, in]·W_x`
 //! that runs at full GEMM speed (and on several threads), where fifty small ones did not. In the
-//! backward the same holds for the weight gradients: `∂W_x = Xᵀ·∂Z` and `∂W_h = H_prevᵀ·∂Z` are
-//! single products over all steps, and `∂X = ∂Z·W_xᵀ` another; only the recurrent products
-//! `h·W_h` forward and `∂z·W_hᵀ` backward stay one per step, because each needs the step before.
-//! That is the structure of cuDNN's and PyTorch's fused `nn.LSTM`.
+//! backward the same holds for the weight gradients: `∂W_x = Xᵀ·∂Z` and `∂W_h = H_prevᵀ·∂Z`
+//! are together one product over all steps, `[X │ H_prev]ᵀ·∂Z`, and `∂X = ∂Z·W_xᵀ` another;
+//! only the recurrent products `h·W_h` forward and `∂z·W_hᵀ` backward stay one per step, because
+//! each needs the step before. Those run through [`matmul_into`] on the op's own buffers: each
+//! step's `h·W_h` is added into that step's rows of the input projection, and each `∂h` is
+//! written into one buffer reused across steps. That is the structure of cuDNN's and PyTorch's
+//! fused `nn.LSTM`.
 //!
 //! Nothing about backpropagation through time changes: the op's backward walks the steps in
 //! reverse through the same cell rule as [`FusedLstmCell`](super::FusedLstmCell) (the same
