@@ -76,7 +76,7 @@ pub use losses::{
     smooth_l1_loss, softmax_cross_entropy,
 };
 pub use recurrent::{
-    lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmSequence, LstmState, Rnn, RnnCell,
+    lstm_cell, FusedLstmCell, Lstm, LstmCell, LstmSequence, LstmState, LstmStates, Rnn, RnnCell,
 };
 pub use residual::Residual;
 pub use sequential::Sequential;

@@ -1,14 +1,16 @@
-//! The whole-sequence LSTM op (`LstmSequence`, which `Lstm` records): its values and the
-//! gradients of all six inputs against the same sequence unrolled step by step through the
-//! fused cell (the graph the engine's generic backward pass walks), its gradients and second
-//! derivatives against finite differences, and its tensor rule against the rule it records on
-//! graphs.
+//! The whole-sequence LSTM ops — `LstmSequence`, which outputs every step's blocks, and
+//! `LstmStates`, which `Lstm` records and which outputs only the states, keeping the blocks
+//! for its backward: their values and the gradients of all six inputs against the same
+//! sequence unrolled step by step through the fused cell (the graph the engine's generic
+//! backward pass walks), their gradients and second derivatives against finite differences,
+//! and their tensor rules against the rules they record on graphs.
 
 mod common;
 
 use chainrule_autodiff::{gradcheck, CustomOp, GradcheckOptions, Graph, Tensor, Var};
 use chainrule_layers::recurrent::lstm_cell_op::lstm_block;
-use chainrule_layers::{FusedLstmCell, LstmSequence};
+use chainrule_layers::recurrent::lstm_sequence_op::lstm_state;
+use chainrule_layers::{FusedLstmCell, LstmSequence, LstmStates};
 use common::{assert_close, weighted_sum};
 use proptest::prelude::*;
 
@@ -43,6 +45,25 @@ fn sequence_inputs() -> impl Strategy<Value = Vec<Tensor<f64>>> {
 
 fn sequence<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
     Var::custom(LstmSequence, v)
+}
+
+fn states<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
+    Var::custom(LstmStates::new(), v)
+}
+
+/// The same states from the sequence unrolled: the new hidden and cell states of every step,
+/// `[seq, 2, batch, hidden]`.
+fn unrolled_states<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
+    let blocks = unrolled(v);
+    let shape = blocks.shape();
+    let (seq, batch, hidden) = (shape[0], shape[1], shape[3]);
+    let take = |k: usize| blocks.narrow(2, k, 1).reshape(&[seq, 1, batch, hidden]);
+    // Along axis 1 in `lstm_state`'s order: h, then c.
+    assert_eq!(
+        (lstm_state::HIDDEN, lstm_state::CELL, lstm_state::COUNT),
+        (0, 1, 2)
+    );
+    Var::concat(&[take(lstm_block::HIDDEN), take(lstm_block::CELL)], 1)
 }
 
 /// The same blocks from the sequence unrolled: two products and the fused cell per step,
@@ -81,6 +102,30 @@ proptest! {
     }
 
     #[test]
+    fn states_match_the_unrolled_cells(inputs in sequence_inputs()) {
+        let g = Graph::new();
+        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+        let (a, b) = (states(&v), unrolled_states(&v));
+        prop_assert_eq!(a.shape(), b.shape());
+        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
+        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
+        for (k, &p) in v.iter().enumerate() {
+            prop_assert_eq!(ga[p].shape(), inputs[k].shape(), "input {}", k);
+            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-10);
+        }
+    }
+
+    #[test]
+    fn states_gradients_match_finite_differences(inputs in sequence_inputs()) {
+        let report = gradcheck(
+            |_g, v| weighted_sum(states(v)),
+            &inputs,
+            GradcheckOptions::default(),
+        );
+        prop_assert!(report.passed, "{}", report);
+    }
+
+    #[test]
     fn sequence_gradients_match_finite_differences(inputs in sequence_inputs()) {
         let report = gradcheck(
             |_g, v| weighted_sum(sequence(v)),
@@ -110,6 +155,22 @@ proptest! {
         );
         prop_assert!(report.passed, "{}", report);
     }
+
+    #[test]
+    fn states_second_derivatives_match_finite_differences(inputs in sequence_inputs()) {
+        let report = gradcheck(
+            |_g, v| {
+                let grads = weighted_sum(states(v)).backward_create_graph();
+                v.iter()
+                    .map(|&x| weighted_sum(grads.wrt(x)))
+                    .reduce(|a, b| a + b)
+                    .expect("six inputs")
+            },
+            &inputs,
+            GradcheckOptions::default(),
+        );
+        prop_assert!(report.passed, "{}", report);
+    }
 }
 
 /// Random inputs and an upstream gradient of the `[seq, batch, 8, hidden]` output.
@@ -117,10 +178,13 @@ fn inputs_and_gradient(seed: u64) -> (Vec<Tensor<f64>>, Tensor<f64>) {
     common::lstm_sequence_inputs([3, 4, 2, 5], seed)
 }
 
-#[test]
-fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
-    let (inputs, grad) = inputs_and_gradient(3);
-    let op = LstmSequence;
+/// `op`'s tensor rule against the rule it records on vars, at `inputs` and upstream `grad`,
+/// for each input wanted alone and for all six.
+fn tensor_rule_matches_the_recorded_rule(
+    op: &dyn CustomOp<f64>,
+    inputs: &[Tensor<f64>],
+    grad: &Tensor<f64>,
+) {
     let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
     let y = op.forward(&refs);
     let g = Graph::new();
@@ -128,7 +192,7 @@ fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
     let mut subsets: Vec<[bool; 6]> = (0..6).map(|k| std::array::from_fn(|j| j == k)).collect();
     subsets.push([true; 6]);
     for wants in subsets {
-        let fast = op.backward(&refs, &y, &grad, &wants);
+        let fast = op.backward(&refs, &y, grad, &wants);
         let recorded = op
             .backward_graph(
                 &vars,
@@ -136,7 +200,7 @@ fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
                 g.constant(grad.clone()),
                 &wants,
             )
-            .expect("the sequence op has a rule on vars");
+            .expect("the sequence ops have a rule on vars");
         for k in 0..6 {
             assert_eq!(fast[k].is_some(), wants[k], "tensors: {wants:?}, input {k}");
             assert_eq!(
@@ -151,9 +215,58 @@ fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
         }
     }
     assert!(op
-        .backward(&refs, &y, &grad, &[false; 6])
+        .backward(&refs, &y, grad, &[false; 6])
         .iter()
         .all(Option::is_none));
+}
+
+#[test]
+fn tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
+    let (inputs, grad) = inputs_and_gradient(3);
+    tensor_rule_matches_the_recorded_rule(&LstmSequence, &inputs, &grad);
+}
+
+/// An upstream gradient of `LstmStates`' output for `inputs`: `[seq, 2, batch, hidden]`.
+fn states_gradient(inputs: &[Tensor<f64>], seed: u64) -> Tensor<f64> {
+    use rand::SeedableRng;
+    let (x, h0) = (inputs[0].shape(), inputs[4].shape());
+    let shape = [x[1], lstm_state::COUNT, x[0], h0[1]];
+    Tensor::rand_normal(
+        &shape,
+        0.0,
+        1.0,
+        &mut rand::rngs::StdRng::seed_from_u64(seed),
+    )
+}
+
+#[test]
+fn states_tensor_rule_matches_the_recorded_rule_for_every_subset_wanted() {
+    let (inputs, _) = inputs_and_gradient(4);
+    let grad = states_gradient(&inputs, 5);
+    tensor_rule_matches_the_recorded_rule(&LstmStates::new(), &inputs, &grad);
+}
+
+#[test]
+fn states_keep_their_blocks_for_their_own_output_only() {
+    // A gradient check runs an op's forward again on other values between the forward and the
+    // backward of the graph; the op's backward must then still differentiate at the output
+    // it is handed, computing its blocks afresh.
+    let (inputs, _) = inputs_and_gradient(6);
+    let (other, _) = inputs_and_gradient(7);
+    let grad = states_gradient(&inputs, 8);
+    let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
+    let other_refs: Vec<&Tensor<f64>> = other.iter().collect();
+    let fresh = LstmStates::new();
+    let expected = fresh.backward(&refs, &fresh.forward(&refs), &grad, &[true; 6]);
+    let op = LstmStates::new();
+    let y = op.forward(&refs);
+    let y_other = op.forward(&other_refs);
+    assert_ne!(y.as_slice(), y_other.as_slice());
+    let after_rerun = op.backward(&refs, &y, &grad, &[true; 6]);
+    for (k, (a, b)) in after_rerun.iter().zip(&expected).enumerate() {
+        let (a, b) = (a.as_ref().expect("wanted"), b.as_ref().expect("wanted"));
+        assert_eq!(a.as_slice(), b.as_slice(), "input {k}");
+    }
 }
 
 #[test]
@@ -189,14 +302,19 @@ fn empty_batches_inputs_and_hidden_sizes_match_the_unrolled_cells() {
             .collect();
         let g = Graph::new();
         let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
-        let (a, b) = (sequence(&v), unrolled(&v));
-        let case = (batch, seq, ins, hidden);
-        assert_eq!(a.shape(), b.shape(), "{case:?}");
-        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
-        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
-        for (k, &p) in v.iter().enumerate() {
-            assert_eq!(ga[p].shape(), inputs[k].shape(), "{case:?}, input {k}");
-            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-12);
+        let pairs = [
+            (sequence(&v), unrolled(&v)),
+            (states(&v), unrolled_states(&v)),
+        ];
+        for (a, b) in pairs {
+            let case = (a.op().name(), batch, seq, ins, hidden);
+            assert_eq!(a.shape(), b.shape(), "{case:?}");
+            assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
+            let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
+            for (k, &p) in v.iter().enumerate() {
+                assert_eq!(ga[p].shape(), inputs[k].shape(), "{case:?}, input {k}");
+                assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-12);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The whole-sequence LSTM op with its steps' cells cut by rows over several threads gives
-//! exactly what one thread gives, forward and backward: batches that divide evenly among the
+//! The whole-sequence LSTM ops (`LstmSequence` and `LstmStates`) with their steps' cells cut by
+//! rows over several threads give exactly what one thread gives, forward and backward: batches that divide evenly among the
 //! threads and batches that do not, and a batch of one row.
 //!
 //! A test binary of its own, because it changes the process-wide thread count and split
@@ -9,18 +9,25 @@
 mod common;
 
 use chainrule_autodiff::{set_num_threads, set_split_work, CustomOp, Tensor};
-use chainrule_layers::LstmSequence;
+use chainrule_layers::{LstmSequence, LstmStates};
 
-/// The op's value and the gradients of all six inputs, for random inputs of the given sizes.
+/// Both ops' values and the gradients of all six inputs, for random inputs of the given sizes
+/// (`LstmStates`' upstream gradient is `0.5 − states`).
 fn forward_and_backward(batch: usize, hidden: usize, seed: u64) -> Vec<Tensor<f64>> {
     let (inputs, grad) = common::lstm_sequence_inputs([batch, 4, 3, hidden], seed);
     let refs: Vec<&Tensor<f64>> = inputs.iter().collect();
     let y = LstmSequence.forward(&refs);
     let grads = LstmSequence.backward(&refs, &y, &grad, &[true; 6]);
-    std::iter::once(y)
+    let states_op = LstmStates::new();
+    let states = states_op.forward(&refs);
+    let states_grad = states.map(|v| 0.5 - v);
+    let states_grads = states_op.backward(&refs, &states, &states_grad, &[true; 6]);
+    [y, states]
+        .into_iter()
         .chain(
             grads
                 .into_iter()
+                .chain(states_grads)
                 .map(|g| g.expect("every input wants a gradient")),
         )
         .collect()

@@ -103,11 +103,13 @@ pub struct Lowerings {
 
 impl Lowerings {
     /// The lowerings for chainrule's own user-defined ops: the fused LSTM cell of
-    /// `chainrule-layers` (`"lstm_cell"`) and its whole-sequence op (`"lstm_sequence"`).
+    /// `chainrule-layers` (`"lstm_cell"`) and its whole-sequence ops (`"lstm_sequence"`, and
+    /// `"lstm_states"`, which `Lstm` records).
     pub fn builtin() -> Self {
         let mut lowerings = Lowerings::default();
         lowerings.insert("lstm_cell", crate::lstm_cell::LstmCellLowering);
         lowerings.insert("lstm_sequence", crate::lstm_cell::LstmSequenceLowering);
+        lowerings.insert("lstm_states", crate::lstm_cell::LstmStatesLowering);
         lowerings
     }
 

@@ -20,8 +20,8 @@
 //!   fused losses are refused with [`ExportError::Unsupported`], naming the op and the node.
 //! - **User-defined ops** export through a [`CustomLowering`] registered under the op's name
 //!   ([`Export::lowering`]); one without a lowering is refused, never written wrong.
-//!   chainrule-layers' fused LSTM cell (`"lstm_cell"`) and whole-sequence LSTM
-//!   (`"lstm_sequence"`) have one built in ([`Lowerings::builtin`]).
+//!   chainrule-layers' fused LSTM cell (`"lstm_cell"`) and whole-sequence LSTM ops
+//!   (`"lstm_sequence"`, `"lstm_states"`) have one built in ([`Lowerings::builtin`]).
 //! - **Dynamic axes**: a traced graph has the batch baked into every shape. The exporter
 //!   follows each dynamic axis through the graph (see [`dims`]) and writes `Reshape` and
 //!   `Expand` targets that hold for any batch (`0`, `-1`, or the size read with `Shape`); an
@@ -87,7 +87,7 @@ pub mod proto {
 pub use custom::{attribute, CustomLowering, Lowering, Lowerings};
 pub use error::ExportError;
 pub use export::Export;
-pub use lstm_cell::{LstmCellLowering, LstmSequenceLowering};
+pub use lstm_cell::{LstmCellLowering, LstmSequenceLowering, LstmStatesLowering};
 
 /// The ONNX operator set the exported models declare (the default domain's version).
 pub const OPSET: i64 = 17;

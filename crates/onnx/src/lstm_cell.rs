@@ -62,46 +62,77 @@ fn cell_blocks(cx: &mut Lowering<'_>, [zx, zh, bias, c]: [&str; 4], hidden: i64)
 }
 
 /// The lowering registered for `"lstm_sequence"` (`chainrule-layers`' `LstmSequence`, the op
-/// `Lstm` records for a whole sequence) by [`Lowerings::builtin`](crate::Lowerings::builtin):
-/// the sequence unrolled for its traced length, each step the two `MatMul`s and the cell above,
-/// the steps' blocks stacked time-major into `[seq, batch, 8, hidden]` as the op outputs them.
+/// that outputs every step's blocks) by [`Lowerings::builtin`](crate::Lowerings::builtin): the
+/// sequence unrolled for its traced length, each step the two `MatMul`s and the cell above, the
+/// steps' blocks stacked time-major into `[seq, batch, 8, hidden]` as the op outputs them.
 pub struct LstmSequenceLowering;
 
 impl CustomLowering for LstmSequenceLowering {
     fn lower(&self, cx: &mut Lowering<'_>) -> Result<String, String> {
-        if cx.num_inputs() != 6 || cx.input_shape(0).len() != 3 || cx.input_shape(5).len() != 2 {
-            return Err(
-                "expected the LSTM sequence's six inputs (x, W_x, W_h, bias, h0, c0)".into(),
-            );
-        }
-        let seq = cx.input_shape(0)[1] as i64;
-        let hidden = cx.input_shape(5)[1] as i64;
-        let [x, w_x, w_h, bias, h0, c0] = [0, 1, 2, 3, 4, 5].map(|i| cx.input(i).to_owned());
-        let (time, step_axis) = (cx.ints(&[1]), cx.ints(&[0]));
-        let pick = |cx: &mut Lowering<'_>, from: &str, axis: &str, k: i64| {
-            let (start, end) = (cx.ints(&[k]), cx.ints(&[k + 1]));
-            let slice = cx.node("Slice", &[from, &start, &end, axis], vec![]);
-            cx.node("Squeeze", &[&slice, axis], vec![])
-        };
-        let (mut h, mut c) = (h0, c0);
-        let mut steps = Vec::new();
-        for t in 0..seq {
-            let x_t = pick(cx, &x, &time, t);
-            let zx = cx.node("MatMul", &[&x_t, &w_x], vec![]);
-            let zh = cx.node("MatMul", &[&h, &w_h], vec![]);
-            let blocks = cell_blocks(cx, [&zx, &zh, &bias, &c], hidden);
-            h = pick(cx, &blocks, &time, lstm_block::HIDDEN);
-            c = pick(cx, &blocks, &time, lstm_block::CELL);
-            steps.push(cx.node("Unsqueeze", &[&blocks, &step_axis], vec![]));
-        }
-        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
-        Ok(cx.node("Concat", &steps, vec![attr_int("axis", 0)]))
+        unrolled(cx, |_, blocks, _, _| blocks.to_owned())
     }
 
     /// `[seq, batch, 8, hidden]`: the batch is the second axis.
     fn batch_axis(&self) -> usize {
         1
     }
+}
+
+/// The lowering registered for `"lstm_states"` (`chainrule-layers`' `LstmStates`, the op
+/// `Lstm` records for a whole sequence) by [`Lowerings::builtin`](crate::Lowerings::builtin):
+/// the same unrolled steps as [`LstmSequenceLowering`], each step's new hidden and cell states
+/// stacked into `[seq, 2, batch, hidden]` as the op outputs them.
+pub struct LstmStatesLowering;
+
+impl CustomLowering for LstmStatesLowering {
+    fn lower(&self, cx: &mut Lowering<'_>) -> Result<String, String> {
+        unrolled(cx, |cx, _, h, c| {
+            let axis = cx.ints(&[0]);
+            let h = cx.node("Unsqueeze", &[h, &axis], vec![]);
+            let c = cx.node("Unsqueeze", &[c, &axis], vec![]);
+            cx.node("Concat", &[&h, &c], vec![attr_int("axis", 0)])
+        })
+    }
+
+    /// `[seq, 2, batch, hidden]`: the batch is the third axis.
+    fn batch_axis(&self) -> usize {
+        2
+    }
+}
+
+/// An LSTM sequence op (inputs x, W_x, W_h, bias, h₀, c₀) unrolled for its traced length: each
+/// step the two `MatMul`s and the cell, `per_step(cx, blocks, h, c)` naming what the step
+/// contributes to the output, and those stacked along a new first axis.
+fn unrolled(
+    cx: &mut Lowering<'_>,
+    mut per_step: impl FnMut(&mut Lowering<'_>, &str, &str, &str) -> String,
+) -> Result<String, String> {
+    if cx.num_inputs() != 6 || cx.input_shape(0).len() != 3 || cx.input_shape(5).len() != 2 {
+        return Err("expected the LSTM sequence's six inputs (x, W_x, W_h, bias, h0, c0)".into());
+    }
+    let seq = cx.input_shape(0)[1] as i64;
+    let hidden = cx.input_shape(5)[1] as i64;
+    let [x, w_x, w_h, bias, h0, c0] = [0, 1, 2, 3, 4, 5].map(|i| cx.input(i).to_owned());
+    let (time, step_axis) = (cx.ints(&[1]), cx.ints(&[0]));
+    let pick = |cx: &mut Lowering<'_>, from: &str, axis: &str, k: i64| {
+        let (start, end) = (cx.ints(&[k]), cx.ints(&[k + 1]));
+        let slice = cx.node("Slice", &[from, &start, &end, axis], vec![]);
+        cx.node("Squeeze", &[&slice, axis], vec![])
+    };
+    let (mut h, mut c) = (h0, c0);
+    let mut steps = Vec::new();
+    for t in 0..seq {
+        let x_t = pick(cx, &x, &time, t);
+        let zx = cx.node("MatMul", &[&x_t, &w_x], vec![]);
+        let zh = cx.node("MatMul", &[&h, &w_h], vec![]);
+        let blocks = cell_blocks(cx, [&zx, &zh, &bias, &c], hidden);
+        h = pick(cx, &blocks, &time, lstm_block::HIDDEN);
+        c = pick(cx, &blocks, &time, lstm_block::CELL);
+        let output = per_step(cx, &blocks, &h, &c);
+        steps.push(cx.node("Unsqueeze", &[&output, &step_axis], vec![]));
+    }
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    Ok(cx.node("Concat", &steps, vec![attr_int("axis", 0)]))
 }
 
 /// The blocks of the cell's output along axis 1 that the sequence reads back (`lstm_block` in

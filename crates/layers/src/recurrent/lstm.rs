@@ -25,8 +25,8 @@ use std::fmt;
 use chainrule_autodiff::{Float, Graph, ParamId, ParamKind, ParamStore, Tensor, Var};
 use rand::Rng;
 
-use super::lstm_cell_op::lstm_block::{CELL, HIDDEN};
-use super::{lstm_cell, zeros, LstmSequence};
+use super::lstm_sequence_op::lstm_state;
+use super::{lstm_cell, zeros, LstmStates};
 use crate::shapes::{expect_sequence, expect_shape, Layer};
 use crate::{Init, Module};
 
@@ -200,7 +200,7 @@ impl LstmCell {
 /// [`Module`] it returns every step's hidden state, `[batch, seq, hidden]`;
 /// [`Lstm::last_hidden`] returns only the last, `[batch, hidden]`.
 ///
-/// The sequence is recorded as one op, [`LstmSequence`]: the same cell equations and the same
+/// The sequence is recorded as one op, [`LstmStates`]: the same cell equations and the same
 /// parameters as [`LstmCell::step`] at every step, but the input products of all steps and the
 /// weight gradients run as single large products (see that op's module).
 ///
@@ -287,16 +287,16 @@ impl Lstm {
         x: Var<'g, T>,
         initial: LstmState<'g, T>,
     ) -> (Var<'g, T>, LstmState<'g, T>) {
-        let (blocks, seq) = self.sequence(g, params, x, initial);
+        let (states, seq) = self.sequence(g, params, x, initial);
         let state = LstmState {
-            h: Self::last(blocks, seq, HIDDEN),
-            c: Self::last(blocks, seq, CELL),
+            h: Self::last(states, seq, lstm_state::HIDDEN),
+            c: Self::last(states, seq, lstm_state::CELL),
         };
-        (Self::block(blocks, HIDDEN), state)
+        (Self::every_step(states, lstm_state::HIDDEN), state)
     }
 
-    /// The whole sequence as one [`LstmSequence`] op: every step's blocks
-    /// `[seq, batch, 8, hidden]` (see [`lstm_block`](super::lstm_block)), and the number of steps.
+    /// The whole sequence as one [`LstmStates`] op: every step's new states
+    /// `[seq, 2, batch, hidden]` (see [`lstm_state`]), and the number of steps.
     #[track_caller]
     fn sequence<'g, T: Float>(
         &self,
@@ -312,26 +312,26 @@ impl Lstm {
         let cell = &self.cell;
         let [w_x, w_h, b] =
             [cell.input_weight, cell.hidden_weight, cell.bias].map(|id| params.bind(g, id));
-        let blocks = Var::custom(LstmSequence, &[x, w_x, w_h, b, initial.h, initial.c]);
-        (blocks, seq)
+        let inputs = [x, w_x, w_h, b, initial.h, initial.c];
+        (Var::custom(LstmStates::new(), &inputs), seq)
     }
 
-    /// Block `k` of every step's blocks, batch-first: `[batch, seq, hidden]`.
-    fn block<'g, T: Float>(blocks: Var<'g, T>, k: usize) -> Var<'g, T> {
-        let shape = blocks.shape();
-        blocks
-            .narrow(2, k, 1)
-            .reshape(&[shape[0], shape[1], shape[3]])
+    /// State `k` of every step, batch-first: `[batch, seq, hidden]`.
+    fn every_step<'g, T: Float>(states: Var<'g, T>, k: usize) -> Var<'g, T> {
+        let shape = states.shape();
+        states
+            .narrow(1, k, 1)
+            .reshape(&[shape[0], shape[2], shape[3]])
             .transpose(0, 1)
     }
 
-    /// Block `k` of the last step, `[batch, hidden]`.
-    fn last<'g, T: Float>(blocks: Var<'g, T>, seq: usize, k: usize) -> Var<'g, T> {
-        let shape = blocks.shape();
-        blocks
+    /// State `k` after the last step, `[batch, hidden]`.
+    fn last<'g, T: Float>(states: Var<'g, T>, seq: usize, k: usize) -> Var<'g, T> {
+        let shape = states.shape();
+        states
             .narrow(0, seq - 1, 1)
-            .narrow(2, k, 1)
-            .reshape(&[shape[1], shape[3]])
+            .narrow(1, k, 1)
+            .reshape(&[shape[2], shape[3]])
     }
 
     /// The hidden state after the last step, `[batch, hidden]`.
@@ -343,8 +343,8 @@ impl Lstm {
         x: Var<'g, T>,
     ) -> Var<'g, T> {
         let (batch, _) = expect_sequence(self.layer(), x, self.cell.inputs);
-        let (blocks, seq) = self.sequence(g, params, x, self.cell.zero_state(g, batch));
-        Self::last(blocks, seq, HIDDEN)
+        let (states, seq) = self.sequence(g, params, x, self.cell.zero_state(g, batch));
+        Self::last(states, seq, lstm_state::HIDDEN)
     }
 
     fn layer(&self) -> Layer<'_> {

@@ -11,6 +11,8 @@
 //! exponential, again in one pass. Its rule is also written with `Var` ops
 //! ([`CustomOp::backward_graph`]), so gradients through the cell can be differentiated again.
 
+use std::ops::Range;
+
 use chainrule_autodiff::{CustomOp, Float, Tensor, Var};
 
 /// The blocks of the fused LSTM cell's output `[batch, 8, hidden]`, in order along axis 1:
@@ -317,7 +319,7 @@ pub(super) fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor
     let mut d_cell_prev = vec![T::zero(); batch * hidden];
     backward_rows(
         y.as_slice(),
-        g.as_slice(),
+        Upstream::Blocks(g.as_slice()),
         None,
         &mut dz,
         &mut d_cell_prev,
@@ -329,41 +331,73 @@ pub(super) fn backward_kernel<T: Float>(y: &Tensor<T>, g: &Tensor<T>) -> (Tensor
     )
 }
 
-/// [`backward_kernel`] on slices: the blocks `y` and their gradient `g` `[batch, 8, hidden]`
-/// in, `∂z` `[batch, 4·hidden]` and `∂c_prev` `[batch, hidden]` written into `dz` and
-/// `d_cell_prev`. `carried`, when given, is a gradient `(∂h', ∂c')` `[batch, hidden]` each
-/// that reaches the new states from elsewhere — the next step, in a sequence — added to the
-/// blocks' own, as if it were part of `g`.
+/// The upstream gradient [`backward_rows`] reads for a step's rows.
+#[derive(Clone, Copy)]
+pub(super) enum Upstream<'a, T> {
+    /// A gradient for every block, `[batch, 8, hidden]` (see [`lstm_block`]): the fused cell's,
+    /// and the whole-sequence op's that outputs every block.
+    Blocks(&'a [T]),
+    /// Gradients for the new states only, `[batch, hidden]` each; the other blocks get none.
+    /// The sequence op that outputs only the states (`LstmStates`) reads this.
+    States {
+        /// `∂L/∂h'`.
+        hidden: &'a [T],
+        /// `∂L/∂c'`.
+        cell: &'a [T],
+    },
+}
+
+impl<'a, T> Upstream<'a, T> {
+    /// The same gradient for rows `rows` of the batch only.
+    pub(super) fn rows(self, rows: Range<usize>, hidden: usize) -> Upstream<'a, T> {
+        match self {
+            Upstream::Blocks(g) => {
+                Upstream::Blocks(&g[rows.start * COUNT * hidden..rows.end * COUNT * hidden])
+            }
+            Upstream::States { hidden: dh, cell } => Upstream::States {
+                hidden: &dh[rows.start * hidden..rows.end * hidden],
+                cell: &cell[rows.start * hidden..rows.end * hidden],
+            },
+        }
+    }
+}
+
+/// [`backward_kernel`] on slices: the blocks `y` `[batch, 8, hidden]` and their gradient (see
+/// [`Upstream`]) in, `∂z` `[batch, 4·hidden]` and `∂c_prev` `[batch, hidden]` written into
+/// `dz` and `d_cell_prev`. `carried`, when given, is a gradient `(∂h', ∂c')` `[batch, hidden]`
+/// each that reaches the new states from elsewhere — the next step, in a sequence — added to
+/// the upstream one.
 // Never inlined: inlined into the sequence op's per-thread closure, the loop lost the
 // vectorised form it has here (the cell's backward went from 8% to 10% of an LSTM's time).
 #[inline(never)]
 pub(super) fn backward_rows<T: Float>(
     y: &[T],
-    g: &[T],
+    upstream: Upstream<'_, T>,
     carried: Option<(&[T], &[T])>,
     dz: &mut [T],
     d_cell_prev: &mut [T],
     hidden: usize,
 ) {
     let one = T::one();
-    let zeros = vec![T::zero(); if carried.is_some() { 0 } else { hidden }];
+    // Stands in for every gradient that is not there: the carried one, the blocks a
+    // states-only gradient leaves out.
+    let needs_zeros = carried.is_none() || matches!(upstream, Upstream::States { .. });
+    let zeros = vec![T::zero(); if needs_zeros { hidden } else { 0 }];
     // `.max(1)`: `chunks_exact` refuses a length of 0, and with `hidden = 0` there is no row.
     let step = hidden.max(1);
-    let rows = y
-        .chunks_exact((COUNT * hidden).max(1))
-        .zip(g.chunks_exact((COUNT * hidden).max(1)));
+    let rows = y.chunks_exact((COUNT * hidden).max(1));
     let dz_rows = dz.chunks_exact_mut((4 * hidden).max(1));
     let dc_rows = d_cell_prev.chunks_exact_mut(step);
-    for (b, (((y, g), dz), d_cell_prev)) in rows.zip(dz_rows).zip(dc_rows).enumerate() {
-        let (extra_hidden, extra_cell) = match carried {
-            Some((dh, dc)) => (&dh[b * hidden..][..hidden], &dc[b * hidden..][..hidden]),
-            None => (&zeros[..], &zeros[..]),
-        };
+    for (b, ((y, dz), d_cell_prev)) in rows.zip(dz_rows).zip(dc_rows).enumerate() {
         // Whole blocks as slices, so the loop below indexes nothing and vectorises.
         fn slice<T>(v: &[T], k: usize, hidden: usize) -> &[T] {
             &v[k * hidden..(k + 1) * hidden]
         }
         let block = |v, k| slice(v, k, hidden);
+        let (extra_hidden, extra_cell) = match carried {
+            Some((dh, dc)) => (slice(dh, b, hidden), slice(dc, b, hidden)),
+            None => (&zeros[..], &zeros[..]),
+        };
         let (dz_if, dz_go) = dz.split_at_mut(2 * hidden);
         let (dz_i, dz_f) = dz_if.split_at_mut(hidden);
         let (dz_g, dz_o) = dz_go.split_at_mut(hidden);
@@ -375,16 +409,26 @@ pub(super) fn backward_rows<T: Float>(
             block(y, CELL_TANH),
             block(y, CELL_PREV),
         );
-        let gs = (
-            block(g, INPUT),
-            block(g, FORGET),
-            block(g, CANDIDATE),
-            block(g, OUTPUT),
-            block(g, CELL),
-            block(g, CELL_TANH),
-            block(g, HIDDEN),
-            block(g, CELL_PREV),
-        );
+        let none = &zeros[..];
+        let gs = match upstream {
+            Upstream::Blocks(g) => {
+                let g = &g[b * COUNT * hidden..][..COUNT * hidden];
+                (
+                    block(g, INPUT),
+                    block(g, FORGET),
+                    block(g, CANDIDATE),
+                    block(g, OUTPUT),
+                    block(g, CELL),
+                    block(g, CELL_TANH),
+                    block(g, HIDDEN),
+                    block(g, CELL_PREV),
+                )
+            }
+            Upstream::States { hidden: dh, cell } => {
+                let (dh, dc) = (slice(dh, b, hidden), slice(cell, b, hidden));
+                (none, none, none, none, dc, none, dh, none)
+            }
+        };
         for j in 0..hidden {
             let (i, f, cand, o, c_tanh, c_prev) =
                 (ys.0[j], ys.1[j], ys.2[j], ys.3[j], ys.4[j], ys.5[j]);

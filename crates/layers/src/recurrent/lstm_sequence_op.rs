@@ -1,5 +1,11 @@
-//! A whole LSTM sequence as one user-defined op: [`LstmSequence`], which [`Lstm`](super::Lstm)
-//! records once per sequence instead of two products and a fused cell per step.
+//! A whole LSTM sequence as one user-defined op, instead of two products and a fused cell per
+//! step: [`LstmStates`], which [`Lstm`](super::Lstm) records, and [`LstmSequence`]. Both run
+//! the same steps with the same rule; they differ in what they output. [`LstmSequence`]
+//! outputs every step's eight blocks (gates and states), which its rule reads back, as the
+//! fused cell does. [`LstmStates`] outputs only the states a layer returns and keeps the other
+//! blocks inside itself for its backward, as PyTorch keeps a fused LSTM's workspace with
+//! `save_for_backward`: a gradient always has its output's size, so the smaller output makes
+//! the backward fill and read a quarter of the memory (`lstm-seq` 2–4% faster).
 //!
 //! Why one op for the whole sequence: the input's share of every gate, `x_t·W_x`, does not
 //! depend on the recurrence, so all steps' shares are one large product `[batch·seq, in]·W_x`
@@ -26,7 +32,17 @@ use std::sync::{Mutex, PoisonError};
 use chainrule_autodiff::{matmul_into, run_parts, threads_for_work, CustomOp, Float, Tensor, Var};
 
 use super::lstm_cell_op::lstm_block::*;
-use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows};
+use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows, Upstream};
+
+/// The blocks of [`LstmStates`]' output `[seq, 2, batch, hidden]`, in order along axis 1.
+pub mod lstm_state {
+    /// Each step's new hidden state `h_t`.
+    pub const HIDDEN: usize = 0;
+    /// Each step's new cell state `c_t`.
+    pub const CELL: usize = 1;
+    /// The number of blocks.
+    pub const COUNT: usize = 2;
+}
 
 /// A whole LSTM sequence in one op (see the module docs).
 ///
@@ -36,8 +52,9 @@ use super::lstm_cell_op::{backward_composed, backward_rows, forward_rows};
 /// The output `[seq, batch, 8, hidden]` holds, for every step, the eight blocks of
 /// [`lstm_block`](super::lstm_block) that the fused cell outputs: the gates, the new cell state, its tanh, the new
 /// hidden state and the previous cell state. It is time-major (PyTorch's `nn.LSTM` default
-/// layout) so that each step's blocks are one contiguous slab, written and read in place;
-/// [`Lstm`](super::Lstm) picks the hidden states and the last cell state out with `narrow`.
+/// layout) so that each step's blocks are one contiguous slab, written and read in place.
+/// Use it to read the gates; to run a sequence, [`LstmStates`] outputs only the states and
+/// backpropagates faster.
 ///
 /// ```
 /// use chainrule_autodiff::{Graph, Tensor, Var};
@@ -228,6 +245,121 @@ fn over_rows<T: Send, const N: usize>(
     });
 }
 
+/// The six inputs as an array, with their sizes; panics as the forward must when they do not fit.
+#[track_caller]
+fn checked_inputs<'a, T: Float>(inputs: &[&'a Tensor<T>]) -> (Sizes, [&'a Tensor<T>; 6]) {
+    let &[x, w_x, w_h, bias, h0, c0] = inputs else {
+        panic!(
+            "lstm_sequence: takes six inputs (x, W_x, W_h, bias, h0, c0), got {}",
+            inputs.len()
+        )
+    };
+    let inputs = [x, w_x, w_h, bias, h0, c0];
+    let s = Sizes::of(inputs.map(Tensor::shape)).unwrap_or_else(|message| panic!("{message}"));
+    (s, inputs)
+}
+
+/// The sequence run forward: every step's blocks `[seq, batch, 8, hidden]` and every step's
+/// new states `[seq, 2, batch, hidden]` (see [`lstm_state`]).
+fn run_forward<T: Float>(
+    s: Sizes,
+    [x, w_x, w_h, bias, h0, c0]: [&Tensor<T>; 6],
+) -> (Vec<T>, Vec<T>) {
+    let (gates, slab, state) = (s.gates(), s.slab(), s.batch * s.hidden);
+    let (hidden, threads) = (s.hidden, s.cell_threads());
+    // Every step's gate pre-activations, `[seq·batch, 4·hidden]`, time-major (step t is
+    // rows t·batch … (t+1)·batch): the input's share of all steps as one product here,
+    // each step's recurrent share `h·W_h` added into its rows in place below.
+    let mut z_all = s.time_major_rows(x).matmul(w_x);
+    let z_steps = z_all.data_mut().chunks_exact_mut((s.batch * gates).max(1));
+    let mut blocks: Vec<T> = Vec::with_capacity(s.seq * slab);
+    // Step t's new h and c are each one contiguous `[batch, hidden]` block here, so the next
+    // step's product reads its h in place.
+    let mut states: Vec<T> = Vec::with_capacity(s.seq * 2 * state);
+    for (t, z) in z_steps.take(s.seq).enumerate() {
+        // Both grown a step at a time, so the zeros are written just before the values are.
+        blocks.resize((t + 1) * slab, T::zero());
+        states.resize((t + 1) * 2 * state, T::zero());
+        let (earlier, now) = states.split_at_mut(t * 2 * state);
+        let (h, c) = match t {
+            0 => (h0.as_slice(), c0.as_slice()),
+            _ => earlier[(t - 1) * 2 * state..].split_at(state),
+        };
+        let sizes = (s.batch, hidden, gates);
+        matmul_into(sizes, h, false, w_h.as_slice(), false, T::one(), z);
+        let (z, bias) = (&*z, bias.as_slice());
+        let (h_new, c_new) = now.split_at_mut(state);
+        let outs = [
+            (&mut blocks[t * slab..], COUNT * hidden),
+            (h_new, hidden),
+            (c_new, hidden),
+        ];
+        over_rows(s.batch, threads, outs, |rows, [out, h_rows, c_rows]| {
+            let (z_rows, state) = (per_row(&rows, gates), per_row(&rows, hidden));
+            forward_rows(&z[z_rows], None, bias, &c[state], out, hidden);
+            s.copy_block(out, HIDDEN, h_rows);
+            s.copy_block(out, CELL, c_rows);
+        });
+    }
+    (blocks, states)
+}
+
+/// The sequence's rule: from every step's blocks `y` `[seq, batch, 8, hidden]` and the
+/// upstream gradient of step `t` (`upstream(t)`), each input's gradient that `wants` asks for.
+fn run_backward<'a, T: Float>(
+    s: Sizes,
+    [x, w_x, w_h, _, h0, _]: [&Tensor<T>; 6],
+    y: &[T],
+    wants: &[bool],
+    upstream: impl Fn(usize) -> Upstream<'a, T>,
+) -> Vec<Option<Tensor<T>>> {
+    if !wants.iter().any(|&w| w) {
+        return vec![None; wants.len()];
+    }
+    let (batch, hidden, gates, slab) = (s.batch, s.hidden, s.gates(), s.slab());
+    // ∂Z, time-major like Z: step t is rows t·batch … (t+1)·batch of [seq·batch, 4·hidden].
+    let step_gates = batch * gates;
+    let mut dz_all = vec![T::zero(); s.seq * step_gates];
+    // ∂h and ∂c carried from each step to the one before. ∂c has two buffers: the cell rule
+    // reads the carried one while it writes the next.
+    let mut d_hidden = vec![T::zero(); batch * hidden];
+    let (mut d_cell, mut d_cell_before) = (d_hidden.clone(), d_hidden.clone());
+    let threads = s.cell_threads();
+    for t in (0..s.seq).rev() {
+        let dz = &mut dz_all[t * step_gates..][..step_gates];
+        let (y_t, g_t) = (&y[t * slab..][..slab], upstream(t));
+        let from_next = (t + 1 < s.seq).then_some((&d_hidden[..], &d_cell[..]));
+        let outs = [(&mut *dz, gates), (&mut d_cell_before[..], hidden)];
+        over_rows(batch, threads, outs, |rows, [dz, d_cell]| {
+            let (blocks, state) = (per_row(&rows, COUNT * hidden), per_row(&rows, hidden));
+            let from_next = from_next.map(|(dh, dc)| (&dh[state.clone()], &dc[state.clone()]));
+            let g = g_t.rows(rows, hidden);
+            backward_rows(&y_t[blocks], g, from_next, dz, d_cell, hidden);
+        });
+        std::mem::swap(&mut d_cell, &mut d_cell_before);
+        // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
+        if t > 0 || wants[4] {
+            let (sizes, w_h) = ((batch, gates, hidden), w_h.as_slice());
+            matmul_into(sizes, dz, false, w_h, true, T::zero(), &mut d_hidden);
+        }
+    }
+    let (d_w_x, d_w_h) = s.weight_gradients(x, h0, y, &dz_all, [wants[1], wants[2]]);
+    let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
+    vec![
+        wants[0].then(|| {
+            dz_all
+                .matmul_t(w_x, false, true)
+                .reshape(&[s.seq, batch, s.inputs])
+                .transpose(0, 1)
+        }),
+        d_w_x,
+        d_w_h,
+        wants[3].then(|| dz_all.sum_axis(0, false)),
+        wants[4].then(|| Tensor::from_vec(d_hidden, &[batch, hidden])),
+        wants[5].then(|| Tensor::from_vec(d_cell, &[batch, hidden])),
+    ]
+}
+
 impl<T: Float> CustomOp<T> for LstmSequence {
     fn name(&self) -> &'static str {
         "lstm_sequence"
@@ -240,48 +372,9 @@ impl<T: Float> CustomOp<T> for LstmSequence {
 
     #[track_caller]
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        let &[x, w_x, w_h, bias, h0, c0] = inputs else {
-            panic!(
-                "lstm_sequence: takes six inputs (x, W_x, W_h, bias, h0, c0), got {}",
-                inputs.len()
-            )
-        };
-        let shapes = [x, w_x, w_h, bias, h0, c0].map(Tensor::shape);
-        let s = Sizes::of(shapes).unwrap_or_else(|message| panic!("{message}"));
-        let (gates, slab) = (s.gates(), s.slab());
-        let (hidden, threads) = (s.hidden, s.cell_threads());
-        // Every step's gate pre-activations, `[seq·batch, 4·hidden]`, time-major (step t is
-        // rows t·batch … (t+1)·batch): the input's share of all steps as one product here,
-        // each step's recurrent share `h·W_h` added into its rows in place below.
-        let mut z_all = s.time_major_rows(x).matmul(w_x);
-        let z_steps = z_all.data_mut().chunks_exact_mut((s.batch * gates).max(1));
-        let mut out: Vec<T> = Vec::with_capacity(s.seq * slab);
-        // The state the step reads, and the state it writes (each part its own rows of it).
-        let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
-        let (mut h_next, mut c_next) = (h.clone(), c.clone());
-        for z in z_steps.take(s.seq) {
-            // Grown a step at a time, so the zeros are written just before the blocks are.
-            let start = out.len();
-            out.resize(start + slab, T::zero());
-            let blocks = &mut out[start..];
-            let sizes = (s.batch, hidden, gates);
-            matmul_into(sizes, &h, false, w_h.as_slice(), false, T::one(), z);
-            let (z, bias, cp) = (&*z, bias.as_slice(), &c[..]);
-            let outs = [
-                (&mut *blocks, COUNT * hidden),
-                (&mut h_next[..], hidden),
-                (&mut c_next[..], hidden),
-            ];
-            over_rows(s.batch, threads, outs, |rows, [out, h_rows, c_rows]| {
-                let (z_rows, state) = (per_row(&rows, gates), per_row(&rows, hidden));
-                forward_rows(&z[z_rows], None, bias, &cp[state], out, hidden);
-                s.copy_block(out, HIDDEN, h_rows);
-                s.copy_block(out, CELL, c_rows);
-            });
-            std::mem::swap(&mut h, &mut h_next);
-            std::mem::swap(&mut c, &mut c_next);
-        }
-        Tensor::from_vec(out, &[s.seq, s.batch, COUNT, s.hidden])
+        let (s, inputs) = checked_inputs(inputs);
+        let (blocks, _) = run_forward(s, inputs);
+        Tensor::from_vec(blocks, &[s.seq, s.batch, COUNT, s.hidden])
     }
 
     fn backward(
@@ -291,57 +384,11 @@ impl<T: Float> CustomOp<T> for LstmSequence {
         grad: &Tensor<T>,
         wants: &[bool],
     ) -> Vec<Option<Tensor<T>>> {
-        if !wants.iter().any(|&w| w) {
-            return vec![None; inputs.len()];
-        }
-        let &[x, w_x, w_h, _, h0, _] = inputs else {
-            unreachable!("the forward checked six inputs")
-        };
-        let shapes = [0, 1, 2, 3, 4, 5].map(|i| inputs[i].shape());
-        let s = Sizes::of(shapes).expect("the forward checked the shapes");
-        let (batch, hidden, gates, slab) = (s.batch, s.hidden, s.gates(), s.slab());
-        let (y, g) = (output.as_slice(), grad.as_slice());
-        // ∂Z, time-major like Z: step t is rows t·batch … (t+1)·batch of [seq·batch, 4·hidden].
-        let step_gates = batch * gates;
-        let mut dz_all = vec![T::zero(); s.seq * step_gates];
-        // ∂h and ∂c carried from each step to the one before. ∂c has two buffers: the cell rule
-        // reads the carried one while it writes the next.
-        let mut d_hidden = vec![T::zero(); batch * hidden];
-        let (mut d_cell, mut d_cell_before) = (d_hidden.clone(), d_hidden.clone());
-        let threads = s.cell_threads();
-        for t in (0..s.seq).rev() {
-            let dz = &mut dz_all[t * step_gates..][..step_gates];
-            let (y_t, g_t) = (&y[t * slab..][..slab], &g[t * slab..][..slab]);
-            let from_next = (t + 1 < s.seq).then_some((&d_hidden[..], &d_cell[..]));
-            let outs = [(&mut *dz, gates), (&mut d_cell_before[..], hidden)];
-            over_rows(batch, threads, outs, |rows, [dz, d_cell]| {
-                let (blocks, state) = (per_row(&rows, COUNT * hidden), per_row(&rows, hidden));
-                let from_next = from_next.map(|(dh, dc)| (&dh[state.clone()], &dc[state.clone()]));
-                let (y, g) = (&y_t[blocks.clone()], &g_t[blocks]);
-                backward_rows(y, g, from_next, dz, d_cell, hidden);
-            });
-            std::mem::swap(&mut d_cell, &mut d_cell_before);
-            // ∂h_{t−1} = ∂z_t·W_hᵀ: wanted for the step before, or for h₀ at the first.
-            if t > 0 || wants[4] {
-                let (sizes, w_h) = ((batch, gates, hidden), w_h.as_slice());
-                matmul_into(sizes, dz, false, w_h, true, T::zero(), &mut d_hidden);
-            }
-        }
-        let (d_w_x, d_w_h) = s.weight_gradients(x, h0, y, &dz_all, [wants[1], wants[2]]);
-        let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
-        vec![
-            wants[0].then(|| {
-                dz_all
-                    .matmul_t(w_x, false, true)
-                    .reshape(&[s.seq, batch, s.inputs])
-                    .transpose(0, 1)
-            }),
-            d_w_x,
-            d_w_h,
-            wants[3].then(|| dz_all.sum_axis(0, false)),
-            wants[4].then(|| Tensor::from_vec(d_hidden, &[batch, hidden])),
-            wants[5].then(|| Tensor::from_vec(d_cell, &[batch, hidden])),
-        ]
+        let (s, inputs) = checked_inputs(inputs);
+        let (g, slab) = (grad.as_slice(), s.slab());
+        run_backward(s, inputs, output.as_slice(), wants, |t| {
+            Upstream::Blocks(&g[t * slab..][..slab])
+        })
     }
 
     fn backward_graph<'g>(
@@ -411,4 +458,141 @@ impl<T: Float> CustomOp<T> for LstmSequence {
             wants[5].then_some(d_cell),
         ])
     }
+}
+
+/// A whole LSTM sequence in one op, as [`LstmSequence`], whose output is only what a sequence
+/// layer returns: every step's new states, `[seq, 2, batch, hidden]` (see [`lstm_state`]).
+/// [`Lstm`](super::Lstm) records it.
+///
+/// The gates and the other blocks its backward reads are kept inside the op, the way PyTorch's
+/// `nn.LSTM` keeps its workspace with `save_for_backward`, instead of being part of the output.
+/// That matters because an output's gradient has the output's size: with every block in the
+/// output, picking the last hidden state out of it gave the backward a gradient of the eight
+/// blocks of every step, almost all zeros, to fill and read. Here it is two blocks of every
+/// step. The inputs, the steps and the rule are [`LstmSequence`]'s.
+///
+/// ```
+/// use chainrule_autodiff::{Graph, Tensor, Var};
+/// use chainrule_layers::recurrent::lstm_sequence_op::{lstm_state, LstmStates};
+/// let g = Graph::new();
+/// let x = g.input(Tensor::ones(&[1, 3, 2]));
+/// let w_x = g.param(Tensor::zeros(&[2, 4]));
+/// let w_h = g.param(Tensor::zeros(&[1, 4]));
+/// let b = g.param(Tensor::zeros(&[4]));
+/// let h0 = g.input(Tensor::zeros(&[1, 1]));
+/// let c0 = g.input(Tensor::from_vec(vec![1.0f64], &[1, 1]));
+/// let states = Var::custom(LstmStates::new(), &[x, w_x, w_h, b, h0, c0]);
+/// assert_eq!(states.shape().as_slice(), &[3, lstm_state::COUNT, 1, 1]);
+/// // Every gate is σ(0) = ½ and the candidate tanh 0 = 0: the cell state halves at each step.
+/// assert_eq!(states.value().get(&[2, lstm_state::CELL, 0, 0]), 0.125);
+/// let grads = states.narrow(0, 2, 1).sum().backward();
+/// assert_eq!(grads[w_h].shape(), &[1, 4]);
+/// ```
+pub struct LstmStates<T> {
+    /// What the last forward computed besides its output, with that output (to know it again).
+    kept: Mutex<Option<Kept<T>>>,
+}
+
+/// The blocks one forward of [`LstmStates`] computed, and the output they belong to.
+struct Kept<T> {
+    output: Tensor<T>,
+    blocks: Vec<T>,
+}
+
+impl<T> LstmStates<T> {
+    /// The op, with nothing kept yet.
+    pub fn new() -> Self {
+        LstmStates {
+            kept: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Default for LstmStates<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> std::fmt::Debug for LstmStates<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LstmStates")
+    }
+}
+
+impl<T: Float> CustomOp<T> for LstmStates<T> {
+    fn name(&self) -> &'static str {
+        "lstm_states"
+    }
+
+    fn formula(&self) -> &'static str {
+        <LstmSequence as CustomOp<T>>::formula(&LstmSequence)
+    }
+
+    #[track_caller]
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        let (s, inputs) = checked_inputs(inputs);
+        let (blocks, states) = run_forward(s, inputs);
+        let output = Tensor::from_vec(states, &[s.seq, lstm_state::COUNT, s.batch, s.hidden]);
+        let kept = Kept {
+            output: output.clone(),
+            blocks,
+        };
+        *self.kept.lock().unwrap_or_else(PoisonError::into_inner) = Some(kept);
+        output
+    }
+
+    fn backward(
+        &self,
+        inputs: &[&Tensor<T>],
+        output: &Tensor<T>,
+        grad: &Tensor<T>,
+        wants: &[bool],
+    ) -> Vec<Option<Tensor<T>>> {
+        let (s, inputs) = checked_inputs(inputs);
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        // The kept blocks are this output's when the kept output is this very buffer (it is
+        // held, so no other tensor can have its address). Anything else — the forward run again
+        // on other values, by a gradient check — gets its blocks computed afresh.
+        let recomputed;
+        let blocks = match &*kept {
+            Some(kept) if same_buffer(&kept.output, output) => &kept.blocks,
+            _ => {
+                recomputed = run_forward(s, inputs).0;
+                &recomputed
+            }
+        };
+        let (g, state) = (grad.as_slice(), s.batch * s.hidden);
+        run_backward(s, inputs, blocks, wants, |t| {
+            let (hidden, cell) = g[t * 2 * state..][..2 * state].split_at(state);
+            Upstream::States { hidden, cell }
+        })
+    }
+
+    fn backward_graph<'g>(
+        &self,
+        inputs: &[Var<'g, T>],
+        _output: Var<'g, T>,
+        grad: Var<'g, T>,
+        wants: &[bool],
+    ) -> Option<Vec<Option<Var<'g, T>>>> {
+        // The blocks are recorded as an op of their own, so that their dependence on the
+        // inputs is on the graph, and the states' gradient is placed in its two blocks.
+        let blocks = Var::custom(LstmSequence, inputs);
+        let shape = blocks.shape();
+        let (seq, batch, hidden) = (shape[0], shape[1], shape[3]);
+        let into_block = |k: usize, block: usize| {
+            grad.narrow(1, k, 1)
+                .reshape(&[seq, batch, 1, hidden])
+                .pad(2, block, COUNT - block - 1)
+        };
+        let g_blocks = into_block(lstm_state::HIDDEN, HIDDEN) + into_block(lstm_state::CELL, CELL);
+        LstmSequence.backward_graph(inputs, blocks, g_blocks, wants)
+    }
+}
+
+/// Whether both tensors are views of one buffer of the same length.
+fn same_buffer<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> bool {
+    let (a, b) = (a.as_slice(), b.as_slice());
+    a.len() == b.len() && std::ptr::eq(a.as_ptr(), b.as_ptr())
 }

@@ -6,15 +6,16 @@
 //! the engine's generic backward pass over that unrolled graph. The cell's parameters are bound
 //! once per graph and used at every step; the engine sums their gradients over the steps. That
 //! is how [`Rnn`] runs, and how [`LstmCell::step`] runs step by step. [`Lstm`] records its
-//! whole sequence as one op instead, [`LstmSequence`], for speed: its backward walks the same
+//! whole sequence as one op instead, [`LstmStates`], for speed: its backward walks the same
 //! steps in reverse with the same cell rule, and the tests hold it to the unrolled graph.
 //!
 //! - [`rnn`]: the simple (Elman) cell `h' = tanh(x·W_x + h·W_h + b)` and [`Rnn`].
 //! - [`lstm`]: the LSTM cell with input, forget and output gates and [`Lstm`].
 //! - [`lstm_cell_op`]: the cell's pointwise part fused into one user-defined op, [`lstm_cell`].
-//! - [`lstm_sequence_op`]: a whole LSTM sequence as one user-defined op, [`LstmSequence`],
-//!   which [`Lstm`] records: the input products of all steps and the weight gradients become
-//!   single large products.
+//! - [`lstm_sequence_op`]: a whole LSTM sequence as one user-defined op: the input products
+//!   of all steps and the weight gradients become single large products. [`LstmSequence`]
+//!   outputs every step's gates and states; [`LstmStates`], which [`Lstm`] records, only the
+//!   states, keeping the rest for its backward.
 
 use chainrule_autodiff::{Float, Graph, Tensor, Var};
 
@@ -25,7 +26,7 @@ pub mod rnn;
 
 pub use lstm::{Lstm, LstmCell, LstmState};
 pub use lstm_cell_op::{lstm_block, lstm_cell, FusedLstmCell};
-pub use lstm_sequence_op::LstmSequence;
+pub use lstm_sequence_op::{LstmSequence, LstmStates};
 pub use rnn::{Rnn, RnnCell};
 
 /// Step `t` of a sequence: `[batch, seq, features] → [batch, features]`.
