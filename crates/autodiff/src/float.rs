@@ -68,6 +68,16 @@ pub trait Float:
         }
     }
 
+    /// Replaces every element by `eˣ`; like [`Float::sigmoid_in_place`], the standard library's
+    /// `exp` for `f64` and the vectorised exponential (within 2 ulp) for `f32` — the softmax
+    /// and logsumexp kernels.
+    #[doc(hidden)]
+    fn exp_in_place(xs: &mut [Self]) {
+        for x in xs {
+            *x = x.exp();
+        }
+    }
+
     /// Replaces every element by its hyperbolic tangent; like [`Float::sigmoid_in_place`],
     /// exact for `f64` and vectorised for `f32` (absolute error about 1e-7).
     #[doc(hidden)]
@@ -96,7 +106,7 @@ pub(crate) fn sigmoid_exact<T: num_traits::Float>(x: T) -> T {
 /// fits two exponent fields, so above 88.72 the product overflows to infinity and below -104
 /// it rounds to 0 (between, it goes through the subnormals); NaN stays NaN. Dropping the
 /// selects made the sigmoid and tanh loops, which are all it serves, a fifth faster (1.03 →
-/// 0.83 ns per element on an AVX2 EPYC).
+/// 0.83 ns per element on an AVX2 EPYC). It also serves softmax and logsumexp.
 #[inline(always)]
 fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-104.0, 89.0);
@@ -210,6 +220,9 @@ impl Float for f32 {
     fn tanh_in_place(xs: &mut [Self]) {
         map_f32_in_place(xs, tanh_f32);
     }
+    fn exp_in_place(xs: &mut [Self]) {
+        map_f32_in_place(xs, exp_f32);
+    }
 }
 
 impl Float for f64 {
@@ -281,6 +294,8 @@ mod tests {
         f32::sigmoid_in_place(&mut nan);
         assert!(nan[0].is_nan());
         f32::tanh_in_place(&mut nan);
+        assert!(nan[0].is_nan());
+        f32::exp_in_place(&mut nan);
         assert!(nan[0].is_nan());
     }
 

@@ -24,15 +24,16 @@ impl<T: Float> Tensor<T> {
     pub fn logsumexp(&self, axis: isize, keepdim: bool) -> Tensor<T> {
         let ax = normalize_axis(axis, self.rank(), "logsumexp");
         let max = self.fold_axis(ax, true, T::neg_infinity(), max_or_nan);
-        // A slice whose maximum is ±∞ or NaN has that as its answer; contributing 0 to the sum
-        // keeps ∞ − ∞ from turning it into NaN.
-        let shifted = self.zip_map(&max, "logsumexp", |x, m| {
+        // A slice whose maximum is ±∞ or NaN has that as its answer; contributing e^−∞ = 0 to
+        // the sum keeps ∞ − ∞ from turning it into NaN.
+        let mut shifted = self.zip_map(&max, "logsumexp", |x, m| {
             if m.is_finite() {
-                (x - m).exp()
+                x - m
             } else {
-                T::zero()
+                T::neg_infinity()
             }
         });
+        T::exp_in_place(shifted.data_mut());
         let sum = shifted.fold_axis(ax, true, T::zero(), |a, b| a + b);
         let lse = max.zip_map(&sum, "logsumexp", |m, s| {
             if m.is_finite() {
@@ -61,7 +62,9 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn softmax(&self, axis: isize) -> Tensor<T> {
         let lse = self.logsumexp(axis, true);
-        self.zip_map(&lse, "softmax", |x, l| (x - l).exp())
+        let mut p = self.zip_map(&lse, "softmax", |x, l| x - l);
+        T::exp_in_place(p.data_mut());
+        p
     }
 
     /// `x − logsumexp(x)` along `axis`: the logarithm of [`Tensor::softmax`], without computing
@@ -264,6 +267,43 @@ mod tests {
         for j in 0..3 {
             let column: f64 = (0..3).map(|i| q.get(&[i, j])).sum();
             assert!((column - 1.0).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn f32_softmax_and_logsumexp_agree_with_f64() {
+        // f32 takes the vectorised exponential: values as close to the f64 ones as f32
+        // arithmetic allows (the shifted arguments, up to 60 here, are rounded to f32 before
+        // the exponential sees them), and the same infinities, zeros and NaN at the extremes.
+        let inf = f64::INFINITY;
+        let wide: Vec<f64> = (0..40).map(|i| (i as f64 * 2.7).sin() * 30.0).collect();
+        let cases = [
+            (wide.clone(), vec![4, 10]),
+            (vec![-inf, -inf, -inf, 0.0, inf, 1.0, 3.0, -inf], vec![4, 2]),
+            (
+                vec![f64::NAN, 1.0, 1000.0, -1000.0, -100.0, 0.0],
+                vec![3, 2],
+            ),
+        ];
+        for (values, shape) in cases {
+            // Both from the same f32 numbers, so that only the arithmetic differs.
+            let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            let x64 = Tensor::from_vec(values.iter().map(|&v| f64::from(v)).collect(), &shape);
+            let x32 = Tensor::from_vec(values.clone(), &shape);
+            let pairs = [
+                (x64.softmax(-1), x32.softmax(-1)),
+                (x64.logsumexp(-1, false), x32.logsumexp(-1, false)),
+            ];
+            let subnormal_step = f64::from(f32::from_bits(1));
+            for (exact, fast) in pairs {
+                for (&e, &f) in exact.as_slice().iter().zip(fast.as_slice()) {
+                    let f = f64::from(f);
+                    let same = (e.is_nan() && f.is_nan())
+                        || e == f
+                        || (e - f).abs() <= 1e-5 * e.abs() + 2.0 * subnormal_step;
+                    assert!(same, "{values:?}: f64 {e}, f32 {f}");
+                }
+            }
         }
     }
 
