@@ -269,6 +269,37 @@ fn states_keep_their_blocks_for_their_own_output_only() {
     }
 }
 
+/// `LstmStates`' output and all six gradients for random inputs of sizes `[batch, seq, in,
+/// hidden]`, through a graph built and dropped here.
+fn states_run(sizes: [usize; 4], seed: u64) -> Vec<Tensor<f64>> {
+    let (inputs, _) = common::lstm_sequence_inputs(sizes, seed);
+    let g = Graph::new();
+    let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+    let y = states(&v);
+    let grads = weighted_sum(y).backward();
+    std::iter::once(y.value().clone())
+        .chain(v.iter().map(|&p| grads[p].clone()))
+        .collect()
+}
+
+#[test]
+fn buffers_kept_from_earlier_sequences_change_nothing() {
+    // The op keeps its blocks and gate gradients per thread for the next sequence, which
+    // writes over them without zeroing: after a longer and a shorter sequence, a run must give
+    // exactly what it gives on a thread that has kept nothing.
+    let sizes = [3, 4, 2, 5];
+    let fresh = std::thread::spawn(move || states_run(sizes, 9))
+        .join()
+        .expect("a fresh thread");
+    for earlier in [[4, 6, 3, 7], [2, 2, 2, 3], [3, 4, 2, 5]] {
+        states_run(earlier, 10);
+        let again = states_run(sizes, 9);
+        for (k, (a, b)) in again.iter().zip(&fresh).enumerate() {
+            assert_eq!(a.as_slice(), b.as_slice(), "after {earlier:?}: tensor {k}");
+        }
+    }
+}
+
 #[test]
 #[should_panic(expected = "lstm_sequence: sequence [2, 3, 4], weights [4, 8] and [3, 12]")]
 fn mismatched_weights_name_every_shape() {

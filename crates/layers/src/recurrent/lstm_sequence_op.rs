@@ -26,8 +26,11 @@
 //! finite differences; its rule is also written with `Var` ops, so it can be differentiated
 //! again.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
+use std::thread::LocalKey;
 
 use chainrule_autodiff::{matmul_into, run_parts, threads_for_work, CustomOp, Float, Tensor, Var};
 
@@ -245,6 +248,40 @@ fn over_rows<T: Send, const N: usize>(
     });
 }
 
+thread_local! {
+    /// The blocks of the last [`LstmStates`] dropped on this thread, kept for the next forward.
+    static SPARE_BLOCKS: SpareSlot = const { RefCell::new(None) };
+    /// The gate gradients ∂Z of the last backward on this thread, kept for the next one.
+    static SPARE_GRADIENTS: SpareSlot = const { RefCell::new(None) };
+}
+
+/// A buffer of `len` elements for a caller that writes every element before reading any: the
+/// one last kept in `slot` on this thread (of this element type), whose values are left as
+/// they were except for any it grows by, else zeros. A sequence's blocks and gate gradients
+/// are megabytes that every batch writes in full; filling them with zeros first was work on
+/// the calling thread alone, which at two threads kept the other one waiting (lstm-seq 5%
+/// slower).
+fn reused<T: Float>(slot: &'static LocalKey<SpareSlot>, len: usize) -> Vec<T> {
+    let kept = slot
+        .try_with(|spare| spare.borrow_mut().take())
+        .ok()
+        .flatten();
+    let mut buffer = kept
+        .and_then(|kept| kept.downcast::<Vec<T>>().ok())
+        .map_or_else(Vec::new, |kept| *kept);
+    buffer.resize(len, T::zero());
+    buffer
+}
+
+/// Keeps `buffer` in `slot` for the next [`reused`] on this thread.
+fn keep_for_reuse<T: Float>(slot: &'static LocalKey<SpareSlot>, buffer: Vec<T>) {
+    // During thread exit the slot may be gone: the buffer is then simply freed.
+    let _ = slot.try_with(|spare| *spare.borrow_mut() = Some(Box::new(buffer)));
+}
+
+/// A thread's slot for one kept buffer, of whichever element type.
+type SpareSlot = RefCell<Option<Box<dyn Any>>>;
+
 /// The six inputs as an array, with their sizes; panics as the forward must when they do not fit.
 #[track_caller]
 fn checked_inputs<'a, T: Float>(inputs: &[&'a Tensor<T>]) -> (Sizes, [&'a Tensor<T>; 6]) {
@@ -272,13 +309,14 @@ fn run_forward<T: Float>(
     // each step's recurrent share `h·W_h` added into its rows in place below.
     let mut z_all = s.time_major_rows(x).matmul(w_x);
     let z_steps = z_all.data_mut().chunks_exact_mut((s.batch * gates).max(1));
-    let mut blocks: Vec<T> = Vec::with_capacity(s.seq * slab);
+    // Every element is written below before anything reads it, so a buffer kept from the last
+    // sequence needs no zeros.
+    let mut blocks: Vec<T> = reused(&SPARE_BLOCKS, s.seq * slab);
     // Step t's new h and c are each one contiguous `[batch, hidden]` block here, so the next
     // step's product reads its h in place.
     let mut states: Vec<T> = Vec::with_capacity(s.seq * 2 * state);
     for (t, z) in z_steps.take(s.seq).enumerate() {
-        // Both grown a step at a time, so the zeros are written just before the values are.
-        blocks.resize((t + 1) * slab, T::zero());
+        // Grown a step at a time, so the zeros are written just before the values are.
         states.resize((t + 1) * 2 * state, T::zero());
         let (earlier, now) = states.split_at_mut(t * 2 * state);
         let (h, c) = match t {
@@ -290,7 +328,7 @@ fn run_forward<T: Float>(
         let (z, bias) = (&*z, bias.as_slice());
         let (h_new, c_new) = now.split_at_mut(state);
         let outs = [
-            (&mut blocks[t * slab..], COUNT * hidden),
+            (&mut blocks[t * slab..][..slab], COUNT * hidden),
             (h_new, hidden),
             (c_new, hidden),
         ];
@@ -319,7 +357,8 @@ fn run_backward<'a, T: Float>(
     let (batch, hidden, gates, slab) = (s.batch, s.hidden, s.gates(), s.slab());
     // ∂Z, time-major like Z: step t is rows t·batch … (t+1)·batch of [seq·batch, 4·hidden].
     let step_gates = batch * gates;
-    let mut dz_all = vec![T::zero(); s.seq * step_gates];
+    // Every step's rows are written in full before they are read: a kept buffer needs no zeros.
+    let mut dz_all: Vec<T> = reused(&SPARE_GRADIENTS, s.seq * step_gates);
     // ∂h and ∂c carried from each step to the one before. ∂c has two buffers: the cell rule
     // reads the carried one while it writes the next.
     let mut d_hidden = vec![T::zero(); batch * hidden];
@@ -344,17 +383,36 @@ fn run_backward<'a, T: Float>(
         }
     }
     let (d_w_x, d_w_h) = s.weight_gradients(x, h0, y, &dz_all, [wants[1], wants[2]]);
-    let dz_all = Tensor::from_vec(dz_all, &[s.seq * batch, gates]);
+    let rows = s.seq * batch;
+    let d_x = wants[0].then(|| {
+        let mut d_x = vec![T::zero(); rows * s.inputs];
+        let sizes = (rows, gates, s.inputs);
+        matmul_into(
+            sizes,
+            &dz_all,
+            false,
+            w_x.as_slice(),
+            true,
+            T::zero(),
+            &mut d_x,
+        );
+        Tensor::from_vec(d_x, &[s.seq, batch, s.inputs]).transpose(0, 1)
+    });
+    let d_bias = wants[3].then(|| {
+        let mut d_bias = vec![T::zero(); gates];
+        for row in dz_all.chunks_exact(gates.max(1)) {
+            for (sum, &d) in d_bias.iter_mut().zip(row) {
+                *sum += d;
+            }
+        }
+        Tensor::from_vec(d_bias, &[gates])
+    });
+    keep_for_reuse(&SPARE_GRADIENTS, dz_all);
     vec![
-        wants[0].then(|| {
-            dz_all
-                .matmul_t(w_x, false, true)
-                .reshape(&[s.seq, batch, s.inputs])
-                .transpose(0, 1)
-        }),
+        d_x,
         d_w_x,
         d_w_h,
-        wants[3].then(|| dz_all.sum_axis(0, false)),
+        d_bias,
         wants[4].then(|| Tensor::from_vec(d_hidden, &[batch, hidden])),
         wants[5].then(|| Tensor::from_vec(d_cell, &[batch, hidden])),
     ]
@@ -488,18 +546,25 @@ impl<T: Float> CustomOp<T> for LstmSequence {
 /// let grads = states.narrow(0, 2, 1).sum().backward();
 /// assert_eq!(grads[w_h].shape(), &[1, 4]);
 /// ```
-pub struct LstmStates<T> {
+pub struct LstmStates<T: Float> {
     /// What the last forward computed besides its output, with that output (to know it again).
     kept: Mutex<Option<Kept<T>>>,
 }
 
 /// The blocks one forward of [`LstmStates`] computed, and the output they belong to.
-struct Kept<T> {
+struct Kept<T: Float> {
     output: Tensor<T>,
     blocks: Vec<T>,
 }
 
-impl<T> LstmStates<T> {
+impl<T: Float> Drop for Kept<T> {
+    /// Hands the blocks to the next sequence's forward on this thread.
+    fn drop(&mut self) {
+        keep_for_reuse(&SPARE_BLOCKS, std::mem::take(&mut self.blocks));
+    }
+}
+
+impl<T: Float> LstmStates<T> {
     /// The op, with nothing kept yet.
     pub fn new() -> Self {
         LstmStates {
@@ -508,13 +573,13 @@ impl<T> LstmStates<T> {
     }
 }
 
-impl<T> Default for LstmStates<T> {
+impl<T: Float> Default for LstmStates<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> std::fmt::Debug for LstmStates<T> {
+impl<T: Float> std::fmt::Debug for LstmStates<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("LstmStates")
     }
