@@ -844,15 +844,10 @@ impl PoolGeometry {
                 .zip(bests.chunks_exact_mut(ow))
             {
                 if halving {
-                    // The common 2×2 window, stride 2: unrolled, as a knockout of the two
-                    // pairs, which keeps the first of equal maxima as the general walk does.
-                    for ((slot, best), ox) in tops.iter_mut().zip(bests.iter_mut()).zip(0..) {
-                        let a = 2 * oy * self.width + 2 * ox;
-                        let upper = winner(values, a, a + 1);
-                        let lower = winner(values, a + self.width, a + self.width + 1);
-                        *best = winner(values, upper, lower);
-                        *slot = values[*best];
-                    }
+                    let first = 2 * oy * self.width;
+                    let upper = &values[first..][..2 * ow];
+                    let lower = &values[first + self.width..][..2 * ow];
+                    halving_row(upper, lower, first, self.width, tops, bests);
                     continue;
                 }
                 let rows = self.span(oy, 0);
@@ -1336,23 +1331,53 @@ const POOLED_ELEMENT_WORK: usize = 64;
 /// One thread's share of a max pooling: its planes of the input, the output and the indices.
 type PoolPart<'a, T> = (&'a [T], &'a mut [T], &'a mut [usize]);
 
-/// Of the elements at `first` and `second` of `values`, the index of the one max pooling takes:
-/// `second` only if it is larger, or a NaN where `first` is not.
-#[inline]
-fn winner<T: Float>(values: &[T], first: usize, second: usize) -> usize {
-    winner_over(values, first, values[first], second)
-}
-
-/// [`winner`] with the first element's value already at hand (it may be −∞ for "none yet").
+/// Of the element at `first`, whose value `top` is at hand (it may be −∞ for "none yet"), and
+/// the one at `second` of `values`, the index of the one max pooling takes (see [`beats`]).
 ///
 /// Which element wins is data: as a branch it was mispredicted about half the time, which cost
 /// more than the comparison itself. So the winner's index is a conditional move, and callers read
 /// its value back through it (a select of floats compiles to a branch).
 #[inline]
 fn winner_over<T: Float>(values: &[T], first: usize, top: T, second: usize) -> usize {
-    let v = values[second];
-    let take = (v > top) | (v.is_nan() & !top.is_nan());
-    select_unpredictable(take, second, first)
+    select_unpredictable(beats(values[second], top), second, first)
+}
+
+/// One output row of the common 2×2 max pooling with stride 2, from the two input rows under
+/// it (`upper` starting at index `first` of its planes, `lower` a row of `width` further):
+/// each window's maximum into `tops` and its index into `bests`. A knockout of the two pairs,
+/// which keeps the first of equal maxima (and the first NaN) as the general walk does. Values
+/// are read from whole rows and no read waits on an earlier choice: as three calls of
+/// [`winner_over`], each reading through the index the last one chose, pooling took 9.5% of
+/// conv-digits' time at one thread, 7.2% this way.
+#[inline]
+fn halving_row<T: Float>(
+    upper: &[T],
+    lower: &[T],
+    first: usize,
+    width: usize,
+    tops: &mut [T],
+    bests: &mut [usize],
+) {
+    let pairs = upper.chunks_exact(2).zip(lower.chunks_exact(2));
+    for (((slot, best), (up, low)), ox) in tops.iter_mut().zip(bests).zip(pairs).zip(0..) {
+        let take_right = beats(up[1], up[0]);
+        let (top, top_at) = if take_right { (up[1], 1) } else { (up[0], 0) };
+        let take_right = beats(low[1], low[0]);
+        let (bottom, bottom_at) = if take_right {
+            (low[1], width + 1)
+        } else {
+            (low[0], width)
+        };
+        let take_bottom = beats(bottom, top);
+        *slot = if take_bottom { bottom } else { top };
+        *best = first + 2 * ox + if take_bottom { bottom_at } else { top_at };
+    }
+}
+
+/// Whether max pooling takes `value` over `top`: when it is larger, or a NaN where `top` is not.
+#[inline(always)]
+fn beats<T: Float>(value: T, top: T) -> bool {
+    (value > top) | (value.is_nan() & !top.is_nan())
 }
 
 /// The output size of a transposed convolution (PyTorch's formula).
