@@ -12,7 +12,7 @@
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::float::sigmoid_exact;
-use crate::tensor::{shape_of, Shape, Tensor};
+use crate::tensor::{same_dims, shape_of, Shape, Tensor};
 use crate::{Conv2dOptions, Float, KeptPatches, Pool2dOptions};
 
 /// What the elementwise rules (`elementwise.rs`) use. Numbers implement it too, so the sweep
@@ -140,7 +140,7 @@ impl<T: Float> ElementwiseOps<T> for Tensor<T> {
         shape_of(Tensor::shape(self))
     }
     fn same_shape(&self, other: &Self) -> bool {
-        Tensor::shape(self) == Tensor::shape(other)
+        same_dims(Tensor::shape(self), Tensor::shape(other))
     }
     fn exp(&self) -> Self {
         Tensor::exp(self)

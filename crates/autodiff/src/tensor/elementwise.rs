@@ -10,7 +10,7 @@
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use super::layout::{broadcast_shapes, broadcast_strides, StridedRows};
-use super::{shape_of, Shape, Tensor};
+use super::{same_dims, shape_of, Shape, Tensor};
 use crate::Float;
 
 impl<T: Float> Tensor<T> {
@@ -81,7 +81,7 @@ impl<T: Float> Tensor<T> {
     pub fn zip_map(&self, other: &Tensor<T>, op: &str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         // Same shapes — every op of a scalar graph, most of a training step — need no
         // broadcasting at all.
-        if self.shape == other.shape {
+        if same_dims(&self.shape, &other.shape) {
             return match (self.as_slice(), other.as_slice()) {
                 (&[a], &[b]) => Tensor::one(f(a, b), shape_of(&self.shape)),
                 (a, b) => {
@@ -398,23 +398,25 @@ fn zip_operands<T: Float>(
     f: impl Fn(T, T) -> T,
 ) -> Tensor<T> {
     let (shape_a, shape_b) = (a.tensor().shape(), b.tensor().shape());
-    let shape = if shape_a == shape_b {
+    let shape = if same_dims(shape_a, shape_b) {
         shape_of(shape_a)
     } else {
         broadcast_or_panic(shape_a, shape_b, op)
     };
     let a = match a {
-        Operand::Owned(t) if t.shape == shape => match overwrite(t, b.tensor(), &f) {
+        Operand::Owned(t) if same_dims(&t.shape, &shape) => match overwrite(t, b.tensor(), &f) {
             Ok(result) => return result,
             Err(t) => Operand::Owned(t),
         },
         a => a,
     };
     let b = match b {
-        Operand::Owned(t) if t.shape == shape => match overwrite(t, a.tensor(), |d, o| f(o, d)) {
-            Ok(result) => return result,
-            Err(t) => Operand::Owned(t),
-        },
+        Operand::Owned(t) if same_dims(&t.shape, &shape) => {
+            match overwrite(t, a.tensor(), |d, o| f(o, d)) {
+                Ok(result) => return result,
+                Err(t) => Operand::Owned(t),
+            }
+        }
         b => b,
     };
     a.tensor().zip_map(b.tensor(), op, f)

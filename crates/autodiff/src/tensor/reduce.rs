@@ -6,7 +6,7 @@ use super::layout::{
     accumulate, broadcast_shapes, broadcast_strides, max_or_nan, normalize_axis, split_at_axis,
     sum_of, StridedRows,
 };
-use super::{shape_of, Shape, Tensor};
+use super::{same_dims, shape_of, Shape, Tensor};
 use crate::Float;
 
 impl<T: Float> Tensor<T> {
@@ -192,7 +192,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Tensor<T> {
-        if self.shape() == shape {
+        if same_dims(self.shape(), shape) {
             return self.clone();
         }
         shape_assert!(

@@ -23,6 +23,7 @@ use smallvec::SmallVec;
 use crate::graph::{Forward, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
 use crate::ops::{BinaryOp, ConvOp, Op, UnaryOp};
+use crate::tensor::same_dims;
 use crate::{Conv2dOptions, Float, Pool2dOptions, Shape, Tensor};
 
 impl<'g, T: Float> Var<'g, T> {
@@ -150,7 +151,10 @@ impl<'g, T: Float> ElementwiseOps<T> for Var<'g, T> {
     }
     fn same_shape(&self, other: &Self) -> bool {
         let nodes = self.graph().nodes();
-        nodes[self.id()].value.shape() == nodes[other.id()].value.shape()
+        same_dims(
+            nodes[self.id()].value.shape(),
+            nodes[other.id()].value.shape(),
+        )
     }
     fn exp(&self) -> Self {
         Var::exp(*self)
