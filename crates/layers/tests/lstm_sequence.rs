@@ -84,35 +84,51 @@ fn unrolled<'g>(v: &[Var<'g, f64>]) -> Var<'g, f64> {
     Var::stack(&steps, 0)
 }
 
+/// A way to build the sequence's output from its six input vars.
+type Build = for<'g> fn(&[Var<'g, f64>]) -> Var<'g, f64>;
+
+/// `op` and `reference` on the same inputs give the same values, and the same gradient of a
+/// weighted sum for every input (to `tolerance`); `case` names the inputs in a failure.
+fn assert_matches(inputs: &[Tensor<f64>], op: Build, reference: Build, tolerance: f64, case: &str) {
+    let g = Graph::new();
+    let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
+    let (a, b) = (op(&v), reference(&v));
+    assert_eq!(a.shape(), b.shape(), "{case}");
+    assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
+    let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
+    for (k, &p) in v.iter().enumerate() {
+        assert_eq!(ga[p].shape(), inputs[k].shape(), "{case}, input {k}");
+        assert_close(ga[p].as_slice(), gb[p].as_slice(), tolerance);
+    }
+}
+
+/// Gradcheck of the second derivatives through `op`: of the sum of each input's weighted
+/// gradient, recorded with `backward_create_graph`.
+fn second_derivatives(inputs: &[Tensor<f64>], op: Build) -> chainrule_autodiff::GradcheckReport {
+    gradcheck(
+        |_g, v| {
+            let grads = weighted_sum(op(v)).backward_create_graph();
+            v.iter()
+                .map(|&x| weighted_sum(grads.wrt(x)))
+                .reduce(|a, b| a + b)
+                .expect("six inputs")
+        },
+        inputs,
+        GradcheckOptions::default(),
+    )
+}
+
 proptest! {
     #![proptest_config(config(48))]
 
     #[test]
     fn sequence_matches_the_unrolled_cells(inputs in sequence_inputs()) {
-        let g = Graph::new();
-        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
-        let (a, b) = (sequence(&v), unrolled(&v));
-        prop_assert_eq!(a.shape(), b.shape());
-        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
-        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
-        for (k, &p) in v.iter().enumerate() {
-            prop_assert_eq!(ga[p].shape(), inputs[k].shape(), "input {}", k);
-            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-10);
-        }
+        assert_matches(&inputs, sequence, unrolled, 1e-10, "random inputs");
     }
 
     #[test]
     fn states_match_the_unrolled_cells(inputs in sequence_inputs()) {
-        let g = Graph::new();
-        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
-        let (a, b) = (states(&v), unrolled_states(&v));
-        prop_assert_eq!(a.shape(), b.shape());
-        assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
-        let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
-        for (k, &p) in v.iter().enumerate() {
-            prop_assert_eq!(ga[p].shape(), inputs[k].shape(), "input {}", k);
-            assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-10);
-        }
+        assert_matches(&inputs, states, unrolled_states, 1e-10, "random inputs");
     }
 
     #[test]
@@ -142,33 +158,13 @@ proptest! {
 
     #[test]
     fn sequence_second_derivatives_match_finite_differences(inputs in sequence_inputs()) {
-        let report = gradcheck(
-            |_g, v| {
-                let grads = weighted_sum(sequence(v)).backward_create_graph();
-                v.iter()
-                    .map(|&x| weighted_sum(grads.wrt(x)))
-                    .reduce(|a, b| a + b)
-                    .expect("six inputs")
-            },
-            &inputs,
-            GradcheckOptions::default(),
-        );
+        let report = second_derivatives(&inputs, sequence);
         prop_assert!(report.passed, "{}", report);
     }
 
     #[test]
     fn states_second_derivatives_match_finite_differences(inputs in sequence_inputs()) {
-        let report = gradcheck(
-            |_g, v| {
-                let grads = weighted_sum(states(v)).backward_create_graph();
-                v.iter()
-                    .map(|&x| weighted_sum(grads.wrt(x)))
-                    .reduce(|a, b| a + b)
-                    .expect("six inputs")
-            },
-            &inputs,
-            GradcheckOptions::default(),
-        );
+        let report = second_derivatives(&inputs, states);
         prop_assert!(report.passed, "{}", report);
     }
 }
@@ -331,21 +327,8 @@ fn empty_batches_inputs_and_hidden_sizes_match_the_unrolled_cells() {
                 Tensor::from_vec(values.collect(), shape)
             })
             .collect();
-        let g = Graph::new();
-        let v: Vec<_> = inputs.iter().map(|t| g.param(t.clone())).collect();
-        let pairs = [
-            (sequence(&v), unrolled(&v)),
-            (states(&v), unrolled_states(&v)),
-        ];
-        for (a, b) in pairs {
-            let case = (a.op().name(), batch, seq, ins, hidden);
-            assert_eq!(a.shape(), b.shape(), "{case:?}");
-            assert_close(a.value().as_slice(), b.value().as_slice(), 1e-12);
-            let (ga, gb) = (weighted_sum(a).backward(), weighted_sum(b).backward());
-            for (k, &p) in v.iter().enumerate() {
-                assert_eq!(ga[p].shape(), inputs[k].shape(), "{case:?}, input {k}");
-                assert_close(ga[p].as_slice(), gb[p].as_slice(), 1e-12);
-            }
-        }
+        let case = format!("(batch, seq, in, hidden) = {:?}", (batch, seq, ins, hidden));
+        assert_matches(&inputs, sequence, unrolled, 1e-12, &case);
+        assert_matches(&inputs, states, unrolled_states, 1e-12, &case);
     }
 }
