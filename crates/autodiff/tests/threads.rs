@@ -87,6 +87,12 @@ fn threaded_work_matches_one_thread() {
             let what = format!("max_pool2d of {input:?} on {threads} threads");
             assert_close(&what, &many.0, &one.0);
             assert_eq!(many.1, one.1, "{what}: indices");
+            // Its backward, a scatter along the last axis cut into runs of rows: a gradient
+            // per output added at the indices, into planes of the input's size.
+            let (planes, plane) = (input[0] * input[1], input[2] * input[3]);
+            let g = random(&[planes, one.1.len() / planes], 50 + seed as u64);
+            let (one, many) = one_and_many(threads, || g.scatter_add(-1, &one.1, plane));
+            assert_close(&format!("scatter_add of {what}"), &many, &one);
         }
         // A convolution's weight gradient on more threads than its forward ran on: the
         // patch matrices the forward kept are cut into other chunks than the backward's, which

@@ -1326,7 +1326,7 @@ impl<T: Float> Tensor<T> {
 /// pooling) 39.5 against 22.1, 131,072 143 against 76. A pooled element takes ~1.1 ns, about
 /// as long as 40 multiply-adds of a product at that machine's GEMM speed; 64 splits a little
 /// later than that, at sizes that gained 1.7× or more.
-const POOLED_ELEMENT_WORK: usize = 64;
+pub(crate) const POOLED_ELEMENT_WORK: usize = 64;
 
 /// One thread's share of a max pooling: its planes of the input, the output and the indices.
 type PoolPart<'a, T> = (&'a [T], &'a mut [T], &'a mut [usize]);

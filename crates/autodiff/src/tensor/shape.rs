@@ -14,8 +14,30 @@ use super::layout::{
     accumulate, broadcast_shapes, broadcast_strides, contiguous_strides, normalize_axis,
     split_at_axis, StridedRows,
 };
+use std::sync::Mutex;
+
+use super::conv::POOLED_ELEMENT_WORK;
 use super::{shape_of, Shape, Tensor};
+use crate::threads::{run_claimed, threads_for_product};
 use crate::Float;
+
+/// One thread's share of a scatter along the last axis: its rows of the output, and their
+/// indices and values.
+type ScatterPart<'a, T> = (&'a mut [T], &'a [usize], &'a [T]);
+
+/// Adds each row of `values` (`len` a row) into the matching row of `out` (`size` a row) at
+/// the positions `at` names.
+fn scatter_rows<T: Float>(out: &mut [T], at: &[usize], values: &[T], size: usize, len: usize) {
+    let rows = out.chunks_exact_mut(size.max(1));
+    for ((row, at), values) in rows
+        .zip(at.chunks_exact(len.max(1)))
+        .zip(values.chunks_exact(len.max(1)))
+    {
+        for (&index, &value) in at.iter().zip(values) {
+            row[index] += value;
+        }
+    }
+}
 
 impl<T: Float> Tensor<T> {
     /// The same elements, in the same order, under another shape with as many elements. Shares
@@ -442,15 +464,25 @@ impl<T: Float> Tensor<T> {
         }
         let mut out = vec![T::zero(); outer * size * inner];
         if inner == 1 {
-            // Scattering along the last axis (max pooling's gradient): row by row.
-            let rows = out.chunks_exact_mut(size.max(1));
-            for ((row, at), values) in rows
-                .zip(indices.chunks_exact(len.max(1)))
-                .zip(data.chunks_exact(len.max(1)))
-            {
-                for (&index, &value) in at.iter().zip(values) {
-                    row[index] += value;
-                }
+            // Scattering along the last axis (max pooling's gradient): row by row. Rows never
+            // meet, so a batch worth it is cut into runs of rows over the threads, as the
+            // pooling's forward cuts its planes (see `POOLED_ELEMENT_WORK`).
+            let threads = threads_for_product(out.len().saturating_mul(POOLED_ELEMENT_WORK));
+            if threads <= 1 || size == 0 || len == 0 {
+                scatter_rows(&mut out, indices, data, size, len);
+            } else {
+                let rows_per_part = outer.div_ceil(threads);
+                let parts: Vec<Mutex<ScatterPart<'_, T>>> = out
+                    .chunks_mut(rows_per_part * size)
+                    .zip(indices.chunks(rows_per_part * len))
+                    .zip(data.chunks(rows_per_part * len))
+                    .map(|((out, at), values)| Mutex::new((out, at, values)))
+                    .collect();
+                run_claimed(parts.len(), threads, &|i| {
+                    let mut part = parts[i].lock().unwrap_or_else(|e| e.into_inner());
+                    let (out, at, values) = &mut *part;
+                    scatter_rows(out, at, values, size, len);
+                });
             }
         } else {
             for o in 0..outer {
