@@ -163,7 +163,7 @@ pub fn run_parts(count: usize, threads: usize, part: &(dyn Fn(usize) + Sync)) {
 }
 
 /// [`threads_for_product`] with the count and the threshold given.
-fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usize {
+pub(crate) fn threads_for(work: usize, available: usize, min_work_per_thread: usize) -> usize {
     let worth = work.checked_div(min_work_per_thread).unwrap_or(work);
     available.min(worth).max(1)
 }

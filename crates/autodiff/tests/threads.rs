@@ -133,6 +133,50 @@ fn threaded_work_matches_one_thread() {
     }
 }
 
+/// A product's two input gradients, which two threads compute side by side when each is too
+/// small to be split but large enough to pay for a thread, are the gradients one thread
+/// computes: for each combination of transposes, and for a batch against a shared matrix.
+#[test]
+fn a_products_two_gradients_side_by_side_match_one_thread() {
+    // 64×64×96 and the batch's 4·16×64×96: 393,216 multiply-adds per product.
+    let (m, k, n) = (64, 64, 96);
+    for (transpose_a, transpose_b) in [(false, false), (false, true), (true, false), (true, true)] {
+        let a = random(&if transpose_a { [k, m] } else { [m, k] }, 60);
+        let b = random(&if transpose_b { [n, k] } else { [k, n] }, 61);
+        let gradients = |threads: usize| {
+            set_num_threads(threads);
+            let g = Graph::new();
+            let (av, bv) = (g.param(a.clone()), g.param(b.clone()));
+            // Squared, so that ∂L/∂C is not all ones and a transposed gradient would show.
+            let grads = av
+                .matmul_t(bv, transpose_a, transpose_b)
+                .square()
+                .sum()
+                .backward();
+            (grads[av].clone(), grads[bv].clone())
+        };
+        let (one, two) = (gradients(1), gradients(2));
+        let what = format!(
+            "A{} B{}",
+            if transpose_a { "ᵀ" } else { "" },
+            if transpose_b { "ᵀ" } else { "" }
+        );
+        assert_close(&format!("∂L/∂A of {what}"), &two.0, &one.0);
+        assert_close(&format!("∂L/∂B of {what}"), &two.1, &one.1);
+    }
+    let (x, w) = (random(&[4, 16, 64], 62), random(&[64, 96], 63));
+    let gradients = |threads: usize| {
+        set_num_threads(threads);
+        let g = Graph::new();
+        let (xv, wv) = (g.param(x.clone()), g.param(w.clone()));
+        let grads = xv.matmul(wv).square().sum().backward();
+        (grads[xv].clone(), grads[wv].clone())
+    };
+    let (one, two) = (gradients(1), gradients(2));
+    assert_close("∂L/∂X of a batch by a shared W", &two.0, &one.0);
+    assert_close("∂L/∂W of a batch by a shared W", &two.1, &one.1);
+}
+
 /// A part that panics on a helper thread reaches the caller as a panic, after the parts already
 /// running are done, instead of aborting the process; the parts after it are not started.
 #[test]

@@ -8,7 +8,7 @@
 
 use smallvec::smallvec;
 
-use super::vocabulary::BackwardOps;
+use super::vocabulary::{BackwardOps, Product};
 use super::InputGrads;
 use crate::Float;
 
@@ -53,19 +53,41 @@ impl MatmulOp {
             axes.swap(r - 2, r - 1);
             v.permute(&axes)
         };
-        let ga = wants[0].then(|| match (self.transpose_a, self.transpose_b) {
-            (false, false) => g.matmul_t(b, false, true),
-            (false, true) => g.matmul_t(b, false, false),
-            (true, false) => swap_last2(g.matmul_t(b, false, true)),
-            (true, true) => swap_last2(g.matmul_t(b, false, false)),
-        });
-        // For a shared 2-D B this is one product per batch entry; the sweep sums them.
-        let gb = wants[1].then(|| match (self.transpose_a, self.transpose_b) {
-            (false, false) => a.matmul_t(&g, true, false),
-            (false, true) => g.matmul_t(a, true, false),
-            (true, false) => a.matmul_t(&g, false, false),
-            (true, true) => g.matmul_t(a, true, true),
-        });
+        // ∂L/∂A = G·op(B)ᵀ, transposed back when A was used transposed.
+        let product_a = Product {
+            left: &g,
+            right: b,
+            transpose_left: false,
+            transpose_right: !self.transpose_b,
+        };
+        // ∂L/∂B = op(A)ᵀ·G, or its transpose Gᵀ·op(A) when B was used transposed.
+        let product_b = if self.transpose_b {
+            Product {
+                left: &g,
+                right: a,
+                transpose_left: true,
+                transpose_right: self.transpose_a,
+            }
+        } else {
+            Product {
+                left: a,
+                right: &g,
+                transpose_left: !self.transpose_a,
+                transpose_right: false,
+            }
+        };
+        let (ga, gb) = match (wants[0], wants[1]) {
+            (true, true) => {
+                let (ga, gb) = V::matmul_t_pair(product_a, product_b);
+                (Some(ga), Some(gb))
+            }
+            (want_a, want_b) => (
+                want_a.then(|| product_a.compute()),
+                want_b.then(|| product_b.compute()),
+            ),
+        };
+        // For a shared 2-D B, ∂L/∂B is one product per batch entry; the sweep sums them.
+        let ga = ga.map(|ga| if self.transpose_a { swap_last2(ga) } else { ga });
         smallvec![ga, gb]
     }
 }

@@ -62,6 +62,14 @@ pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
     fn reshape(&self, shape: &[usize]) -> Self;
     fn permute(&self, axes: &[usize]) -> Self;
     fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self;
+    /// Two products that do not depend on each other (a product's two input gradients), one
+    /// after the other; tensors may run them side by side (`Tensor::matmul_t_pair`).
+    fn matmul_t_pair(first: Product<'_, Self>, second: Product<'_, Self>) -> (Self, Self)
+    where
+        Self: Sized,
+    {
+        (first.compute(), second.compute())
+    }
     fn narrow(&self, axis: usize, start: usize, len: usize) -> Self;
     fn pad(&self, axis: usize, before: usize, after: usize) -> Self;
     fn index_select(&self, axis: usize, indices: &[usize]) -> Self;
@@ -87,6 +95,44 @@ pub(crate) trait BackwardOps<T: Float>: ElementwiseOps<T> {
     fn avg_pool2d_backward(&self, options: Pool2dOptions, size: [usize; 2]) -> Self;
     /// A constant in the same place as `self` (the same graph, for a var).
     fn constant(&self, value: Tensor<T>) -> Self;
+}
+
+/// One matrix product `op(left)·op(right)` not computed yet, where `op` transposes the last two
+/// axes when its flag is set: an argument of [`BackwardOps::matmul_t_pair`].
+pub(crate) struct Product<'a, V> {
+    pub left: &'a V,
+    pub right: &'a V,
+    pub transpose_left: bool,
+    pub transpose_right: bool,
+}
+
+impl<V> Clone for Product<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Product<'_, V> {}
+
+impl<'a, V> Product<'a, V> {
+    /// The operands and flags, in [`Tensor::matmul_t`]'s order.
+    pub fn args(self) -> (&'a V, &'a V, bool, bool) {
+        (
+            self.left,
+            self.right,
+            self.transpose_left,
+            self.transpose_right,
+        )
+    }
+
+    /// The product's value.
+    pub fn compute<T: Float>(self) -> V
+    where
+        V: BackwardOps<T>,
+    {
+        self.left
+            .matmul_t(self.right, self.transpose_left, self.transpose_right)
+    }
 }
 
 /// A single number: the value of a 0-d (or one-element) node, for the sweep's scalar path.
@@ -198,6 +244,9 @@ impl<T: Float> BackwardOps<T> for Tensor<T> {
     }
     fn matmul_t(&self, other: &Self, transpose_a: bool, transpose_b: bool) -> Self {
         Tensor::matmul_t(self, other, transpose_a, transpose_b)
+    }
+    fn matmul_t_pair(first: Product<'_, Self>, second: Product<'_, Self>) -> (Self, Self) {
+        Tensor::matmul_t_pair(first.args(), second.args())
     }
     fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
         Tensor::narrow(self, axis as isize, start, len)

@@ -10,8 +10,12 @@
 //! blocks of C, one per thread (see [`crate::num_threads`]); the many small products of a
 //! training step run on the calling thread.
 
+use std::sync::{Mutex, PoisonError};
+
 use super::{Shape, Tensor};
-use crate::threads::{run_claimed, threads_for_product};
+use crate::threads::{
+    in_parallel_work, num_threads, run_claimed, split_work, threads_for, threads_for_product,
+};
 use crate::Float;
 
 /// One product `C ← op(A)·op(B) + beta·C` as the GEMM kernel takes it, by raw parts, so it can
@@ -360,6 +364,70 @@ impl<T: Float> Tensor<T> {
         unsafe { out.set_len(count * m * n) };
         Tensor::from_parts(out, shape)
     }
+
+    /// Two independent products, each given as `(left, right, transpose_left, transpose_right)`
+    /// for [`Tensor::matmul_t`] — a product's two input gradients in the backward pass — run
+    /// side by side on two threads where that pays: when neither is large enough to be split
+    /// over the threads by itself, but each is at least [`PAIR_WORK`] multiply-adds. Otherwise
+    /// one after the other. The values are the same either way (each product is computed whole
+    /// by one thread).
+    pub(crate) fn matmul_t_pair(
+        first: ProductArgs<'_, T>,
+        second: ProductArgs<'_, T>,
+    ) -> (Tensor<T>, Tensor<T>) {
+        let compute = |(left, right, ta, tb): ProductArgs<'_, T>| left.matmul_t(right, ta, tb);
+        let works = [product_work(first), product_work(second)];
+        let side_by_side =
+            !in_parallel_work() && pays_side_by_side(works, num_threads(), split_work());
+        if !side_by_side {
+            return (compute(first), compute(second));
+        }
+        let results: [Mutex<Option<Tensor<T>>>; 2] = Default::default();
+        run_claimed(2, 2, &|i| {
+            let value = compute(if i == 0 { first } else { second });
+            *results[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+        });
+        let [a, b] = results.map(|result| {
+            result
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .expect("run_claimed runs every part before it returns")
+        });
+        (a, b)
+    }
+}
+
+/// The arguments of one [`Tensor::matmul_t`]: left, right, and whether each is transposed.
+pub(crate) type ProductArgs<'a, T> = (&'a Tensor<T>, &'a Tensor<T>, bool, bool);
+
+/// The fewest multiply-adds each of two independent products needs for
+/// [`Tensor::matmul_t_pair`] to run them side by side: measured with both gradients of one
+/// product on 1 thread and on 2 (see BENCHMARKS.md, "Where a second thread pays").
+const PAIR_WORK: usize = 1 << 18;
+
+/// Whether two products of `works` multiply-adds gain by running side by side on `threads`
+/// threads: each has [`PAIR_WORK`], and neither is large enough to be split by itself (a
+/// product that is gets every thread).
+fn pays_side_by_side(works: [usize; 2], threads: usize, split_work: usize) -> bool {
+    threads > 1
+        && works
+            .iter()
+            .all(|&work| work >= PAIR_WORK && threads_for(work, threads, split_work) == 1)
+}
+
+/// The multiply-adds of a product (every matrix of a batch), or 0 when the shapes do not
+/// multiply (the product itself then panics, naming them).
+fn product_work<T: Float>((left, right, ta, tb): ProductArgs<'_, T>) -> usize {
+    match (
+        MatrixView::of(left.shape(), ta),
+        MatrixView::of(right.shape(), tb),
+    ) {
+        (Some(a), Some(b)) if a.cols == b.rows => {
+            let count = a.batch.or(b.batch).unwrap_or(1);
+            count * a.rows * a.cols * b.cols
+        }
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -544,6 +612,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_mid_sized_product_pairs_run_side_by_side() {
+        let split = crate::DEFAULT_SPLIT_WORK;
+        // mlp-digits' hidden layer: both gradients of 32×128×128, at 2 threads, not at 1.
+        assert!(pays_side_by_side([32 * 128 * 128; 2], 2, split));
+        assert!(!pays_side_by_side([32 * 128 * 128; 2], 1, split));
+        // Its output layer (32×128×10) is too small; so is a pair with one small product.
+        assert!(!pays_side_by_side([32 * 128 * 10; 2], 2, split));
+        assert!(!pays_side_by_side(
+            [32 * 128 * 128, 32 * 128 * 10],
+            2,
+            split
+        ));
+        // matmul-1024's products are each split over the threads instead.
+        assert!(!pays_side_by_side([1 << 30; 2], 2, split));
+        assert_eq!(
+            product_work((&values(&[4, 8, 3], 0.0), &values(&[5, 3], 0.0), false, true)),
+            4 * 8 * 3 * 5
+        );
+        assert_eq!(
+            product_work((&values(&[8, 3], 0.0), &values(&[5, 3], 0.0), false, false)),
+            0
+        );
+    }
+
+    #[test]
+    fn a_pair_of_products_is_each_product() {
+        crate::set_num_threads(2);
+        let (a, b) = (values(&[32, 128], 0.3), values(&[128, 128], 1.9));
+        let g = values(&[32, 128], 2.7);
+        // ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G, large enough to run side by side.
+        let (ga, gb) = Tensor::matmul_t_pair((&g, &b, false, true), (&a, &g, true, false));
+        assert_eq!(ga.to_vec(), g.matmul_t(&b, false, true).to_vec());
+        assert_eq!(gb.to_vec(), a.matmul_t(&g, true, false).to_vec());
     }
 
     #[test]
