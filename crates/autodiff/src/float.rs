@@ -38,7 +38,10 @@ pub trait Float:
     /// Widens this value to `f64` exactly.
     fn to_f64_exact(self) -> f64;
 
-    /// `C ← alpha·A·B + beta·C` for one strided matrix product (`m×k` by `k×n`).
+    /// `C ← A·B + beta·C` for one strided matrix product (`m×k` by `k×n`), on the calling
+    /// thread; with `beta` zero, C is written without being read. The kernels are the `gemm`
+    /// crate's, but for the f32 products that `matrixmultiply` was measured to compute faster
+    /// (see BENCHMARKS.md, "GEMM").
     ///
     /// # Safety
     /// The pointers must be valid for every element addressed by the sizes and strides, and `c`
@@ -192,6 +195,59 @@ pub fn with_wide_simd<R>(work: impl FnOnce() -> R) -> R {
     work()
 }
 
+/// Whether `matrixmultiply` computes an f32 product faster than `gemm` on the machines
+/// measured: when B is read down its columns (a transposed operand: a convolution's weight
+/// gradient `G·patchesᵀ`, say) over more than 768 terms, into more than 16 columns. There gemm
+/// ran at 0.67–0.91 of matrixmultiply's speed on the AVX2 EPYC (64×1024×576: 0.81; conv-digits'
+/// 32×1024×144: 0.69), and at 1.00 from 768 terms down; with 16 columns or fewer it was level
+/// or ahead (16×4096×9: 1.85). Everywhere else gemm was level or ahead, by up to 1.3×; in f64
+/// it was ahead on every product measured. See BENCHMARKS.md, "GEMM".
+fn matrixmultiply_is_faster(k: usize, n: usize, (rsb, csb): (isize, isize)) -> bool {
+    rsb == 1 && csb != 1 && k > 768 && n > 16
+}
+
+/// One product by the `gemm` crate on the calling thread: `C ← A·B + beta·C`, C not read when
+/// `beta` is zero. gemm takes each matrix's column stride before its row stride, and computes
+/// `dst ← alpha·dst + beta·lhs·rhs`, so our `beta` is its `alpha`.
+///
+/// # Safety
+/// As for [`Float::gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_crate<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const T,
+    (rsa, csa): (isize, isize),
+    b: *const T,
+    (rsb, csb): (isize, isize),
+    beta: T,
+    c: *mut T,
+    (rsc, csc): (isize, isize),
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        csc,
+        rsc,
+        beta != T::zero(),
+        a,
+        csa,
+        rsa,
+        b,
+        csb,
+        rsb,
+        beta,
+        T::one(),
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
+}
+
 impl Float for f32 {
     const NAME: &'static str = "f32";
     fn of(value: f64) -> Self {
@@ -212,7 +268,11 @@ impl Float for f32 {
         c: *mut Self,
         (rsc, csc): (isize, isize),
     ) {
-        matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        if matrixmultiply_is_faster(k, n, (rsb, csb)) {
+            matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        } else {
+            gemm_crate(m, k, n, a, (rsa, csa), b, (rsb, csb), beta, c, (rsc, csc));
+        }
     }
     fn sigmoid_in_place(xs: &mut [Self]) {
         map_f32_in_place(xs, sigmoid_f32);
@@ -245,7 +305,7 @@ impl Float for f64 {
         c: *mut Self,
         (rsc, csc): (isize, isize),
     ) {
-        matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        gemm_crate(m, k, n, a, (rsa, csa), b, (rsb, csb), beta, c, (rsc, csc));
     }
 }
 

@@ -1,24 +1,23 @@
-//! `gemm-compare` (built only with the `gemm-compare` feature): the engine's matrix products
-//! (`matrixmultiply`, split over threads by the engine) beside the `gemm` crate's on the same
-//! products, for issue 16's re-decision of the GEMM dependency on each machine type.
+//! `gemm-compare`: the two GEMM libraries the engine chooses between, `matrixmultiply` and
+//! `gemm`, side by side on the workloads' products, with the engine's own product (which calls
+//! one or the other, per [`chainrule_autodiff::Float::gemm`]) beside them — the measurement
+//! behind issue 16's re-decision of the GEMM dependency, to repeat on each machine type.
 //!
-//! Each product `C = op(A)·op(B)` of the workloads' shapes (with the transposes their backward
-//! passes use) is timed through `Tensor::matmul_t` and through `gemm::gemm` writing a fresh
-//! output of the same size, alternating, in f32 and f64, at `--threads` threads (gemm's own
-//! rayon parallelism beyond one). Not part of the default build: gemm is not a dependency of
-//! the engine, and CI need not compile it.
+//! Each product `C = op(A)·op(B)` (with the transposes the backward passes use) is timed on one
+//! thread through each library writing a fresh output, and through `Tensor::matmul_t` with the
+//! engine set to one thread, alternating, `--runs` rounds, in f32 and f64.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use chainrule_autodiff::{Float, Tensor};
+use chainrule_autodiff::{set_num_threads, Float, Tensor};
 use rand::{rngs::StdRng, SeedableRng};
 
 use crate::split::time_for;
 use crate::workloads::median;
 
 /// `(m, k, n, transpose A, transpose B, where it comes from)`: `op(A)` is m×k, `op(B)` k×n.
-const SHAPES: [(usize, usize, usize, bool, bool, &str); 13] = [
+const SHAPES: [(usize, usize, usize, bool, bool, &str); 21] = [
     (32, 64, 128, false, false, "mlp-digits dense1"),
     (32, 128, 128, false, false, "mlp-digits dense2"),
     (32, 128, 64, false, true, "mlp-digits dense2 ∂X"),
@@ -27,36 +26,107 @@ const SHAPES: [(usize, usize, usize, bool, bool, &str); 13] = [
     (32, 512, 128, false, true, "lstm-seq step ∂h"),
     (128, 32, 512, true, false, "lstm-seq step ∂W_h"),
     (256, 512, 512, false, false, "mlp-wide dense2"),
+    (16, 9, 4096, false, false, "conv-digits conv1"),
+    (16, 4096, 9, false, true, "conv-digits conv1 ∂W"),
+    (32, 144, 1024, false, false, "conv-digits conv2"),
+    (144, 32, 1024, true, false, "conv-digits conv2 ∂X columns"),
+    (32, 1024, 144, false, true, "conv-digits conv2 ∂W"),
     (64, 576, 1024, false, false, "conv-32 im2col product"),
     (576, 64, 1024, true, false, "conv-32 ∂X columns"),
     (64, 1024, 576, false, true, "conv-32 ∂W"),
+    (64, 768, 576, false, true, "conv-32 ∂W, 768 terms"),
+    (64, 1024, 576, false, false, "conv-32 ∂W's shape, B by rows"),
+    (32, 1024, 16, false, true, "B by columns, 16 columns"),
     (512, 512, 512, false, false, "square"),
     (1024, 1024, 1024, false, false, "matmul-1024"),
 ];
 
-/// The table of both element types at `threads` threads.
-pub fn gemm_compare(rounds: usize, threads: usize) -> Result<String, String> {
+/// The table of both element types.
+pub fn gemm_compare(rounds: usize) -> Result<String, String> {
+    set_num_threads(1);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| product m×k×n | from | type | engine (µs) | gemm (µs) | engine GFLOP/s | gemm GFLOP/s | gemm speed-up |"
+        "| product m×k×n | from | type | matrixmultiply (µs) | gemm (µs) | gemm speed-up | engine (µs) |"
     );
-    let _ = writeln!(
-        out,
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    );
+    let _ = writeln!(out, "| --- | --- | --- | ---: | ---: | ---: | ---: |");
     for row in SHAPES {
-        compare::<f32>(row, rounds, threads, &mut out)?;
-        compare::<f64>(row, rounds, threads, &mut out)?;
+        compare::<f32>(row, rounds, &mut out)?;
+        compare::<f64>(row, rounds, &mut out)?;
     }
     Ok(out)
 }
 
-/// Checks that the two products agree, times them, `rounds` alternations, and appends the row.
-fn compare<T: Float + 'static>(
+/// One library's product into a fresh m×n row-major C.
+type Library<T> = unsafe fn(
+    (usize, usize, usize),
+    *const T,
+    (isize, isize),
+    *const T,
+    (isize, isize),
+    *mut T,
+    (isize, isize),
+);
+
+/// The two libraries for one element type.
+trait Libraries: Float {
+    const MATRIXMULTIPLY: Library<Self>;
+}
+
+impl Libraries for f32 {
+    const MATRIXMULTIPLY: Library<f32> =
+        |(m, k, n), a, (rsa, csa), b, (rsb, csb), c, (rsc, csc)| unsafe {
+            matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc)
+        };
+}
+
+impl Libraries for f64 {
+    const MATRIXMULTIPLY: Library<f64> =
+        |(m, k, n), a, (rsa, csa), b, (rsb, csb), c, (rsc, csc)| unsafe {
+            matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc)
+        };
+}
+
+/// gemm's product, one thread, C written without being read.
+///
+/// # Safety
+/// The pointers hold the matrices at the strides given; C has room for m·n and aliases neither.
+unsafe fn gemm_crate<T: Float>(
+    (m, k, n): (usize, usize, usize),
+    a: *const T,
+    (rsa, csa): (isize, isize),
+    b: *const T,
+    (rsb, csb): (isize, isize),
+    c: *mut T,
+    (rsc, csc): (isize, isize),
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        csc,
+        rsc,
+        false,
+        a,
+        csa,
+        rsa,
+        b,
+        csb,
+        rsb,
+        T::zero(),
+        T::one(),
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
+}
+
+/// Checks that the three products agree, times them, `rounds` alternations, and appends the row.
+fn compare<T: Libraries>(
     (m, k, n, transpose_a, transpose_b, origin): (usize, usize, usize, bool, bool, &str),
     rounds: usize,
-    threads: usize,
     out: &mut String,
 ) -> Result<(), String> {
     let budget = Duration::from_millis(40);
@@ -70,86 +140,71 @@ fn compare<T: Float + 'static>(
     };
     let a = Tensor::<T>::rand_normal(&stored(m, k, transpose_a), T::zero(), T::one(), &mut rng);
     let b = Tensor::<T>::rand_normal(&stored(k, n, transpose_b), T::zero(), T::one(), &mut rng);
-    // gemm takes (column stride, row stride) for each matrix; C is row-major.
+    // (row stride, column stride) of op(X) for a row-major X stored as `stored` lays it out.
     let strides = |rows: usize, cols: usize, transposed: bool| -> (isize, isize) {
         if transposed {
-            (rows as isize, 1)
+            (1, rows as isize)
         } else {
-            (1, cols as isize)
+            (cols as isize, 1)
         }
     };
-    let (a_cs, a_rs) = strides(m, k, transpose_a);
-    let (b_cs, b_rs) = strides(k, n, transpose_b);
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    let peer_product = || {
+    let (a_strides, b_strides) = (strides(m, k, transpose_a), strides(k, n, transpose_b));
+    let product = |library: Library<T>| {
         let mut c: Vec<T> = Vec::with_capacity(m * n);
-        // SAFETY: A and B hold op(A) and op(B) at the strides given; C has room for m·n elements,
-        // every one of which gemm writes (read_dst false), and aliases neither.
+        // SAFETY: A and B hold op(A) and op(B) at the strides given; C has room for m·n
+        // elements, every one of which the library writes (beta zero), and aliases neither.
         unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
+            library(
+                (m, k, n),
                 a.as_slice().as_ptr(),
-                a_cs,
-                a_rs,
+                a_strides,
                 b.as_slice().as_ptr(),
-                b_cs,
-                b_rs,
-                T::zero(),
-                T::one(),
-                false,
-                false,
-                false,
-                parallelism,
+                b_strides,
+                c.as_mut_ptr(),
+                (n as isize, 1),
             );
             c.set_len(m * n);
         }
         c
     };
-    // The two must agree before their times mean anything.
-    let (expected, got) = (a.matmul_t(&b, transpose_a, transpose_b), peer_product());
-    let differs = expected.as_slice().iter().zip(&got).any(|(&x, &y)| {
-        let (x, y) = (x.to_f64_exact(), y.to_f64_exact());
-        (x - y).abs() > 1e-4 * (1.0 + x.abs()) * k as f64
-    });
-    if differs {
-        return Err(format!(
-            "gemm-compare: gemm's {m}×{k}×{n} ({origin}) product differs from the engine's"
-        ));
+    // The three must agree before their times mean anything.
+    let expected = a.matmul_t(&b, transpose_a, transpose_b);
+    for (name, got) in [
+        ("matrixmultiply", product(T::MATRIXMULTIPLY)),
+        ("gemm", product(gemm_crate::<T>)),
+    ] {
+        let differs = expected.as_slice().iter().zip(&got).any(|(&x, &y)| {
+            let (x, y) = (x.to_f64_exact(), y.to_f64_exact());
+            (x - y).abs() > 1e-4 * (1.0 + x.abs()) * k as f64
+        });
+        if differs {
+            return Err(format!(
+                "gemm-compare: {name}'s {m}×{k}×{n} ({origin}) product differs from the engine's"
+            ));
+        }
     }
-    let mut engine = || {
-        std::hint::black_box(a.matmul_t(&b, transpose_a, transpose_b));
-    };
-    let mut peer = || {
-        std::hint::black_box(peer_product());
-    };
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut timings = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
-        ours.push(median(&time_for(budget, &mut engine)) * 1e6);
-        theirs.push(median(&time_for(budget, &mut peer)) * 1e6);
+        timings[0].push(median(&time_for(budget, &mut || {
+            std::hint::black_box(product(T::MATRIXMULTIPLY));
+        })));
+        timings[1].push(median(&time_for(budget, &mut || {
+            std::hint::black_box(product(gemm_crate::<T>));
+        })));
+        timings[2].push(median(&time_for(budget, &mut || {
+            std::hint::black_box(a.matmul_t(&b, transpose_a, transpose_b));
+        })));
     }
-    let (ours, theirs) = (median(&ours), median(&theirs));
-    let gflops = |us: f64| 2.0 * (m * k * n) as f64 / us / 1e3;
+    let [mm, gemm, engine] = timings.map(|t| median(&t) * 1e6);
     eprintln!(
-        "gemm-compare: {m}×{k}×{n} ({origin}) {}: engine {ours:.1} µs, gemm {theirs:.1} µs",
+        "gemm-compare: {m}×{k}×{n} ({origin}) {}: matrixmultiply {mm:.1} µs, gemm {gemm:.1} µs, engine {engine:.1} µs",
         T::NAME
     );
     let _ = writeln!(
         out,
-        "| {m}×{k}×{n} | {origin} | {} | {ours:.1} | {theirs:.1} | {:.1} | {:.1} | {:.2} |",
+        "| {m}×{k}×{n} | {origin} | {} | {mm:.1} | {gemm:.1} | {:.2} | {engine:.1} |",
         T::NAME,
-        gflops(ours),
-        gflops(theirs),
-        ours / theirs
+        mm / gemm
     );
     Ok(())
 }

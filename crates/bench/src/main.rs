@@ -10,7 +10,6 @@
 //! `chainrule-bench split-threshold` measures where a second thread starts to pay for a matrix
 //! product (see `split.rs`).
 
-#[cfg(feature = "gemm-compare")]
 mod gemm_compare;
 mod heap;
 mod scaling;
@@ -50,9 +49,9 @@ enum Workload {
     /// Products of many shapes at 1 and at 2 threads (split forced), `--runs` alternations:
     /// where a second thread starts to pay (a table and the crossover).
     SplitThreshold,
-    /// The engine's products beside the `gemm` crate's on the workloads' shapes, f32 and f64,
-    /// at `--threads` (only with the `gemm-compare` feature).
-    #[cfg(feature = "gemm-compare")]
+    /// The workloads' products through `matrixmultiply`, through `gemm` and through the
+    /// engine (which picks one of the two per product), one thread, f32 and f64, `--runs`
+    /// alternations: a table.
     GemmCompare,
 }
 
@@ -115,8 +114,7 @@ fn main() -> ExitCode {
         Workload::Conv32 => workloads::conv_32(args.runs),
         Workload::Scaling => run_scaling(&args),
         Workload::SplitThreshold => split::split_threshold(args.runs),
-        #[cfg(feature = "gemm-compare")]
-        Workload::GemmCompare => gemm_compare::gemm_compare(args.runs, args.threads),
+        Workload::GemmCompare => gemm_compare::gemm_compare(args.runs),
     };
     match line {
         Ok(line) => {

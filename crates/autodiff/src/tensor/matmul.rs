@@ -1,8 +1,9 @@
 //! Matrix multiplication: 2-D·2-D, batched 3-D·3-D, and a 3-D batch times one shared 2-D matrix,
 //! each with an optional transpose of either operand's last two axes.
 //!
-//! A transpose only swaps the strides handed to the GEMM kernel ([`Float::gemm`], which wraps
-//! `matrixmultiply`, single-threaded), so no operand is ever copied. The backward pass of
+//! A transpose only swaps the strides handed to the GEMM kernel ([`Float::gemm`], which calls
+//! the `gemm` crate, or `matrixmultiply` for the f32 shapes it is faster on, single-threaded),
+//! so no operand is ever copied. The backward pass of
 //! `C = A·B` is `∂A = ∂C·Bᵀ` and `∂B = Aᵀ·∂C`, exactly the transposed products
 //! [`Tensor::matmul_t`] offers.
 //!
@@ -310,7 +311,7 @@ impl<T: Float> Tensor<T> {
             return Tensor::from_parts(vec![T::zero(); count * m * n], shape);
         }
         // Not zeroed first: with beta = 0 the kernel writes every element of C without reading
-        // it (matrixmultiply's documented contract), and zeroing was 5% of an LSTM's time.
+        // it (both libraries' documented contract), and zeroing was 5% of an LSTM's time.
         let mut out: Vec<T> = Vec::with_capacity(count * m * n);
         let pa = self.as_slice().as_ptr();
         let pb = other.as_slice().as_ptr();
