@@ -313,6 +313,22 @@ impl Float for f64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn matrixmultiply_takes_only_the_f32_products_it_was_measured_faster_on() {
+        // (k, n, B's strides) of the workloads' products; B transposed has strides (1, k).
+        let transposed = |k: usize| (1, k as isize);
+        // Convolutions' weight gradients G·patchesᵀ: conv-32 (64×1024×576) and conv-digits'
+        // second layer (32×1024×144).
+        assert!(matrixmultiply_is_faster(1024, 576, transposed(1024)));
+        assert!(matrixmultiply_is_faster(1024, 144, transposed(1024)));
+        // 768 terms, or 16 columns (conv-digits' first layer, 16×4096×9), went to gemm.
+        assert!(!matrixmultiply_is_faster(768, 576, transposed(768)));
+        assert!(!matrixmultiply_is_faster(4096, 9, transposed(4096)));
+        // B by rows: every MLP and LSTM product, matmul-1024.
+        assert!(!matrixmultiply_is_faster(1024, 1024, (1024, 1)));
+        assert!(!matrixmultiply_is_faster(128, 128, (128, 1)));
+    }
+
     /// Points across the whole range, the saturated ends and the region near 0 included.
     fn points() -> Vec<f32> {
         let mut xs: Vec<f32> = (-4000..=4000).map(|i| i as f32 * 0.01).collect();

@@ -616,6 +616,34 @@ mod tests {
     }
 
     #[test]
+    fn f32_products_on_either_library_match_the_triple_loop() {
+        // With B transposed over 1000 terms into 20 columns the f32 product goes to
+        // matrixmultiply; untransposed, and in f64, to gemm. Each against the triple loop in
+        // f64, to f32's precision over 1000 terms.
+        let (m, k, n) = (5, 1000, 20);
+        for transpose_b in [true, false] {
+            let a = values(&[m, k], 0.4);
+            let b = values(&if transpose_b { [n, k] } else { [k, n] }, 1.3);
+            let expected = naive(
+                a.as_slice(),
+                (m, k),
+                false,
+                b.as_slice(),
+                if transpose_b { (n, k) } else { (k, n) },
+                transpose_b,
+            );
+            let narrow = |t: &Tensor<f64>| t.cast::<f32>();
+            let product = narrow(&a).matmul_t(&narrow(&b), false, transpose_b);
+            for (x, y) in product.as_slice().iter().zip(&expected) {
+                assert!(
+                    (f64::from(*x) - y).abs() <= 1e-4 * y.abs().max(10.0),
+                    "B transposed {transpose_b}: {x} != {y}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn only_mid_sized_product_pairs_run_side_by_side() {
         let split = crate::DEFAULT_SPLIT_WORK;
         // mlp-digits' hidden layer: both gradients of 32×128×128, at 2 threads, not at 1.
