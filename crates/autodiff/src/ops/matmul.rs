@@ -60,7 +60,8 @@ impl MatmulOp {
             transpose_left: false,
             transpose_right: !self.transpose_b,
         };
-        // ∂L/∂B = op(A)ᵀ·G, or its transpose Gᵀ·op(A) when B was used transposed.
+        // ∂L/∂B = op(A)ᵀ·G, or its transpose Gᵀ·op(A) when B was used transposed. For a shared
+        // 2-D B this is one product per batch entry; the sweep sums them.
         let product_b = if self.transpose_b {
             Product {
                 left: &g,
@@ -86,7 +87,6 @@ impl MatmulOp {
                 want_b.then(|| product_b.compute()),
             ),
         };
-        // For a shared 2-D B, ∂L/∂B is one product per batch entry; the sweep sums them.
         let ga = ga.map(|ga| if self.transpose_a { swap_last2(ga) } else { ga });
         smallvec![ga, gb]
     }

@@ -130,8 +130,8 @@ impl<'a, V> Product<'a, V> {
     where
         V: BackwardOps<T>,
     {
-        self.left
-            .matmul_t(self.right, self.transpose_left, self.transpose_right)
+        let (left, right, transpose_left, transpose_right) = self.args();
+        left.matmul_t(right, transpose_left, transpose_right)
     }
 }
 
