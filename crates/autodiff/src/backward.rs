@@ -27,7 +27,7 @@ use crate::anomaly::{Anomaly, AnomalyWatch};
 use crate::custom;
 use crate::graph::{Graph, Node, Var};
 use crate::ops::vocabulary::{BackwardOps, ElementwiseOps};
-use crate::ops::{self, CustomCall, InputGrads, Op};
+use crate::ops::{self, BinaryOp, CustomCall, InputGrads, Op, UnaryOp};
 use crate::spare::{Owners, SpareBuffer};
 use crate::tensor::shape_of;
 use crate::{Float, Tensor};
@@ -143,6 +143,34 @@ impl<T: Float> Tape<T> for [Node<T>] {
         observer: &mut impl SweepObserver<T, Tensor<T>>,
     ) {
         let node = &self[id];
+        // An elementwise node unwatched goes straight to its rule: the view below, built for
+        // every node, cost more than the rule itself on a chain of small ops (`op-overhead`).
+        if !observer.watching() {
+            match &node.op {
+                Op::Unary(op) => {
+                    let x = node.inputs[0];
+                    unary_step(op, &self[x].value, x, &node.value, grad, grads, observer);
+                    return;
+                }
+                Op::Binary(op) => {
+                    let (a, b) = (node.inputs[0], node.inputs[1]);
+                    let (va, vb) = (&self[a].value, &self[b].value);
+                    let wants = [self[a].requires_grad, self[b].requires_grad];
+                    binary_step(
+                        op,
+                        [va, vb],
+                        [a, b],
+                        wants,
+                        &node.value,
+                        grad,
+                        grads,
+                        observer,
+                    );
+                    return;
+                }
+                _ => {}
+            }
+        }
         // Pushed one by one: `collect` into a `SmallVec` goes through its general `extend`,
         // which costs more than the rest of a small node's visit.
         let mut inputs: SmallVec<[&Tensor<T>; 2]> = SmallVec::new();
@@ -308,19 +336,14 @@ fn apply_rule_of<T: Float, V: Differentiable<T>>(
     // `SmallVec` of values costs more than the rule itself on small tensors.
     match node.op {
         Op::Unary(op) => {
-            let c = op.backward(node.inputs[0], node.output, grad);
-            deliver(grads, observer, 0, node.input_ids[0], c);
+            let (x, id) = (node.inputs[0], node.input_ids[0]);
+            unary_step(op, x, id, node.output, grad, grads, observer);
         }
         Op::Binary(op) => {
-            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let inputs = [node.inputs[0], node.inputs[1]];
+            let ids = [node.input_ids[0], node.input_ids[1]];
             let wants = [node.wants[0], node.wants[1]];
-            let (ga, gb) = op.backward(a, b, node.output, grad, wants);
-            if let Some(c) = ga {
-                deliver(grads, observer, 0, node.input_ids[0], reduce_to(c, a));
-            }
-            if let Some(c) = gb {
-                deliver(grads, observer, 1, node.input_ids[1], reduce_to(c, b));
-            }
+            binary_step(op, inputs, ids, wants, node.output, grad, grads, observer);
         }
         op => {
             let broadcasts = op.broadcasts();
@@ -339,6 +362,45 @@ fn apply_rule_of<T: Float, V: Differentiable<T>>(
                 }
             }
         }
+    }
+}
+
+/// The rule of a unary elementwise node, whose input `x` is node `id`: its contribution
+/// delivered.
+#[inline(always)]
+fn unary_step<T: Float, V: Differentiable<T>>(
+    op: &UnaryOp<T>,
+    x: &V,
+    id: usize,
+    output: &V,
+    grad: V,
+    grads: &mut [Option<V>],
+    observer: &mut impl SweepObserver<T, V>,
+) {
+    let c = op.backward(x, output, grad);
+    deliver(grads, observer, 0, id, c);
+}
+
+/// The rule of a binary elementwise node, whose inputs are nodes `ids`: each contribution
+/// summed back to its input's shape and delivered.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn binary_step<T: Float, V: Differentiable<T>>(
+    op: &BinaryOp,
+    [a, b]: [&V; 2],
+    ids: [usize; 2],
+    wants: [bool; 2],
+    output: &V,
+    grad: V,
+    grads: &mut [Option<V>],
+    observer: &mut impl SweepObserver<T, V>,
+) {
+    let (ga, gb) = op.backward(a, b, output, grad, wants);
+    if let Some(c) = ga {
+        deliver(grads, observer, 0, ids[0], reduce_to(c, a));
+    }
+    if let Some(c) = gb {
+        deliver(grads, observer, 1, ids[1], reduce_to(c, b));
     }
 }
 

@@ -22,11 +22,7 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.map(|x| 10.0 * x).to_vec(), vec![10.0, 20.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        if let [x] = *self.as_slice() {
-            return Tensor::one(f(x), shape_of(&self.shape));
-        }
-        let values = self.as_slice().iter().map(|&x| f(x));
-        Tensor::from_exact_iter(values, shape_of(&self.shape))
+        Tensor::from_map(self, f)
     }
 
     /// [`Tensor::map`], writing over `self`'s storage when nobody else holds it.
@@ -57,12 +53,7 @@ impl<T: Float> Tensor<T> {
             }
             return self;
         }
-        let values = self
-            .as_slice()
-            .iter()
-            .zip(x.as_slice())
-            .map(|(&g, &v)| g * f(v));
-        Tensor::from_exact_iter(values, shape_of(&self.shape))
+        Tensor::from_zip(&self, x, |g, v| g * f(v))
     }
 
     /// Applies `f` to pairs of elements of `self` and `other`, broadcast to a common shape.
@@ -82,13 +73,7 @@ impl<T: Float> Tensor<T> {
         // Same shapes — every op of a scalar graph, most of a training step — need no
         // broadcasting at all.
         if same_dims(&self.shape, &other.shape) {
-            return match (self.as_slice(), other.as_slice()) {
-                (&[a], &[b]) => Tensor::one(f(a, b), shape_of(&self.shape)),
-                (a, b) => {
-                    let values = a.iter().zip(b).map(|(&a, &b)| f(a, b));
-                    Tensor::from_exact_iter(values, shape_of(&self.shape))
-                }
-            };
+            return Tensor::from_zip(self, other, f);
         }
         let shape = broadcast_or_panic(self.shape(), other.shape(), op);
         let n = shape.iter().product();

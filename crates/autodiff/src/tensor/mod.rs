@@ -49,18 +49,14 @@ pub type Shape = SmallVec<[usize; 2]>;
 /// small shapes of a scalar graph costs more than everything else about copying the shape.
 #[inline]
 pub(crate) fn shape_of(dims: &[usize]) -> Shape {
-    const INLINE: usize = 2;
-    if dims.is_empty() {
-        return Shape::new();
+    // Spelled out case by case: a loop over the (at most two) axes compiled to calls to
+    // `memset` and `memcpy` of a variable length, which cost more than the rest of a small op.
+    match *dims {
+        [] => Shape::new(),
+        [n] => Shape::from_buf_and_len([n, 0], 1),
+        [m, n] => Shape::from_buf_and_len([m, n], 2),
+        _ => Shape::from_slice(dims),
     }
-    if dims.len() > INLINE {
-        return Shape::from_slice(dims);
-    }
-    let mut buf = [0; INLINE];
-    for (slot, &d) in buf.iter_mut().zip(dims) {
-        *slot = d;
-    }
-    Shape::from_buf_and_len(buf, dims.len())
 }
 
 /// Whether two shapes are the same, compared inline: `==` on slices calls the C library's
@@ -166,13 +162,24 @@ impl<T: Float> Tensor<T> {
         }
     }
 
-    /// Internal constructor from an iterator over exactly `shape.product()` values: one
-    /// allocation, written in place (the elementwise kernels' constructor).
-    pub(crate) fn from_exact_iter(values: impl ExactSizeIterator<Item = T>, shape: Shape) -> Self {
-        debug_assert_eq!(values.len(), shape.iter().product::<usize>());
+    /// Internal constructor for the result of an elementwise kernel: `f` of each element of
+    /// `source`, in a tensor of `source`'s shape (one allocation, written in place).
+    #[inline]
+    pub(crate) fn from_map(source: &Tensor<T>, f: impl Fn(T) -> T) -> Self {
         Tensor {
-            shape,
-            data: Storage::from_exact_iter(values),
+            shape: shape_of(&source.shape),
+            data: Storage::from_map(source.as_slice(), f),
+        }
+    }
+
+    /// Internal constructor for the result of an elementwise kernel of two operands of one
+    /// shape: `f` of each pair of elements, in a tensor of that shape.
+    #[inline]
+    pub(crate) fn from_zip(a: &Tensor<T>, b: &Tensor<T>, f: impl Fn(T, T) -> T) -> Self {
+        debug_assert!(same_dims(&a.shape, &b.shape));
+        Tensor {
+            shape: shape_of(&a.shape),
+            data: Storage::from_zip(a.as_slice(), b.as_slice(), f),
         }
     }
 

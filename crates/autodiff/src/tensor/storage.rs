@@ -6,6 +6,8 @@
 //! 0-d values per step, and two heap allocations for each (the count and the buffer) would cost
 //! more than the arithmetic.
 
+use std::mem::MaybeUninit;
+use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 
 /// A tensor's elements: one inline, or any number shared on the heap. The two heap forms differ
@@ -17,8 +19,8 @@ pub(super) enum Storage<T> {
     One(T),
     /// A buffer a kernel filled step by step, kept as it was handed over (no copy).
     Shared(Arc<Vec<T>>),
-    /// Elements collected straight from an exact-length iterator (the elementwise kernels):
-    /// one allocation holds the reference count and the elements together, where
+    /// Elements written straight into their place by an elementwise kernel: one allocation
+    /// holds the reference count and the elements together, where
     /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op.
     Slice(Arc<[T]>),
 }
@@ -33,15 +35,57 @@ impl<T: Copy> Storage<T> {
         }
     }
 
-    /// Collects the elements of an iterator that knows its length (a map over slices, say)
-    /// into one allocation, inline when there is exactly one.
+    /// `f(x)` for each element `x` of `source`, inline when there is exactly one.
     #[inline]
-    pub(super) fn from_exact_iter(values: impl ExactSizeIterator<Item = T>) -> Self {
-        if values.len() == 1 {
-            let mut values = values;
-            return Storage::One(values.next().expect("one element"));
+    pub(super) fn from_map(source: &[T], f: impl Fn(T) -> T) -> Self {
+        if let [x] = *source {
+            return Storage::One(f(x));
         }
-        Storage::Slice(values.collect())
+        // SAFETY: the slots are as many as `source`'s elements, and the loop writes each.
+        unsafe {
+            Self::written(source.len(), |slots| {
+                // Two slices of one length side by side: the loop the compiler turns into
+                // vector instructions (`collect` from an iterator wrote one element at a time).
+                for (slot, &x) in slots.iter_mut().zip(source) {
+                    slot.write(f(x));
+                }
+            })
+        }
+    }
+
+    /// `f(a, b)` for each pair of elements of `a` and `b`, two slices of one length; inline
+    /// when there is exactly one.
+    ///
+    /// # Panics
+    /// When the lengths differ.
+    #[inline]
+    pub(super) fn from_zip(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Self {
+        assert_eq!(a.len(), b.len(), "from_zip: slices of different lengths");
+        if let ([x], [y]) = (a, b) {
+            return Storage::One(f(*x, *y));
+        }
+        // SAFETY: the slots are as many as `a`'s and `b`'s elements, and the loop writes each.
+        unsafe {
+            Self::written(a.len(), |slots| {
+                for ((slot, &x), &y) in slots.iter_mut().zip(a).zip(b) {
+                    slot.write(f(x, y));
+                }
+            })
+        }
+    }
+
+    /// A new allocation of `len` elements, which `write` fills in place.
+    ///
+    /// # Safety
+    /// `write` must write every one of the `len` slots it is given.
+    #[inline(always)]
+    unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
+        let data = Arc::<[T]>::new_uninit_slice(len);
+        // SAFETY: the allocation was made just above and not yet cloned, so nothing else
+        // reads or writes it. (`Arc::get_mut` would say as much with a locked instruction.)
+        write(unsafe { &mut *Arc::as_ptr(&data).cast_mut() });
+        // SAFETY: `write` wrote every slot (the caller's promise).
+        Storage::Slice(unsafe { data.assume_init() })
     }
 }
 
@@ -69,8 +113,14 @@ impl<T> Storage<T> {
     pub(super) fn get_mut(&mut self) -> Option<&mut [T]> {
         match self {
             Storage::One(value) => Some(std::slice::from_mut(value)),
-            Storage::Shared(data) => Arc::get_mut(data).map(Vec::as_mut_slice),
-            Storage::Slice(data) => Arc::get_mut(data),
+            // SAFETY (both): `unique` says this handle is the only one, and `&mut self` keeps
+            // it so while the slice lives.
+            Storage::Shared(data) => {
+                unique(data).then(|| unsafe { (*Arc::as_ptr(data).cast_mut()).as_mut_slice() })
+            }
+            Storage::Slice(data) => {
+                unique(data).then(|| unsafe { &mut *Arc::as_ptr(data).cast_mut() })
+            }
         }
     }
 
@@ -96,4 +146,20 @@ impl<T> Storage<T> {
             _ => false,
         }
     }
+}
+
+/// Whether `data` is the only handle to its allocation — [`Arc::get_mut`]'s question, asked
+/// without its locked compare-and-swap: storage never makes a `Weak`, so the strong count alone
+/// answers, and a count of one cannot grow while the caller holds the handle mutably. A locked
+/// instruction waits for every earlier store to land, and the backward sweep asks once per node
+/// of a chain of small ops, right after moving the gradient around.
+#[inline]
+fn unique<U: ?Sized>(data: &Arc<U>) -> bool {
+    if Arc::strong_count(data) != 1 {
+        return false;
+    }
+    // Pairs with the release decrement of the handle dropped last, perhaps on another thread
+    // (as `Arc`'s own drop does): that thread's reads of the elements happen before our writes.
+    fence(Ordering::Acquire);
+    true
 }
