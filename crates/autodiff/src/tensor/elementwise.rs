@@ -22,6 +22,10 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.map(|x| 10.0 * x).to_vec(), vec![10.0, 20.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        // One element, the scalar graph's every op: no slices, no lengths to compare.
+        if let [x] = *self.as_slice() {
+            return Tensor::one(f(x), shape_of(&self.shape));
+        }
         Tensor::from_map(self, f)
     }
 
@@ -73,6 +77,9 @@ impl<T: Float> Tensor<T> {
         // Same shapes — every op of a scalar graph, most of a training step — need no
         // broadcasting at all.
         if same_dims(&self.shape, &other.shape) {
+            if let (&[a], &[b]) = (self.as_slice(), other.as_slice()) {
+                return Tensor::one(f(a, b), shape_of(&self.shape));
+            }
             return Tensor::from_zip(self, other, f);
         }
         let shape = broadcast_or_panic(self.shape(), other.shape(), op);

@@ -60,10 +60,10 @@ impl<T: Copy> Storage<T> {
     /// When the lengths differ.
     #[inline]
     pub(super) fn from_zip(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Self {
-        assert_eq!(a.len(), b.len(), "from_zip: slices of different lengths");
         if let ([x], [y]) = (a, b) {
             return Storage::One(f(*x, *y));
         }
+        assert_eq!(a.len(), b.len(), "from_zip: slices of different lengths");
         // SAFETY: the slots are as many as `a`'s and `b`'s elements, and the loop writes each.
         unsafe {
             Self::written(a.len(), |slots| {
