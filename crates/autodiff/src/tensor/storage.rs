@@ -163,3 +163,53 @@ fn unique<U: ?Sized>(data: &Arc<U>) -> bool {
     fence(Ordering::Acquire);
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lengths around the vector widths, where a vectorised loop has a head and a tail.
+    const LENGTHS: [usize; 9] = [0, 1, 2, 3, 7, 8, 9, 16, 33];
+
+    #[test]
+    fn written_in_place_as_an_iterator_would_give_them() {
+        for len in LENGTHS {
+            let a: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let b: Vec<f32> = (0..len).map(|i| 1.0 / (i as f32 + 1.0)).collect();
+            let mapped = Storage::from_map(&a, |x| x * 3.0 + 1.0);
+            let expected: Vec<f32> = a.iter().map(|&x| x * 3.0 + 1.0).collect();
+            assert_eq!(mapped.as_slice(), &expected[..], "from_map, {len} elements");
+            let zipped = Storage::from_zip(&a, &b, |x, y| x * y - y);
+            let expected: Vec<f32> = a.iter().zip(&b).map(|(&x, &y)| x * y - y).collect();
+            assert_eq!(zipped.as_slice(), &expected[..], "from_zip, {len} elements");
+            // One element is always held inline; any other count on the heap.
+            for storage in [&mapped, &zipped] {
+                assert_eq!(matches!(storage, Storage::One(_)), len == 1);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "from_zip: slices of different lengths")]
+    fn zipping_slices_of_different_lengths_panics() {
+        let _ = Storage::from_zip(&[1.0f64, 2.0, 3.0], &[1.0, 2.0], |x, y| x + y);
+    }
+
+    #[test]
+    fn mutable_only_while_no_other_handle_lives() {
+        for mut storage in [
+            Storage::from_map(&[1.0f64, 2.0, 3.0], |x| x),
+            Storage::from_vec(vec![1.0f64, 2.0, 3.0]),
+        ] {
+            let other = storage.clone();
+            assert!(storage.get_mut().is_none(), "shared with a clone");
+            // A handle let go of on another thread: its release pairs with `unique`'s fence.
+            std::thread::spawn(move || assert_eq!(other.as_slice()[2], 3.0))
+                .join()
+                .unwrap();
+            let values = storage.get_mut().expect("the last handle");
+            values[0] = 10.0;
+            assert_eq!(storage.as_slice(), &[10.0, 2.0, 3.0]);
+        }
+    }
+}
