@@ -55,10 +55,11 @@ pub(crate) fn shape_of(dims: &[usize]) -> Shape {
     shape_of_axes(dims)
 }
 
-/// [`shape_of`] for at least one axis. Out of line: inlined, the two-axis buffer compiled to
-/// calls to `memset` and `memcpy` of a variable length (as long as every other step of a
-/// 16-element op), and spelled out axis by axis it changed the scalar graph's code around it
-/// for the worse (`scalar-mlp` 5% slower: a shape stored in halves, then loaded whole).
+/// [`shape_of`] for at least one axis. Out of line on purpose. Written as a loop over a
+/// two-axis buffer, it compiled to calls to `memset` and `memcpy` of a variable length, which
+/// cost more than the rest of recording a 16-element op. Spelled out axis by axis and inlined,
+/// it changed the scalar graph's code around it for the worse (`scalar-mlp` 5% slower: a
+/// shape stored in halves, then loaded whole).
 #[inline(never)]
 fn shape_of_axes(dims: &[usize]) -> Shape {
     match *dims {
