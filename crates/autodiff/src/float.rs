@@ -206,6 +206,137 @@ fn matrixmultiply_is_faster(k: usize, n: usize, (rsb, csb): (isize, isize)) -> b
     rsb == 1 && csb != 1 && k > 768 && n > 16
 }
 
+/// Whether a matrix with these (row, column) strides is stored transposed: read down its
+/// columns, as `Aᵀ` or `Bᵀ` of a row-major matrix is.
+fn transposed((rows, columns): (isize, isize)) -> bool {
+    rows == 1 && columns != 1
+}
+
+/// Whether `gemm` computes an f32 product `C = op(A)·op(B)` (m×k times k×n) faster into a
+/// column-major scratch matrix, copied into C afterwards, than straight into C's rows.
+///
+/// gemm works on column-major destinations, so for a row-major C it computes `Cᵀ = op(B)ᵀ·op(A)ᵀ`
+/// instead. Which way round is faster depends on two things it does differently. Its left
+/// operand is copied into panels of 16 rows, cheaply when that operand is stored by columns and
+/// element by element when it is stored by rows. Those 16-row tiles waste most of their lanes
+/// when the destination has only a few rows. Measured on the AVX2 EPYC (BENCHMARKS.md, "Which
+/// way round gemm computes a product"), the scratch way, its copy included, was faster by:
+/// - `A·Bᵀ` with m ≤ 32, k ≥ 64, n ≥ 64: 4–47% (the MLP's and the LSTM's input gradients
+///   `∂Z·Wᵀ`, where the row-major way copies all of `W` element by element);
+/// - `Aᵀ·B` and `Aᵀ·Bᵀ` with n of 2–4 or 9–12: 4–78% (a weight gradient of a layer with a
+///   few outputs, as the 10 classes of the digits);
+/// - `Aᵀ·Bᵀ` with m ≤ 32 and k ≥ 32: 3–78%.
+///
+/// Everywhere else the row-major way was level or ahead, except `A·B` with m ≤ 32 and n of
+/// exactly 1024 or 2048, where rows 4 KB apart make the row-major way slow; the scratch way
+/// was faster on that product alone but not in conv-digits, whose second convolution has that
+/// shape, so it is not taken there. Products of at most 256 elements are left to gemm's own
+/// paths for small products. The two ways give the same bits: the same multiply-adds in the
+/// same order.
+fn column_major_is_faster(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) -> bool {
+    if m * n <= 256 {
+        return false;
+    }
+    let few_columns = matches!(n, 2..=4 | 9..=12);
+    match (a_t, b_t) {
+        (false, false) => false,
+        (false, true) => m <= 32 && k >= 64 && n >= 64,
+        (true, false) => few_columns,
+        (true, true) => few_columns || (m <= 32 && k >= 32),
+    }
+}
+
+thread_local! {
+    /// The column-major results of [`gemm_by_columns`], one buffer per thread, kept between
+    /// products so that a training step's products allocate nothing.
+    static COLUMN_MAJOR_SCRATCH: std::cell::RefCell<Vec<f32>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `C ← op(A)·op(B)` through a column-major scratch matrix (see [`column_major_is_faster`]);
+/// C's rows are `rsc` apart, its columns adjacent.
+///
+/// # Safety
+/// As for [`Float::gemm`].
+#[allow(clippy::too_many_arguments)]
+#[inline(never)] // the rarer path: kept out of `Float::gemm`, which every product goes through
+unsafe fn gemm_by_columns(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    a_strides: (isize, isize),
+    b: *const f32,
+    b_strides: (isize, isize),
+    c: *mut f32,
+    rsc: isize,
+) {
+    COLUMN_MAJOR_SCRATCH.with_borrow_mut(|scratch| {
+        if scratch.len() < m * n {
+            scratch.resize(m * n, 0.0);
+        }
+        let by_columns = scratch.as_mut_ptr();
+        // SAFETY: the scratch holds m×n elements, column j at j·m; A and B are the caller's.
+        unsafe {
+            gemm_crate(
+                m,
+                k,
+                n,
+                a,
+                a_strides,
+                b,
+                b_strides,
+                0.0,
+                by_columns,
+                (1, m as isize),
+            );
+        }
+        // SAFETY: as above; C holds m rows of n, `rsc` apart.
+        unsafe { copy_column_major_into_rows(m, n, by_columns, c, rsc) };
+    });
+}
+
+/// Copies the m×n column-major matrix at `from` (column j at j·m) into the rows of `to`, which
+/// are `to_row_stride` apart, in tiles of 16×16: the 16 columns read for one row of a tile stay
+/// in the cache for its other 15 rows. Full tiles have constant bounds, so the compiler unrolls
+/// them; a loop with the bounds computed per tile took twice as long.
+///
+/// # Safety
+/// `from` must hold m×n elements and `to` m rows of n; the two must not overlap.
+unsafe fn copy_column_major_into_rows(
+    m: usize,
+    n: usize,
+    from: *const f32,
+    to: *mut f32,
+    to_row_stride: isize,
+) {
+    const TILE: usize = 16;
+    // SAFETY (each access): i < m and j < n, inside both matrices (the caller's promise).
+    let copy = |i: usize, j: usize| unsafe {
+        *to.offset(i as isize * to_row_stride + j as isize) = *from.add(j * m + i);
+    };
+    let (full_rows, full_columns) = (m - m % TILE, n - n % TILE);
+    for rows in (0..full_rows).step_by(TILE) {
+        for columns in (0..full_columns).step_by(TILE) {
+            for i in rows..rows + TILE {
+                for j in columns..columns + TILE {
+                    copy(i, j);
+                }
+            }
+        }
+        for i in rows..rows + TILE {
+            for j in full_columns..n {
+                copy(i, j);
+            }
+        }
+    }
+    for i in full_rows..m {
+        for j in 0..n {
+            copy(i, j);
+        }
+    }
+}
+
 /// One product by the `gemm` crate on the calling thread: `C ← A·B + beta·C`, C not read when
 /// `beta` is zero. gemm takes each matrix's column stride before its row stride, and computes
 /// `dst ← alpha·dst + beta·lhs·rhs`, so our `beta` is its `alpha`.
@@ -270,6 +401,11 @@ impl Float for f32 {
     ) {
         if matrixmultiply_is_faster(k, n, (rsb, csb)) {
             matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        } else if beta == 0.0
+            && csc == 1
+            && column_major_is_faster(m, k, n, transposed((rsa, csa)), transposed((rsb, csb)))
+        {
+            gemm_by_columns(m, k, n, a, (rsa, csa), b, (rsb, csb), c, rsc);
         } else {
             gemm_crate(m, k, n, a, (rsa, csa), b, (rsb, csb), beta, c, (rsc, csc));
         }
@@ -327,6 +463,95 @@ mod tests {
         // B by rows: every MLP and LSTM product, matmul-1024.
         assert!(!matrixmultiply_is_faster(1024, 1024, (1024, 1)));
         assert!(!matrixmultiply_is_faster(128, 128, (128, 1)));
+    }
+
+    #[test]
+    fn the_column_major_way_takes_the_products_it_was_measured_faster_on() {
+        // (m, k, n, A transposed, B transposed) of the workloads' products.
+        // Input gradients ∂Z·Wᵀ at batch 32: mlp-digits' second layer, lstm-seq's step.
+        assert!(column_major_is_faster(32, 128, 128, false, true));
+        assert!(column_major_is_faster(32, 512, 128, false, true));
+        // The output layer's weight gradient Hᵀ·∂Z, 10 classes (mlp-digits, conv-digits).
+        assert!(column_major_is_faster(128, 32, 10, true, false));
+        // Through 10 inputs, or at batch 64, ∂Z·Wᵀ stays row-major.
+        assert!(!column_major_is_faster(32, 10, 128, false, true));
+        assert!(!column_major_is_faster(64, 128, 128, false, true));
+        // Forward products and the hidden layers' weight gradients stay row-major.
+        assert!(!column_major_is_faster(32, 128, 128, false, false));
+        assert!(!column_major_is_faster(32, 144, 1024, false, false));
+        assert!(!column_major_is_faster(128, 32, 128, true, false));
+        assert!(!column_major_is_faster(1024, 1024, 1024, false, false));
+        // One column: gemm's own matrix-vector path either way.
+        assert!(!column_major_is_faster(512, 256, 1, true, false));
+    }
+
+    #[test]
+    fn the_column_major_way_gives_the_row_major_way_s_product_bit_for_bit() {
+        // The same multiply-adds in the same order, only the destination's layout differs;
+        // C's rows 5 apart from its width (a column block of a wider C, as threads cut it).
+        for (m, k, n, a_t, b_t) in [
+            (32, 128, 128, false, true),
+            (17, 70, 65, false, true),
+            (128, 32, 10, true, false),
+            (33, 40, 3, true, true),
+            (20, 600, 9, true, false),
+        ] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
+                .collect();
+            let a_strides = if a_t {
+                (1, m as isize)
+            } else {
+                (k as isize, 1)
+            };
+            let b_strides = if b_t {
+                (1, k as isize)
+            } else {
+                (n as isize, 1)
+            };
+            let row_stride = n + 5;
+            let mut by_rows = vec![f32::NAN; m * row_stride];
+            let mut by_columns = by_rows.clone();
+            // SAFETY: A, B and both Cs hold the elements their strides reach.
+            unsafe {
+                gemm_crate(
+                    m,
+                    k,
+                    n,
+                    a.as_ptr(),
+                    a_strides,
+                    b.as_ptr(),
+                    b_strides,
+                    0.0,
+                    by_rows.as_mut_ptr(),
+                    (row_stride as isize, 1),
+                );
+                gemm_by_columns(
+                    m,
+                    k,
+                    n,
+                    a.as_ptr(),
+                    a_strides,
+                    b.as_ptr(),
+                    b_strides,
+                    by_columns.as_mut_ptr(),
+                    row_stride as isize,
+                );
+            }
+            for i in 0..m {
+                for j in 0..row_stride {
+                    let (x, y) = (by_rows[i * row_stride + j], by_columns[i * row_stride + j]);
+                    if j < n {
+                        assert_eq!(x.to_bits(), y.to_bits(), "{m}×{k}×{n} at [{i}, {j}]");
+                    } else {
+                        assert!(y.is_nan(), "{m}×{k}×{n}: wrote past row {i}'s end");
+                    }
+                }
+            }
+        }
     }
 
     /// Points across the whole range, the saturated ends and the region near 0 included.
