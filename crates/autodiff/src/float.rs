@@ -220,11 +220,12 @@ fn transposed((rows, columns): (isize, isize)) -> bool {
 /// operand is copied into panels of 16 rows, cheaply when that operand is stored by columns and
 /// element by element when it is stored by rows. Those 16-row tiles waste most of their lanes
 /// when the destination has only a few rows. Measured on the AVX2 EPYC (BENCHMARKS.md, "Which
-/// way round gemm computes a product"), the scratch way, its copy included, was faster by:
+/// way round gemm computes a product", and `chainrule-bench gemm-orientation`), the scratch
+/// way, its copy included, was faster by:
 /// - `A·Bᵀ` with m ≤ 32, k ≥ 64, n ≥ 64: 4–47% (the MLP's and the LSTM's input gradients
 ///   `∂Z·Wᵀ`, where the row-major way copies all of `W` element by element);
-/// - `Aᵀ·B` and `Aᵀ·Bᵀ` with n of 2–4 or 9–12: 4–78% (a weight gradient of a layer with a
-///   few outputs, as the 10 classes of the digits);
+/// - `Aᵀ·B` with n of 2–4 or 9–12 and k ≥ 32, and `Aᵀ·Bᵀ` with such n: up to 78% (a weight
+///   gradient of a layer with a few outputs, as the 10 classes of the digits);
 /// - `Aᵀ·Bᵀ` with m ≤ 32 and k ≥ 32: 3–78%.
 ///
 /// Everywhere else the row-major way was level or ahead, except `A·B` with m ≤ 32 and n of
@@ -233,7 +234,10 @@ fn transposed((rows, columns): (isize, isize)) -> bool {
 /// shape, so it is not taken there. Products of at most 256 elements are left to gemm's own
 /// paths for small products. The two ways give the same bits: the same multiply-adds in the
 /// same order.
-fn column_major_is_faster(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) -> bool {
+///
+/// Public (hidden) for `chainrule-bench gemm-orientation`, which measures both ways.
+#[doc(hidden)]
+pub fn column_major_is_faster(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) -> bool {
     if m * n <= 256 {
         return false;
     }
@@ -241,7 +245,7 @@ fn column_major_is_faster(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) ->
     match (a_t, b_t) {
         (false, false) => false,
         (false, true) => m <= 32 && k >= 64 && n >= 64,
-        (true, false) => few_columns,
+        (true, false) => few_columns && k >= 32,
         (true, true) => few_columns || (m <= 32 && k >= 32),
     }
 }
@@ -254,13 +258,15 @@ thread_local! {
 }
 
 /// `C ← op(A)·op(B)` through a column-major scratch matrix (see [`column_major_is_faster`]);
-/// C's rows are `rsc` apart, its columns adjacent.
+/// C's rows are `rsc` apart, its columns adjacent. Public (hidden) for
+/// `chainrule-bench gemm-orientation`.
 ///
 /// # Safety
 /// As for [`Float::gemm`].
 #[allow(clippy::too_many_arguments)]
 #[inline(never)] // the rarer path: kept out of `Float::gemm`, which every product goes through
-unsafe fn gemm_by_columns(
+#[doc(hidden)]
+pub unsafe fn gemm_by_columns(
     m: usize,
     k: usize,
     n: usize,

@@ -17,11 +17,12 @@ use crate::split::time_for;
 use crate::workloads::median;
 
 /// `(m, k, n, transpose A, transpose B, where it comes from)`: `op(A)` is m×k, `op(B)` k×n.
-const SHAPES: [(usize, usize, usize, bool, bool, &str); 21] = [
+const SHAPES: [(usize, usize, usize, bool, bool, &str); 22] = [
     (32, 64, 128, false, false, "mlp-digits dense1"),
     (32, 128, 128, false, false, "mlp-digits dense2"),
-    (32, 128, 64, false, true, "mlp-digits dense2 ∂X"),
+    (32, 128, 128, false, true, "mlp-digits dense2 ∂X"),
     (128, 32, 128, true, false, "mlp-digits dense2 ∂W"),
+    (128, 32, 10, true, false, "mlp-digits output ∂W"),
     (32, 128, 512, false, false, "lstm-seq step h·W_h"),
     (32, 512, 128, false, true, "lstm-seq step ∂h"),
     (128, 32, 512, true, false, "lstm-seq step ∂W_h"),
@@ -207,4 +208,88 @@ fn compare<T: Libraries>(
         mm / gemm
     );
     Ok(())
+}
+
+/// `gemm-orientation`: for f32 products over a grid of shapes and all four transpositions,
+/// gemm straight into C's rows against gemm into a column-major scratch copied into C
+/// (`chainrule_autodiff::gemm_by_columns`), one thread, `rounds` alternations: one table per
+/// transposition, each cell the scratch way's time relative to the row-major way's (negative:
+/// the scratch way is faster), starred where the engine takes the scratch way
+/// (`chainrule_autodiff::column_major_is_faster`) — the measurement behind that rule.
+pub fn gemm_orientation(rounds: usize) -> Result<String, String> {
+    set_num_threads(1);
+    let budget = Duration::from_millis(4);
+    let (ms, ks) = ([16, 32, 64, 128, 256], [16, 32, 64, 128, 512]);
+    let ns = [2, 4, 8, 10, 12, 16, 32, 128, 512, 1024];
+    let mut out = String::new();
+    for (transpose_a, transpose_b) in [(false, false), (false, true), (true, false), (true, true)] {
+        let name = |t: bool, x: &str| if t { format!("{x}ᵀ") } else { x.to_string() };
+        let _ = writeln!(
+            out,
+            "\n{}·{}: the scratch way's time against the row-major way's (* the engine's choice)\n",
+            name(transpose_a, "A"),
+            name(transpose_b, "B")
+        );
+        let header: String = ns.iter().map(|n| format!(" n = {n} |")).collect();
+        let _ = writeln!(out, "| m | k |{header}");
+        let _ = writeln!(out, "| ---: | ---: |{}", " ---: |".repeat(ns.len()));
+        for m in ms {
+            for k in ks {
+                let mut row = format!("| {m} | {k} |");
+                for n in ns {
+                    let ratio =
+                        orientation_ratio((m, k, n), (transpose_a, transpose_b), budget, rounds);
+                    let star = if chainrule_autodiff::column_major_is_faster(
+                        m,
+                        k,
+                        n,
+                        transpose_a,
+                        transpose_b,
+                    ) {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(row, " {:+.0}%{star} |", (ratio - 1.0) * 100.0);
+                }
+                eprintln!("{row}");
+                let _ = writeln!(out, "{row}");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The scratch way's median time over the row-major way's for one f32 product.
+fn orientation_ratio(
+    (m, k, n): (usize, usize, usize),
+    (transpose_a, transpose_b): (bool, bool),
+    budget: Duration,
+    rounds: usize,
+) -> f64 {
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
+    let a_strides = if transpose_a {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let b_strides = if transpose_b {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
+    let mut c = vec![0.0f32; m * n];
+    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let (mut by_rows, mut by_columns) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        // SAFETY (both): A and B hold op(A) and op(B) at their strides; C holds m rows of n.
+        by_rows.push(median(&time_for(budget, &mut || unsafe {
+            gemm_crate((m, k, n), a, a_strides, b, b_strides, c, (n as isize, 1));
+        })));
+        by_columns.push(median(&time_for(budget, &mut || unsafe {
+            chainrule_autodiff::gemm_by_columns(m, k, n, a, a_strides, b, b_strides, c, n as isize);
+        })));
+    }
+    median(&by_columns) / median(&by_rows)
 }

@@ -8,7 +8,8 @@
 //! `chainrule-bench scaling [--peer FILE] [--svg FILE]` prints the scaling curves instead, as
 //! two Markdown tables (see `scaling.rs`), and draws them into an SVG file when asked;
 //! `chainrule-bench split-threshold` measures where a second thread starts to pay for a matrix
-//! product (see `split.rs`).
+//! product (see `split.rs`); `gemm-compare` and `gemm-orientation` measure the GEMM choices
+//! the engine makes per product (see `gemm_compare.rs`).
 
 mod gemm_compare;
 mod heap;
@@ -53,6 +54,10 @@ enum Workload {
     /// engine (which picks one of the two per product), one thread, f32 and f64, `--runs`
     /// alternations: a table.
     GemmCompare,
+    /// f32 products over a grid of shapes, all four transpositions, through gemm straight
+    /// into C's rows and through a column-major scratch, one thread, `--runs` alternations:
+    /// where the engine's choice between the two comes from (four tables).
+    GemmOrientation,
 }
 
 /// mimalloc (see `heap`), its heap counted for `scaling`'s bytes per node (only while it
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Workload::Scaling => run_scaling(&args),
         Workload::SplitThreshold => split::split_threshold(args.runs),
         Workload::GemmCompare => gemm_compare::gemm_compare(args.runs),
+        Workload::GemmOrientation => gemm_compare::gemm_orientation(args.runs),
     };
     match line {
         Ok(line) => {
