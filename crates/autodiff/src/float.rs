@@ -250,6 +250,9 @@ pub fn column_major_is_faster(m: usize, k: usize, n: usize, a_t: bool, b_t: bool
     }
 }
 
+/// The largest column-major scratch matrix a thread keeps between products (1 MiB of f32).
+const KEPT_SCRATCH_ELEMENTS: usize = 1 << 18;
+
 thread_local! {
     /// The column-major results of [`gemm_by_columns`], one buffer per thread, kept between
     /// products so that a training step's products allocate nothing.
@@ -299,6 +302,11 @@ pub unsafe fn gemm_by_columns(
         }
         // SAFETY: as above; C holds m rows of n, `rsc` apart.
         unsafe { copy_column_major_into_rows(m, n, by_columns, c, rsc) };
+        // A training step's products are small, and their scratch is worth keeping; a rare
+        // large one (a tall Aᵀ·B with few columns) should not hold its memory for good.
+        if scratch.len() > KEPT_SCRATCH_ELEMENTS {
+            *scratch = Vec::new();
+        }
     });
 }
 
@@ -501,6 +509,8 @@ mod tests {
             (128, 32, 10, true, false),
             (33, 40, 3, true, true),
             (20, 600, 9, true, false),
+            // A result larger than the scratch a thread keeps.
+            (27_000, 32, 10, true, false),
         ] {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
