@@ -206,6 +206,18 @@ fn matrixmultiply_is_faster(k: usize, n: usize, (rsb, csb): (isize, isize)) -> b
     rsb == 1 && csb != 1 && k > 768 && n > 16
 }
 
+/// The (row, column) strides of `op(X)`, a `rows`×`cols` operand of a product, when X is stored
+/// row-major as `op(X)` itself or, when `transposed`, as its transpose: the strides
+/// [`Float::gemm`] takes. Public (hidden) for `chainrule-bench`.
+#[doc(hidden)]
+pub fn operand_strides(rows: usize, cols: usize, transposed: bool) -> (isize, isize) {
+    if transposed {
+        (1, rows as isize)
+    } else {
+        (cols as isize, 1)
+    }
+}
+
 /// Whether a matrix with these (row, column) strides is stored transposed: read down its
 /// columns, as `Aᵀ` or `Bᵀ` of a row-major matrix is.
 fn transposed((rows, columns): (isize, isize)) -> bool {
@@ -518,16 +530,7 @@ mod tests {
             let b: Vec<f32> = (0..k * n)
                 .map(|i| ((i * 53 % 97) as f32 - 48.0) / 9.0)
                 .collect();
-            let a_strides = if a_t {
-                (1, m as isize)
-            } else {
-                (k as isize, 1)
-            };
-            let b_strides = if b_t {
-                (1, k as isize)
-            } else {
-                (n as isize, 1)
-            };
+            let (a_strides, b_strides) = (operand_strides(m, k, a_t), operand_strides(k, n, b_t));
             let row_stride = n + 5;
             let mut by_rows = vec![f32::NAN; m * row_stride];
             let mut by_columns = by_rows.clone();

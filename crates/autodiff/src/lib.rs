@@ -93,7 +93,7 @@ pub use backward::{BackwardOptions, Gradients, VarGradients};
 pub use custom::CustomOp;
 pub use describe::Quantity;
 #[doc(hidden)]
-pub use float::{column_major_is_faster, gemm_by_columns};
+pub use float::{column_major_is_faster, gemm_by_columns, operand_strides};
 pub use float::{with_wide_simd, Float};
 pub use grad::{grad, grad_vars};
 pub use gradcheck::{

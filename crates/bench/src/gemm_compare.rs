@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use chainrule_autodiff::{set_num_threads, Float, Tensor};
+use chainrule_autodiff::{operand_strides, set_num_threads, Float, Tensor};
 use rand::{rngs::StdRng, SeedableRng};
 
 use crate::split::time_for;
@@ -141,15 +141,8 @@ fn compare<T: Libraries>(
     };
     let a = Tensor::<T>::rand_normal(&stored(m, k, transpose_a), T::zero(), T::one(), &mut rng);
     let b = Tensor::<T>::rand_normal(&stored(k, n, transpose_b), T::zero(), T::one(), &mut rng);
-    // (row stride, column stride) of op(X) for a row-major X stored as `stored` lays it out.
-    let strides = |rows: usize, cols: usize, transposed: bool| -> (isize, isize) {
-        if transposed {
-            (1, rows as isize)
-        } else {
-            (cols as isize, 1)
-        }
-    };
-    let (a_strides, b_strides) = (strides(m, k, transpose_a), strides(k, n, transpose_b));
+    let a_strides = operand_strides(m, k, transpose_a);
+    let b_strides = operand_strides(k, n, transpose_b);
     let product = |library: Library<T>| {
         let mut c: Vec<T> = Vec::with_capacity(m * n);
         // SAFETY: A and B hold op(A) and op(B) at the strides given; C has room for m·n
@@ -269,16 +262,8 @@ fn orientation_ratio(
 ) -> f64 {
     let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
-    let a_strides = if transpose_a {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let b_strides = if transpose_b {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
+    let a_strides = operand_strides(m, k, transpose_a);
+    let b_strides = operand_strides(k, n, transpose_b);
     let mut c = vec![0.0f32; m * n];
     let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     let (mut by_rows, mut by_columns) = (Vec::new(), Vec::new());

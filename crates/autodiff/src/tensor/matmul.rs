@@ -14,6 +14,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::{Shape, Tensor};
+use crate::float::operand_strides;
 use crate::threads::{
     in_parallel_work, num_threads, run_claimed, split_work, threads_for, threads_for_product,
 };
@@ -162,16 +163,8 @@ pub fn matmul_into<T: Float>(
         }
         return;
     }
-    let a_strides = if transpose_a {
-        (1, m as isize)
-    } else {
-        (k as isize, 1)
-    };
-    let b_strides = if transpose_b {
-        (1, k as isize)
-    } else {
-        (n as isize, 1)
-    };
+    let a_strides = operand_strides(m, k, transpose_a);
+    let b_strides = operand_strides(k, n, transpose_b);
     // SAFETY: the lengths were checked above; `c` is a unique borrow, so it aliases neither
     // input; the buffers outlive the call.
     unsafe {
