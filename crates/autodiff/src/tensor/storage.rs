@@ -10,6 +10,8 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 
+use triomphe::UniqueArc;
+
 /// A tensor's elements: one inline, or any number shared on the heap. The two heap forms differ
 /// only in how they were built; neither ever holds exactly one element, so a one-element tensor
 /// is always [`Storage::One`].
@@ -21,8 +23,9 @@ pub(super) enum Storage<T> {
     Shared(Arc<Vec<T>>),
     /// Elements written straight into their place by an elementwise kernel: one allocation
     /// holds the reference count and the elements together, where
-    /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op.
-    Slice(Arc<[T]>),
+    /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op. `triomphe`'s
+    /// `Arc` has no weak count: dropping the last handle is one atomic decrement, not two.
+    Slice(triomphe::Arc<[T]>),
 }
 
 impl<T: Copy> Storage<T> {
@@ -80,12 +83,10 @@ impl<T: Copy> Storage<T> {
     /// `write` must write every one of the `len` slots it is given.
     #[inline(always)]
     unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
-        let data = Arc::<[T]>::new_uninit_slice(len);
-        // SAFETY: the allocation was made just above and not yet cloned, so nothing else
-        // reads or writes it. (`Arc::get_mut` would say as much with a locked instruction.)
-        write(unsafe { &mut *Arc::as_ptr(&data).cast_mut() });
+        let mut data = UniqueArc::<[MaybeUninit<T>]>::new_uninit_slice(len);
+        write(&mut data);
         // SAFETY: `write` wrote every slot (the caller's promise).
-        Storage::Slice(unsafe { data.assume_init() })
+        Storage::Slice(unsafe { UniqueArc::assume_init_slice(data) }.shareable())
     }
 }
 
@@ -113,14 +114,13 @@ impl<T> Storage<T> {
     pub(super) fn get_mut(&mut self) -> Option<&mut [T]> {
         match self {
             Storage::One(value) => Some(std::slice::from_mut(value)),
-            // SAFETY (both): `unique` says this handle is the only one, and `&mut self` keeps
-            // it so while the slice lives.
+            // SAFETY: `unique` says this handle is the only one, and `&mut self` keeps it so
+            // while the slice lives.
             Storage::Shared(data) => {
                 unique(data).then(|| unsafe { (*Arc::as_ptr(data).cast_mut()).as_mut_slice() })
             }
-            Storage::Slice(data) => {
-                unique(data).then(|| unsafe { &mut *Arc::as_ptr(data).cast_mut() })
-            }
+            // triomphe asks with an acquire load of the count, no locked instruction.
+            Storage::Slice(data) => triomphe::Arc::get_mut(data),
         }
     }
 
@@ -128,13 +128,18 @@ impl<T> Storage<T> {
     #[inline]
     pub(super) fn make_mut(&mut self) -> &mut [T]
     where
-        T: Clone,
+        T: Copy,
     {
         // (An inline element is never shared, so it needs no copy.)
         match self {
             Storage::One(value) => std::slice::from_mut(value),
             Storage::Shared(data) => Arc::make_mut(data).as_mut_slice(),
-            Storage::Slice(data) => Arc::make_mut(data),
+            Storage::Slice(data) => {
+                if !data.is_unique() {
+                    *data = triomphe::Arc::from(&data[..]);
+                }
+                triomphe::Arc::get_mut(data).expect("a buffer just copied has one handle")
+            }
         }
     }
 
@@ -142,7 +147,7 @@ impl<T> Storage<T> {
     pub(super) fn ptr_eq(&self, other: &Storage<T>) -> bool {
         match (self, other) {
             (Storage::Shared(a), Storage::Shared(b)) => Arc::ptr_eq(a, b),
-            (Storage::Slice(a), Storage::Slice(b)) => Arc::ptr_eq(a, b),
+            (Storage::Slice(a), Storage::Slice(b)) => triomphe::Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -193,6 +198,26 @@ mod tests {
     #[should_panic(expected = "from_zip: slices of different lengths")]
     fn zipping_slices_of_different_lengths_panics() {
         let _ = Storage::from_zip(&[1.0f64, 2.0, 3.0], &[1.0, 2.0], |x, y| x + y);
+    }
+
+    #[test]
+    fn made_mutable_by_a_copy_while_another_handle_lives() {
+        for mut storage in [
+            Storage::from_map(&[1.0f64, 2.0, 3.0], |x| x),
+            Storage::from_vec(vec![1.0f64, 2.0, 3.0]),
+        ] {
+            let other = storage.clone();
+            assert!(storage.ptr_eq(&other));
+            storage.make_mut()[1] = 20.0;
+            assert!(!storage.ptr_eq(&other), "copied, not written through");
+            assert_eq!(storage.as_slice(), &[1.0, 20.0, 3.0]);
+            assert_eq!(other.as_slice(), &[1.0, 2.0, 3.0]);
+            // Now the only handle: written in place.
+            let before = storage.as_slice().as_ptr();
+            storage.make_mut()[0] = 10.0;
+            assert_eq!(storage.as_slice().as_ptr(), before);
+            assert_eq!(storage.as_slice(), &[10.0, 20.0, 3.0]);
+        }
     }
 
     #[test]
