@@ -7,13 +7,13 @@
 //! more than the arithmetic.
 
 use std::mem::MaybeUninit;
-use std::sync::atomic::{fence, Ordering};
-use std::sync::Arc;
 
-use triomphe::UniqueArc;
+use triomphe::{Arc, UniqueArc};
 
-/// A tensor's elements: one inline, or any number shared on the heap. The two heap forms differ
-/// only in how they were built; neither ever holds exactly one element, so a one-element tensor
+/// A tensor's elements: one inline, or any number shared on the heap, counted by `triomphe`'s
+/// `Arc` (no weak count: dropping the last handle is one atomic decrement, not std's two, and
+/// asking whether a buffer is shared is a plain load). The two heap forms differ only in how
+/// they were built; neither ever holds exactly one element, so a one-element tensor
 /// is always [`Storage::One`].
 #[derive(Clone)]
 pub(super) enum Storage<T> {
@@ -23,9 +23,8 @@ pub(super) enum Storage<T> {
     Shared(Arc<Vec<T>>),
     /// Elements written straight into their place by an elementwise kernel: one allocation
     /// holds the reference count and the elements together, where
-    /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op. `triomphe`'s
-    /// `Arc` has no weak count: dropping the last handle is one atomic decrement, not two.
-    Slice(triomphe::Arc<[T]>),
+    /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op.
+    Slice(Arc<[T]>),
 }
 
 impl<T: Copy> Storage<T> {
@@ -114,13 +113,12 @@ impl<T> Storage<T> {
     pub(super) fn get_mut(&mut self) -> Option<&mut [T]> {
         match self {
             Storage::One(value) => Some(std::slice::from_mut(value)),
-            // SAFETY: `unique` says this handle is the only one, and `&mut self` keeps it so
-            // while the slice lives.
-            Storage::Shared(data) => {
-                unique(data).then(|| unsafe { (*Arc::as_ptr(data).cast_mut()).as_mut_slice() })
-            }
-            // triomphe asks with an acquire load of the count, no locked instruction.
-            Storage::Slice(data) => triomphe::Arc::get_mut(data),
+            // triomphe asks with an acquire load of the count, no locked instruction (std's
+            // `Arc::get_mut` needs a compare-and-swap on the weak count, which a locked
+            // instruction makes wait for every earlier store; the backward sweep asks once per
+            // node of a chain of small ops, right after moving the gradient around).
+            Storage::Shared(data) => Arc::get_mut(data).map(Vec::as_mut_slice),
+            Storage::Slice(data) => Arc::get_mut(data),
         }
     }
 
@@ -136,9 +134,9 @@ impl<T> Storage<T> {
             Storage::Shared(data) => Arc::make_mut(data).as_mut_slice(),
             Storage::Slice(data) => {
                 if !data.is_unique() {
-                    *data = triomphe::Arc::from(&data[..]);
+                    *data = Arc::from(&data[..]);
                 }
-                triomphe::Arc::get_mut(data).expect("a buffer just copied has one handle")
+                Arc::get_mut(data).expect("a buffer just copied has one handle")
             }
         }
     }
@@ -147,26 +145,10 @@ impl<T> Storage<T> {
     pub(super) fn ptr_eq(&self, other: &Storage<T>) -> bool {
         match (self, other) {
             (Storage::Shared(a), Storage::Shared(b)) => Arc::ptr_eq(a, b),
-            (Storage::Slice(a), Storage::Slice(b)) => triomphe::Arc::ptr_eq(a, b),
+            (Storage::Slice(a), Storage::Slice(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
-}
-
-/// Whether `data` is the only handle to its allocation — [`Arc::get_mut`]'s question, asked
-/// without its locked compare-and-swap: storage never makes a `Weak`, so the strong count alone
-/// answers, and a count of one cannot grow while the caller holds the handle mutably. A locked
-/// instruction waits for every earlier store to land, and the backward sweep asks once per node
-/// of a chain of small ops, right after moving the gradient around.
-#[inline]
-fn unique<U: ?Sized>(data: &Arc<U>) -> bool {
-    if Arc::strong_count(data) != 1 {
-        return false;
-    }
-    // Pairs with the release decrement of the handle dropped last, perhaps on another thread
-    // (as `Arc`'s own drop does): that thread's reads of the elements happen before our writes.
-    fence(Ordering::Acquire);
-    true
 }
 
 #[cfg(test)]
@@ -228,7 +210,8 @@ mod tests {
         ] {
             let other = storage.clone();
             assert!(storage.get_mut().is_none(), "shared with a clone");
-            // A handle let go of on another thread: its release pairs with `unique`'s fence.
+            // A handle let go of on another thread: its release decrement pairs with the
+            // acquire load that asks whether the buffer is shared.
             std::thread::spawn(move || assert_eq!(other.as_slice()[2], 3.0))
                 .join()
                 .unwrap();
