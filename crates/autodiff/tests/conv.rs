@@ -226,6 +226,56 @@ fn an_identity_kernel_copies_the_image_and_its_gradient() {
 }
 
 #[test]
+fn the_bias_is_part_of_the_convolution_node_and_adds_exactly() {
+    // conv2d(x, w, b) is one node with three inputs, as in PyTorch; its value and gradients are
+    // those of the convolution plus a broadcast bias, to the last bit.
+    let x = Tensor::from_vec(
+        (0..2 * 2 * 5 * 4)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect(),
+        &[2, 2, 5, 4],
+    );
+    let w = Tensor::from_vec(
+        (0..3 * 2 * 3 * 3)
+            .map(|i| (i as f32 * 0.91).cos())
+            .collect(),
+        &[3, 2, 3, 3],
+    );
+    let b = Tensor::from_vec(vec![0.25f32, -1.5, 3.0], &[3]);
+    let options = Conv2dOptions::new().padding(1).stride(2);
+    let run = |fused: bool| {
+        let g = Graph::new();
+        let (xv, wv, bv) = (g.param(x.clone()), g.param(w.clone()), g.param(b.clone()));
+        let before = g.len();
+        let y = if fused {
+            xv.conv2d(wv, Some(bv), options)
+        } else {
+            xv.conv2d(wv, None, options) + bv.reshape(&[1, 3, 1, 1])
+        };
+        let nodes = g.len() - before;
+        let loss = (y * y).sum();
+        let grads = loss.backward();
+        let values = [
+            y.value(),
+            grads[xv].clone(),
+            grads[wv].clone(),
+            grads[bv].clone(),
+        ];
+        (nodes, values.map(|t| t.to_vec()))
+    };
+    let (fused_nodes, fused) = run(true);
+    let (_, separate) = run(false);
+    assert_eq!(fused_nodes, 1, "conv2d with a bias records one node");
+    for (name, (a, b)) in ["y", "∂x", "∂w", "∂b"]
+        .iter()
+        .zip(fused.iter().zip(&separate))
+    {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(a), bits(b), "{name}");
+    }
+}
+
+#[test]
 fn a_stride_two_pool_takes_each_block() {
     let g = Graph::new();
     //  1  5 |  2  0
@@ -326,6 +376,16 @@ fn shape_errors_name_the_op_and_both_shapes() {
                 x.conv2d(w, Some(b), Conv2dOptions::new());
             }),
             "conv2d: the bias has shape [3], but the output [1, 2, 3, 3] has 2 channels",
+        ),
+        (
+            panic_message(|| {
+                let g = Graph::new();
+                let x = g.input(Tensor::<f64>::ones(&[1, 1, 5]));
+                let w = g.param(Tensor::ones(&[2, 1, 3]));
+                let b = g.param(Tensor::ones(&[3]));
+                x.conv1d(w, Some(b), Conv1dOptions::new());
+            }),
+            "conv1d: the bias has shape [3], but the weight [2, 1, 3] has 2 output channels",
         ),
         (
             panic_message(|| {

@@ -539,9 +539,11 @@ pub fn conv(
     let name = match op {
         ConvOp::Conv2d(options, _) => {
             let w = traced[1];
+            // The bias, when the convolution has one, is ONNX's optional third input too.
+            let names: Vec<&str> = inputs.iter().map(|v| v.name.as_str()).collect();
             b.node(
                 "Conv",
-                &[&x.name, &inputs[1].name],
+                &names,
                 vec![
                     attr_ints("kernel_shape", &[w[2] as i64, w[3] as i64]),
                     attr_ints("strides", &pair(options.stride)),

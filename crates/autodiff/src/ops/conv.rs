@@ -21,7 +21,8 @@ use crate::{Conv2dOptions, Float, KeptPatches, Pool2dOptions, Tensor};
 /// A convolution or pooling op and its fixed arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConvOp {
-    /// `conv2d(X, W)`: inputs `[N, C, H, W]` and `[O, C / groups, kh, kw]`, and what the
+    /// `conv2d(X, W) + b`: inputs `[N, C, H, W]`, `[O, C / groups, kh, kw]` and, when the
+    /// convolution has a bias, `[O]` (PyTorch's `conv2d` is one op with it too); and what the
     /// forward kept for the weight gradient (the patch matrices; [`KeptPatches`]).
     Conv2d(Conv2dOptions, KeptPatches),
     /// `conv_transpose2d(G, W)`: inputs `[N, O, H', W']` and `[O, C / groups, kh, kw]`, output
@@ -75,7 +76,9 @@ impl ConvOp {
     /// The local derivatives.
     pub fn formula(&self) -> &'static str {
         match self {
-            ConvOp::Conv2d(..) => "Y = X⋆W: ∂L/∂X = convᵀ(G, W), ∂L/∂W = Σₙ G·patches(X)ᵀ",
+            ConvOp::Conv2d(..) => {
+                "Y = X⋆W + b: ∂L/∂X = convᵀ(G, W), ∂L/∂W = Σₙ G·patches(X)ᵀ, ∂L/∂b = Σ G per channel"
+            }
             ConvOp::ConvTranspose2d { .. } => {
                 "Y = convᵀ(X, W): ∂L/∂X = conv(G, W), ∂L/∂W = conv_w(G, X)"
             }
@@ -92,7 +95,10 @@ impl ConvOp {
     pub(crate) fn forward<T: Float>(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
         let x = inputs[0];
         match self {
-            ConvOp::Conv2d(options, _) => x.conv2d(inputs[1], *options),
+            ConvOp::Conv2d(options, _) => {
+                let bias = inputs.get(2).copied();
+                x.conv2d_keeping(inputs[1], bias, *options, false).0
+            }
             ConvOp::ConvTranspose2d { options, size } => {
                 x.conv_transpose2d_to(inputs[1], *options, *size)
             }
@@ -120,10 +126,18 @@ impl ConvOp {
         match self {
             ConvOp::Conv2d(options, kept) => {
                 let w = inputs[1];
-                smallvec![
+                let mut grads: InputGrads<V> = smallvec![
                     wants[0].then(|| g.conv_transpose2d(w, *options, spatial(x))),
                     wants[1].then(|| x.conv2d_weight_kept(&g, *options, spatial(w), kept)),
-                ]
+                ];
+                if inputs.len() == 3 {
+                    // The bias was broadcast over the batch and every position: summed back.
+                    let channels = g.shape()[1];
+                    grads.push(
+                        wants[2].then(|| g.sum_to(&[1, channels, 1, 1]).reshape(&[channels])),
+                    );
+                }
+                grads
             }
             ConvOp::ConvTranspose2d { options, .. } => {
                 let w = inputs[1];

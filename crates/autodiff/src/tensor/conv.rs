@@ -605,20 +605,35 @@ impl Geometry {
         buffer
     }
 
-    /// Writes a `[group_channels, images·out_plane]` matrix into the `[N, O, out_plane]` output.
+    /// Writes a `[group_channels, images·out_plane]` matrix into the `[N, O, out_plane]` output,
+    /// adding each channel's bias on the way when there is one (`bias` holds all `O`).
     fn store_block<T: Float>(
         &self,
         block: &[T],
         images: Range<usize>,
         group: usize,
+        bias: Option<&[T]>,
         out: &mut [T],
     ) {
         let (per_group, plane) = (self.group_out(), self.out_plane());
         let width = images.len() * plane;
         for o in 0..per_group {
+            let channel = group * per_group + o;
             for (k, image) in images.clone().enumerate() {
-                let start = (image * self.out_channels + group * per_group + o) * plane;
-                out[start..start + plane].copy_from_slice(&block[o * width + k * plane..][..plane]);
+                let start = (image * self.out_channels + channel) * plane;
+                let (target, source) = (
+                    &mut out[start..start + plane],
+                    &block[o * width + k * plane..][..plane],
+                );
+                match bias {
+                    Some(bias) => {
+                        let b = bias[channel];
+                        for (y, &z) in target.iter_mut().zip(source) {
+                            *y = z + b;
+                        }
+                    }
+                    None => target.copy_from_slice(source),
+                }
             }
         }
     }
@@ -939,20 +954,36 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn conv2d(&self, weight: &Tensor<T>, options: Conv2dOptions) -> Tensor<T> {
-        self.conv2d_keeping(weight, options, false).0
+        self.conv2d_keeping(weight, None, options, false).0
     }
 
-    /// [`Tensor::conv2d`], and with `keep` the patch matrices it built, for the weight gradient
-    /// to use instead of building them again (see [`KeptPatches`]), when they are small enough
-    /// to keep ([`KEEP_PATCHES_ELEMENTS`]).
+    /// [`Tensor::conv2d`] plus an optional bias `[O]` per output channel, added as each block
+    /// of the output is stored (a separate broadcast add would write the whole output again);
+    /// and with `keep` the patch matrices it built, for the weight gradient to use instead of
+    /// building them again (see [`KeptPatches`]), when they are small enough to keep
+    /// ([`KEEP_PATCHES_ELEMENTS`]).
+    ///
+    /// # Panics
+    /// As [`Tensor::conv2d`], and when the bias is not `[O]`.
     #[track_caller]
     pub(crate) fn conv2d_keeping(
         &self,
         weight: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
         options: Conv2dOptions,
         keep: bool,
     ) -> (Tensor<T>, KeptPatches) {
         let geo = Geometry::new("conv2d", self.shape(), weight.shape(), options);
+        if let Some(bias) = bias {
+            shape_assert!(
+                bias.shape() == [geo.out_channels],
+                "conv2d: the bias has shape {:?}, but the output {:?} has {} channels",
+                bias.shape(),
+                geo.output_shape(),
+                geo.out_channels
+            );
+        }
+        let bias = bias.map(Tensor::as_slice);
         let (x, w) = (self.as_slice(), weight.as_slice());
         let mut out = vec![T::zero(); geo.output_shape().iter().product()];
         let per_image = geo.out_channels * geo.out_plane();
@@ -979,7 +1010,7 @@ impl<T: Float> Tensor<T> {
                     T::zero(),
                     &mut scratch.block,
                 );
-                geo.store_block(&scratch.block, 0..images.len(), group, part);
+                geo.store_block(&scratch.block, 0..images.len(), group, bias, part);
             }
         });
         let kept = keep.then(|| {
@@ -1467,7 +1498,7 @@ mod tests {
         ];
         for (seed, (input, weight, options)) in cases.into_iter().enumerate() {
             let (x, w) = (values(&input, seed as f64), values(&weight, 10.0));
-            let (y, kept) = x.conv2d_keeping(&w, options, true);
+            let (y, kept) = x.conv2d_keeping(&w, None, options, true);
             assert_eq!(y.to_vec(), x.conv2d(&w, options).to_vec(), "{input:?}");
             assert!(!kept.is_empty(), "{input:?}: nothing kept");
             let g = values(y.shape(), 20.0);
@@ -1479,10 +1510,11 @@ mod tests {
         // 64 channels, 3×3, 90×90 images: 576 × 8,100 patch elements, over 2²².
         let x = Tensor::<f32>::zeros(&[1, 64, 90, 90]);
         let w = Tensor::<f32>::zeros(&[1, 64, 3, 3]);
-        let (_, kept) = x.conv2d_keeping(&w, Conv2dOptions::new(), true);
+        let (_, kept) = x.conv2d_keeping(&w, None, Conv2dOptions::new(), true);
         assert!(kept.is_empty(), "a patch matrix over the limit was kept");
         let (_, kept) = values(&[1, 1, 4, 4], 0.0).conv2d_keeping(
             &values(&[1, 1, 2, 2], 0.0),
+            None,
             Conv2dOptions::new(),
             false,
         );

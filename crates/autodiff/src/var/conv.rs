@@ -10,14 +10,26 @@ impl<'g, T: Float> Var<'g, T> {
         self.record_op(Op::Conv(Box::new(op)), &[other])
     }
 
-    /// Records `conv2d(self, weight)`, keeping the patch matrices it builds for the weight
-    /// gradient when the weight wants one (see [`KeptPatches`](crate::KeptPatches)).
+    /// Records `conv2d(self, weight) + bias` as one node (the bias, when given, its third
+    /// input), keeping the patch matrices it builds for the weight gradient when the weight
+    /// wants one (see [`KeptPatches`](crate::KeptPatches)).
     #[track_caller]
-    pub(crate) fn conv2d_op(self, weight: Var<'g, T>, options: Conv2dOptions) -> Self {
+    pub(crate) fn conv2d_op(
+        self,
+        weight: Var<'g, T>,
+        bias: Option<Var<'g, T>>,
+        options: Conv2dOptions,
+    ) -> Self {
         let keep = weight.requires_grad();
-        let (value, kept) = self.value().conv2d_keeping(&weight.value(), options, keep);
+        let bias_value = bias.map(|b| b.value());
+        let (value, kept) =
+            self.value()
+                .conv2d_keeping(&weight.value(), bias_value.as_ref(), options, keep);
         let op = ConvOp::Conv2d(options, kept);
-        self.record_with(Op::Conv(Box::new(op)), &[weight], |_| value)
+        match bias {
+            Some(bias) => self.record_with(Op::Conv(Box::new(op)), &[weight, bias], |_| value),
+            None => self.record_with(Op::Conv(Box::new(op)), &[weight], |_| value),
+        }
     }
 
     #[track_caller]
@@ -74,8 +86,7 @@ impl<'g, T: Float> Var<'g, T> {
         bias: Option<Var<'g, T>>,
         options: Conv2dOptions,
     ) -> Self {
-        self.conv2d_op(weight, options)
-            .add_channel_bias(bias, "conv2d")
+        self.conv2d_op(weight, bias, options)
     }
 
     /// The 1-D convolution of an `[N, C, L]` batch of sequences with a `[O, C / groups, k]`
@@ -108,12 +119,20 @@ impl<'g, T: Float> Var<'g, T> {
             xs,
             ws
         );
+        if let Some(bias) = bias {
+            shape_assert!(
+                bias.shape().as_slice() == [ws[0]],
+                "conv1d: the bias has shape {:?}, but the weight {:?} has {} output channels",
+                bias.shape(),
+                ws,
+                ws[0]
+            );
+        }
         let image = self.reshape(&[xs[0], xs[1], 1, xs[2]]);
         let filters = weight.reshape(&[ws[0], ws[1], 1, ws[2]]);
-        let y = image.conv2d_op(filters, options.to_2d());
+        let y = image.conv2d_op(filters, bias, options.to_2d());
         let ys = y.shape();
         y.reshape(&[ys[0], ys[1], ys[3]])
-            .add_channel_bias(bias, "conv1d")
     }
 
     /// The transposed convolution of an `[N, O, H', W']` batch with an `[O, C / groups, kh,

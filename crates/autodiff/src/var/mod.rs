@@ -238,7 +238,7 @@ impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
         Var::softmax(*self, axis as isize)
     }
     fn conv2d(&self, weight: &Self, options: Conv2dOptions) -> Self {
-        self.conv2d_op(*weight, options)
+        self.conv2d_op(*weight, None, options)
     }
     fn conv_transpose2d(&self, weight: &Self, options: Conv2dOptions, size: [usize; 2]) -> Self {
         self.conv(ConvOp::ConvTranspose2d { options, size }, *weight)
