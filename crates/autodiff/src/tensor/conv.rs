@@ -513,6 +513,93 @@ impl Geometry {
         }
     }
 
+    /// The channels of `group` for `images`, from an `[N, channels_total, out_plane]` tensor,
+    /// as one `[group_channels, out_plane·images]` matrix whose columns run over the images
+    /// first (image-inner order; see [`Geometry::col2im_image_inner`]).
+    fn channel_block_image_inner<'a, T: Float>(
+        &self,
+        data: &'a [T],
+        images: Range<usize>,
+        group: usize,
+        buffer: &'a mut Vec<T>,
+    ) -> &'a [T] {
+        let (per_group, plane, count) = (self.group_out(), self.out_plane(), images.len());
+        buffer.clear();
+        buffer.resize(per_group * plane * count, T::zero());
+        for (o, block) in buffer.chunks_exact_mut(plane * count).enumerate() {
+            let channel = group * per_group + o;
+            for (k, image) in images.clone().enumerate() {
+                let start = (image * self.out_channels + channel) * plane;
+                for (p, &value) in data[start..start + plane].iter().enumerate() {
+                    block[p * count + k] = value;
+                }
+            }
+        }
+        buffer
+    }
+
+    /// [`Geometry::col2im`] for columns in image-inner order, onto a padded chunk laid out
+    /// image-inner too: `[C, H + 2·padding, W + 2·padding, images]`. A patch row's output row
+    /// then lands on one run of `ow·images` inputs (stride 1) or `ow` runs of `images`, where
+    /// image by image it landed on runs of `ow`: conv-digits' 4.
+    fn col2im_image_inner<T: Float>(
+        &self,
+        cols: &[T],
+        images: usize,
+        group: usize,
+        padded: &mut [T],
+    ) {
+        let [kh, kw] = self.kernel;
+        let [hp, wp] = self.padded_size();
+        let [oh, ow] = self.out;
+        let [down, step] = self.options.stride;
+        let dilation = self.options.dilation;
+        let width = images * self.out_plane();
+        for ci in 0..self.group_in() {
+            let channel = group * self.group_in() + ci;
+            let target = &mut padded[channel * hp * wp * images..][..hp * wp * images];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = (ci * kh + i) * kw + j;
+                    let source = &cols[row * width..][..width];
+                    for (oy, line) in source.chunks_exact(ow * images).take(oh).enumerate() {
+                        let first = (oy * down + i * dilation[0]) * wp + j * dilation[1];
+                        if step == 1 {
+                            accumulate(&mut target[first * images..][..ow * images], line);
+                        } else {
+                            for (ox, run) in line.chunks_exact(images).enumerate() {
+                                let at = (first + ox * step) * images;
+                                accumulate(&mut target[at..at + images], run);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Crops a padded chunk laid out image-inner (see [`Geometry::col2im_image_inner`]) into
+    /// `[images, C, H, W]`, overwriting `x`.
+    fn unpad_image_inner<T: Float>(&self, padded: &[T], images: usize, x: &mut [T]) {
+        let [hp, wp] = self.padded_size();
+        let [pt, pl] = self.options.padding;
+        let (channels, height, width) = (self.channels, self.height, self.width);
+        for (c, source) in padded
+            .chunks_exact(hp * wp * images)
+            .take(channels)
+            .enumerate()
+        {
+            for y in 0..height {
+                let line = &source[((y + pt) * wp + pl) * images..][..width * images];
+                for (xi, column) in line.chunks_exact(images).enumerate() {
+                    for (k, &value) in column.iter().enumerate() {
+                        x[((k * channels + c) * height + y) * width + xi] = value;
+                    }
+                }
+            }
+        }
+    }
+
     /// Walks every (patch row, image of the chunk) of `group`, handing `visit` that image's
     /// `[oh, ow]` block of the patch row and where the block's first input lies in the padded
     /// chunk. Output row `oy` of the block reads `ow` inputs `stride[1]` apart, from
@@ -727,6 +814,12 @@ struct Scratch<T> {
     /// A chunk's images zero-padded, or the gradient of those padded images.
     padded: Vec<T>,
 }
+
+/// Output widths below which a transposed convolution (a convolution's input gradient) of
+/// several images at once lays its chunk out image-inner: col2im then adds runs of `ow·images`
+/// elements instead of `ow`. conv-digits' second layer (4×4 outputs, 64 images a chunk) is the
+/// case it is for.
+const IMAGE_INNER_BELOW_WIDTH: usize = 16;
 
 /// How many [`Scratch`]es a thread keeps between convolutions: one per pass it starts (two
 /// per thread when a convolution is split).
@@ -1078,6 +1171,25 @@ impl<T: Float> Tensor<T> {
         geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
+            if images.len() > 1 && geo.out[1] < IMAGE_INNER_BELOW_WIDTH {
+                geo.zero_padded(images.len(), &mut scratch.padded);
+                for group in 0..options.groups {
+                    let block =
+                        geo.channel_block_image_inner(g, images.clone(), group, &mut scratch.block);
+                    matmul_into(
+                        (geo.patch(), geo.group_out(), width),
+                        geo.filters(w, group),
+                        true,
+                        block,
+                        false,
+                        T::zero(),
+                        &mut scratch.cols,
+                    );
+                    geo.col2im_image_inner(&scratch.cols, images.len(), group, &mut scratch.padded);
+                }
+                geo.unpad_image_inner(&scratch.padded, images.len(), part);
+                return;
+            }
             if geo.has_padding() {
                 geo.zero_padded(images.len(), &mut scratch.padded);
             }
@@ -1726,6 +1838,34 @@ mod tests {
         let all = x.conv2d(&w, o);
         let first = x.narrow(0, 39, 1).conv2d(&w, o);
         assert_eq!(all.narrow(0, 39, 1).to_vec(), first.to_vec());
+    }
+
+    #[test]
+    fn the_input_gradient_of_a_batch_is_each_images_own_to_the_bit() {
+        // Several images of a chunk go through the image-inner layout, one image alone through
+        // the image-by-image one; every input element sums the same products in the same order.
+        for (i, (xs, ws, o)) in CASES.iter().enumerate() {
+            let input = [3, xs[1], xs[2], xs[3]];
+            let geo = Geometry::new("t", &input, ws, *o);
+            assert!(
+                geo.out[1] < IMAGE_INNER_BELOW_WIDTH,
+                "case {i} would not test it"
+            );
+            let w = values(ws, 1.0 + i as f64);
+            let g = values(&geo.output_shape(), 2.0 + i as f64);
+            let size = [xs[2], xs[3]];
+            let all = g.conv_transpose2d_to(&w, *o, size);
+            for image in 0..3 {
+                let alone = g.narrow(0, image, 1).conv_transpose2d_to(&w, *o, size);
+                let bits =
+                    |t: &Tensor<f64>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&all.narrow(0, image, 1)),
+                    bits(&alone),
+                    "case {i} image {image}"
+                );
+            }
+        }
     }
 
     #[test]
