@@ -538,16 +538,23 @@ impl Geometry {
         buffer
     }
 
-    /// [`Geometry::col2im`] for columns in image-inner order, onto a padded chunk laid out
-    /// image-inner too: `[C, H + 2·padding, W + 2·padding, images]`. A patch row's output row
-    /// then lands on one run of `ow·images` inputs (stride 1) or `ow` runs of `images`, where
-    /// image by image it landed on runs of `ow`: conv-digits' 4.
-    fn col2im_image_inner<T: Float>(
+    /// Whether a chunk of `images` is laid out image-inner (see
+    /// [`Geometry::walk_image_inner`]): when it has several images and narrow outputs.
+    fn image_inner(&self, images: usize) -> bool {
+        images > 1 && self.out[1] < IMAGE_INNER_BELOW_WIDTH
+    }
+
+    /// [`Geometry::walk`] for a chunk laid out image-inner: patch columns ordered (output
+    /// row, output column, image), and the padded chunk `[C, H + 2·padding, W + 2·padding,
+    /// images]`. Hands `visit` each run of patch elements (a range of `cols`) and where its
+    /// inputs start in the padded chunk, the run being contiguous in both: a patch row's whole
+    /// output row, `ow·images` elements, at stride 1, else `images` elements per output column.
+    /// Image by image, those runs were `ow` long: conv-digits' 4.
+    fn walk_image_inner(
         &self,
-        cols: &[T],
         images: usize,
         group: usize,
-        padded: &mut [T],
+        mut visit: impl FnMut(Range<usize>, usize),
     ) {
         let [kh, kw] = self.kernel;
         let [hp, wp] = self.padded_size();
@@ -557,22 +564,104 @@ impl Geometry {
         let width = images * self.out_plane();
         for ci in 0..self.group_in() {
             let channel = group * self.group_in() + ci;
-            let target = &mut padded[channel * hp * wp * images..][..hp * wp * images];
+            let plane = channel * hp * wp;
             for i in 0..kh {
                 for j in 0..kw {
-                    let row = (ci * kh + i) * kw + j;
-                    let source = &cols[row * width..][..width];
-                    for (oy, line) in source.chunks_exact(ow * images).take(oh).enumerate() {
-                        let first = (oy * down + i * dilation[0]) * wp + j * dilation[1];
+                    let row = ((ci * kh + i) * kw + j) * width;
+                    for oy in 0..oh {
+                        let first = plane + (oy * down + i * dilation[0]) * wp + j * dilation[1];
+                        let start = row + oy * ow * images;
                         if step == 1 {
-                            accumulate(&mut target[first * images..][..ow * images], line);
+                            visit(start..start + ow * images, first * images);
                         } else {
-                            for (ox, run) in line.chunks_exact(images).enumerate() {
-                                let at = (first + ox * step) * images;
-                                accumulate(&mut target[at..at + images], run);
+                            for ox in 0..ow {
+                                let run = start + ox * images;
+                                visit(run..run + images, (first + ox * step) * images);
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// [`Geometry::im2col`] for a chunk laid out image-inner ([`Geometry::walk_image_inner`]).
+    fn im2col_image_inner<T: Float>(
+        &self,
+        padded: &[T],
+        images: usize,
+        group: usize,
+        cols: &mut [T],
+    ) {
+        self.walk_image_inner(images, group, |run, first| {
+            copy_run(&mut cols[run.clone()], &padded[first..first + run.len()]);
+        });
+    }
+
+    /// [`Geometry::col2im`] for a chunk laid out image-inner ([`Geometry::walk_image_inner`]).
+    fn col2im_image_inner<T: Float>(
+        &self,
+        cols: &[T],
+        images: usize,
+        group: usize,
+        padded: &mut [T],
+    ) {
+        self.walk_image_inner(images, group, |run, first| {
+            accumulate(&mut padded[first..first + run.len()], &cols[run]);
+        });
+    }
+
+    /// `images` of an `[N, C, H, W]` batch, zero-padded and laid out image-inner:
+    /// `[C, H + 2·padding, W + 2·padding, images]`, in `buffer`.
+    fn padded_image_inner<'a, T: Float>(
+        &self,
+        x: &[T],
+        images: Range<usize>,
+        buffer: &'a mut Vec<T>,
+    ) -> &'a [T] {
+        let [hp, wp] = self.padded_size();
+        let [pt, pl] = self.options.padding;
+        let (count, channels) = (images.len(), self.channels);
+        let buffer = self.zero_padded(count, buffer);
+        let planes = x[images.start * channels * self.in_plane()..].chunks_exact(self.in_plane());
+        for (at, plane) in planes.take(count * channels).enumerate() {
+            let (k, c) = (at / channels, at % channels);
+            for (y, line) in plane.chunks_exact(self.width).enumerate() {
+                let first = (c * hp + y + pt) * wp + pl;
+                for (xi, &value) in line.iter().enumerate() {
+                    buffer[(first + xi) * count + k] = value;
+                }
+            }
+        }
+        buffer
+    }
+
+    /// [`Geometry::store_block`] for a block whose columns are in image-inner order.
+    fn store_block_image_inner<T: Float>(
+        &self,
+        block: &[T],
+        images: Range<usize>,
+        group: usize,
+        bias: Option<&[T]>,
+        out: &mut [T],
+    ) {
+        let (per_group, plane, count) = (self.group_out(), self.out_plane(), images.len());
+        for (o, rows) in block
+            .chunks_exact(plane * count)
+            .take(per_group)
+            .enumerate()
+        {
+            let channel = group * per_group + o;
+            let b = bias.map(|bias| bias[channel]);
+            for k in 0..count {
+                let start = (k * self.out_channels + channel) * plane;
+                let target = &mut out[start..start + plane];
+                for (p, y) in target.iter_mut().enumerate() {
+                    let z = rows[p * count + k];
+                    *y = match b {
+                        Some(b) => z + b,
+                        None => z,
+                    };
                 }
             }
         }
@@ -815,11 +904,11 @@ struct Scratch<T> {
     padded: Vec<T>,
 }
 
-/// Output widths below which a transposed convolution (a convolution's input gradient) of
-/// several images at once lays its chunk out image-inner: col2im then adds runs of `ow·images`
-/// elements instead of `ow`. conv-digits' second layer (4×4 outputs, 64 images a chunk) is the
-/// case it is for.
-const IMAGE_INNER_BELOW_WIDTH: usize = 16;
+/// Output widths below which a chunk of several images is laid out image-inner (see
+/// [`Geometry::walk_image_inner`]) by all three products: im2col then copies, and col2im adds,
+/// runs of `ow·images` elements instead of `ow`. conv-digits' second layer (4×4 outputs, 64
+/// images a chunk) is the case it is for.
+const IMAGE_INNER_BELOW_WIDTH: usize = 8;
 
 /// How many [`Scratch`]es a thread keeps between convolutions: one per pass it starts (two
 /// per thread when a convolution is split).
@@ -1099,9 +1188,18 @@ impl<T: Float> Tensor<T> {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
             scratch.block.resize(geo.group_out() * width, T::zero());
-            let padded = geo.padded(x, images.clone(), &mut scratch.padded);
+            let image_inner = geo.image_inner(images.len());
+            let padded = if image_inner {
+                geo.padded_image_inner(x, images.clone(), &mut scratch.padded)
+            } else {
+                geo.padded(x, images.clone(), &mut scratch.padded)
+            };
             for group in 0..options.groups {
-                geo.im2col(padded, images.len(), group, &mut scratch.cols);
+                if image_inner {
+                    geo.im2col_image_inner(padded, images.len(), group, &mut scratch.cols);
+                } else {
+                    geo.im2col(padded, images.len(), group, &mut scratch.cols);
+                }
                 if keep {
                     let columns = ((images.start, group), scratch.cols.clone());
                     kept.lock().unwrap_or_else(|e| e.into_inner()).push(columns);
@@ -1115,7 +1213,11 @@ impl<T: Float> Tensor<T> {
                     T::zero(),
                     &mut scratch.block,
                 );
-                geo.store_block(&scratch.block, 0..images.len(), group, bias, part);
+                if image_inner {
+                    geo.store_block_image_inner(&scratch.block, 0..images.len(), group, bias, part);
+                } else {
+                    geo.store_block(&scratch.block, 0..images.len(), group, bias, part);
+                }
             }
         });
         let kept = keep.then(|| {
@@ -1171,7 +1273,7 @@ impl<T: Float> Tensor<T> {
         geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
-            if images.len() > 1 && geo.out[1] < IMAGE_INNER_BELOW_WIDTH {
+            if geo.image_inner(images.len()) {
                 geo.zero_padded(images.len(), &mut scratch.padded);
                 for group in 0..options.groups {
                     let block =
@@ -1278,9 +1380,13 @@ impl<T: Float> Tensor<T> {
             scratch.sum.resize(total, T::zero());
             let len = geo.patch() * width;
             let kept_columns = |group| kept.and_then(|p| p.columns((images.start, group), len));
-            // The padded images only where some group's patches must be built again.
+            // The padded images only where some group's patches must be built again, laid out
+            // as the forward laid out the patches it kept.
+            let image_inner = geo.image_inner(images.len());
             let padded = if (0..options.groups).all(|group| kept_columns(group).is_some()) {
                 &[]
+            } else if image_inner {
+                geo.padded_image_inner(x, images.clone(), &mut scratch.padded)
             } else {
                 geo.padded(x, images.clone(), &mut scratch.padded)
             };
@@ -1289,11 +1395,19 @@ impl<T: Float> Tensor<T> {
                     Some(columns) => columns,
                     None => {
                         scratch.cols.resize(len, T::zero());
-                        geo.im2col(padded, images.len(), group, &mut scratch.cols);
+                        if image_inner {
+                            geo.im2col_image_inner(padded, images.len(), group, &mut scratch.cols);
+                        } else {
+                            geo.im2col(padded, images.len(), group, &mut scratch.cols);
+                        }
                         &scratch.cols
                     }
                 };
-                let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
+                let block = if image_inner {
+                    geo.channel_block_image_inner(g, images.clone(), group, &mut scratch.block)
+                } else {
+                    geo.channel_block(g, images.clone(), group, &mut scratch.block)
+                };
                 matmul_into(
                     (geo.group_out(), width, geo.patch()),
                     block,
@@ -1841,30 +1955,40 @@ mod tests {
     }
 
     #[test]
-    fn the_input_gradient_of_a_batch_is_each_images_own_to_the_bit() {
+    fn a_batch_laid_out_image_inner_gives_each_images_own_result() {
         // Several images of a chunk go through the image-inner layout, one image alone through
-        // the image-by-image one; every input element sums the same products in the same order.
+        // the image-by-image one. (Not to the bit: a product of one column may take another
+        // of the library's kernels than one of three.) Kept patches must be laid out as the
+        // weight gradient lays out patches built afresh: those agree to the bit.
+        let bits = |t: &Tensor<f64>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let off = |a: &Tensor<f64>, b: &Tensor<f64>| a.sub(b).map(f64::abs).max_all().item();
         for (i, (xs, ws, o)) in CASES.iter().enumerate() {
             let input = [3, xs[1], xs[2], xs[3]];
             let geo = Geometry::new("t", &input, ws, *o);
-            assert!(
-                geo.out[1] < IMAGE_INNER_BELOW_WIDTH,
-                "case {i} would not test it"
-            );
-            let w = values(ws, 1.0 + i as f64);
+            assert!(geo.image_inner(3), "case {i} would not test it");
+            let (x, w) = (values(&input, 3.0 + i as f64), values(ws, 1.0 + i as f64));
             let g = values(&geo.output_shape(), 2.0 + i as f64);
             let size = [xs[2], xs[3]];
-            let all = g.conv_transpose2d_to(&w, *o, size);
+            let (y, kept) = x.conv2d_keeping(&w, None, *o, true);
+            let dx = g.conv_transpose2d_to(&w, *o, size);
+            let kernel = [ws[2], ws[3]];
+            let dw = x.conv2d_weight_from(&g, *o, kernel, Some(&kept));
+            assert_eq!(
+                bits(&dw),
+                bits(&x.conv2d_weight(&g, *o, kernel)),
+                "case {i} ∂W"
+            );
+            let mut dw_by_image = Tensor::zeros(ws);
             for image in 0..3 {
-                let alone = g.narrow(0, image, 1).conv_transpose2d_to(&w, *o, size);
-                let bits =
-                    |t: &Tensor<f64>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&all.narrow(0, image, 1)),
-                    bits(&alone),
-                    "case {i} image {image}"
-                );
+                let (x1, g1) = (x.narrow(0, image, 1), g.narrow(0, image, 1));
+                let place = format!("case {i} image {image}");
+                let y1 = x1.conv2d(&w, *o);
+                assert!(off(&y.narrow(0, image, 1), &y1) < 1e-12, "{place} y");
+                let dx1 = g1.conv_transpose2d_to(&w, *o, size);
+                assert!(off(&dx.narrow(0, image, 1), &dx1) < 1e-12, "{place} ∂X");
+                dw_by_image = dw_by_image.add(&x1.conv2d_weight(&g1, *o, kernel));
             }
+            assert!(off(&dw, &dw_by_image) < 1e-9, "case {i} ∂W by image");
         }
     }
 
