@@ -623,13 +623,18 @@ impl Geometry {
         let [pt, pl] = self.options.padding;
         let (count, channels) = (images.len(), self.channels);
         let buffer = self.zero_padded(count, buffer);
-        let planes = x[images.start * channels * self.in_plane()..].chunks_exact(self.in_plane());
-        for (at, plane) in planes.take(count * channels).enumerate() {
-            let (k, c) = (at / channels, at % channels);
-            for (y, line) in plane.chunks_exact(self.width).enumerate() {
-                let first = (c * hp + y + pt) * wp + pl;
-                for (xi, &value) in line.iter().enumerate() {
-                    buffer[(first + xi) * count + k] = value;
+        let (height, width, in_plane) = (self.height, self.width, self.in_plane());
+        let chunk = &x[images.start * channels * in_plane..][..count * channels * in_plane];
+        // Row by padded row, so that the writes stay within a few cache lines.
+        for c in 0..channels {
+            for y in 0..height {
+                let first = ((c * hp + y + pt) * wp + pl) * count;
+                let target = &mut buffer[first..first + width * count];
+                for k in 0..count {
+                    let line = &chunk[((k * channels + c) * height + y) * width..][..width];
+                    for (xi, &value) in line.iter().enumerate() {
+                        target[xi * count + k] = value;
+                    }
                 }
             }
         }
