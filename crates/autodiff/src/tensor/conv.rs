@@ -1278,30 +1278,16 @@ impl<T: Float> Tensor<T> {
         geo.for_each_chunk(&mut out, per_image, |images, scratch, part| {
             let width = images.len() * geo.out_plane();
             scratch.cols.resize(geo.patch() * width, T::zero());
-            if geo.image_inner(images.len()) {
-                geo.zero_padded(images.len(), &mut scratch.padded);
-                for group in 0..options.groups {
-                    let block =
-                        geo.channel_block_image_inner(g, images.clone(), group, &mut scratch.block);
-                    matmul_into(
-                        (geo.patch(), geo.group_out(), width),
-                        geo.filters(w, group),
-                        true,
-                        block,
-                        false,
-                        T::zero(),
-                        &mut scratch.cols,
-                    );
-                    geo.col2im_image_inner(&scratch.cols, images.len(), group, &mut scratch.padded);
-                }
-                geo.unpad_image_inner(&scratch.padded, images.len(), part);
-                return;
-            }
-            if geo.has_padding() {
+            let image_inner = geo.image_inner(images.len());
+            if image_inner || geo.has_padding() {
                 geo.zero_padded(images.len(), &mut scratch.padded);
             }
             for group in 0..options.groups {
-                let block = geo.channel_block(g, images.clone(), group, &mut scratch.block);
+                let block = if image_inner {
+                    geo.channel_block_image_inner(g, images.clone(), group, &mut scratch.block)
+                } else {
+                    geo.channel_block(g, images.clone(), group, &mut scratch.block)
+                };
                 matmul_into(
                     (geo.patch(), geo.group_out(), width),
                     geo.filters(w, group),
@@ -1311,14 +1297,17 @@ impl<T: Float> Tensor<T> {
                     T::zero(),
                     &mut scratch.cols,
                 );
-                let target = if geo.has_padding() {
-                    &mut scratch.padded
+                if image_inner {
+                    geo.col2im_image_inner(&scratch.cols, images.len(), group, &mut scratch.padded);
+                } else if geo.has_padding() {
+                    geo.col2im(&scratch.cols, images.len(), group, &mut scratch.padded);
                 } else {
-                    &mut *part
-                };
-                geo.col2im(&scratch.cols, images.len(), group, target);
+                    geo.col2im(&scratch.cols, images.len(), group, part);
+                }
             }
-            if geo.has_padding() {
+            if image_inner {
+                geo.unpad_image_inner(&scratch.padded, images.len(), part);
+            } else if geo.has_padding() {
                 geo.add_unpadded(&scratch.padded, part);
             }
         });

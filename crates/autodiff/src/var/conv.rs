@@ -1,5 +1,7 @@
 //! Convolution and pooling on vars (rules in `ops/conv.rs`, kernels in `tensor/conv.rs`).
 
+use smallvec::{smallvec, SmallVec};
+
 use crate::graph::Var;
 use crate::ops::{ConvOp, Op};
 use crate::{Conv1dOptions, Conv2dOptions, Float, Pool2dOptions};
@@ -26,10 +28,9 @@ impl<'g, T: Float> Var<'g, T> {
             self.value()
                 .conv2d_keeping(&weight.value(), bias_value.as_ref(), options, keep);
         let op = ConvOp::Conv2d(options, kept);
-        match bias {
-            Some(bias) => self.record_with(Op::Conv(Box::new(op)), &[weight, bias], |_| value),
-            None => self.record_with(Op::Conv(Box::new(op)), &[weight], |_| value),
-        }
+        let mut others: SmallVec<[Var<'g, T>; 2]> = smallvec![weight];
+        others.extend(bias);
+        self.record_with(Op::Conv(Box::new(op)), &others, |_| value)
     }
 
     #[track_caller]
