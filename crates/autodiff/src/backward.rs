@@ -310,15 +310,37 @@ pub(crate) fn sweep<T: Float, P: Tape<T> + ?Sized>(
             continue;
         }
         // Unwrapped in each branch: an `Option` of a tensor built first and unwrapped after
-        // costs two more copies of it, which show on small tensors.
+        // costs two more copies of it, which show on small tensors. The gradient is taken out
+        // by `take_whole`, not `Option::take`, for the reason given there.
         let grad = if retain_all {
             grads[id].clone().expect("present")
         } else {
-            grads[id].take().expect("present")
+            take_whole(&mut grads[id])
         };
         tape.visit(id, grad, &mut grads, observer);
     }
     grads
+}
+
+/// The value in a full slot, moved out as one block of bytes, the slot left empty.
+///
+/// `slot.take().expect(..)` moves a tensor differently: the compiler copies its tag (which
+/// lives inside the tensor, the `Option`'s niche) and its other 44 bytes as separate stores,
+/// and the rule that receives the gradient reads them straight back in 16-byte pieces that
+/// straddle those stores. The processor cannot forward such stores to the loads and waits for
+/// them to reach the cache: on `op-overhead` that wait was a third of the backward pass (25.9
+/// → 17.1 ns per op). Read through a reference to the value, the same move is one copy of 48
+/// bytes that the later loads line up with.
+#[inline(always)]
+fn take_whole<V>(slot: &mut Option<V>) -> V {
+    let Some(value) = slot.as_mut() else {
+        panic!("the sweep visits only nodes with a gradient");
+    };
+    // SAFETY: the value is read out once: the slot is overwritten with `None` at once, without
+    // dropping what it held.
+    let value = unsafe { std::ptr::read(value) };
+    unsafe { std::ptr::write(slot, None) };
+    value
 }
 
 /// Applies one node's rule to its gradient `grad` and hands each input its contribution.
