@@ -213,6 +213,9 @@ impl<T: Float> Graph<T> {
                 }
             }
             Op::Where => format!("where({}, {}, {})", names[0], names[1], names[2]),
+            Op::Matmul(op) if op.bias => {
+                format!("matmul({}, {}) + {}", names[0], names[1], names[2])
+            }
             op => format!("{}({})", op.name(), names.join(", ")),
         }
     }

@@ -107,6 +107,14 @@ fn second_order_reductions_and_matmul() {
         vec![values(&[2, 3, 2], 0.2), values(&[2, 3, 2], 1.0)],
         |_g, v| v[0].matmul_t(v[1], true, false).tanh(),
     );
+    gradgradcheck(
+        vec![
+            values(&[2, 3], 0.1),
+            values(&[3, 4], 1.0),
+            values(&[4], 0.5),
+        ],
+        |_g, v| v[0].matmul_bias(v[1], v[2]).tanh(),
+    );
 }
 
 #[test]

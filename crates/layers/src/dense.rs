@@ -145,7 +145,7 @@ impl Dense {
             name: &self.name,
         };
         expect_features(layer, x, self.inputs);
-        x.matmul(params.bind(g, self.weight)) + params.bind(g, self.bias)
+        x.matmul_bias(params.bind(g, self.weight), params.bind(g, self.bias))
     }
 
     /// The id of the weight `W`, shape `[in, out]`.

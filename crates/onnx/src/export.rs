@@ -374,7 +374,10 @@ impl<'g> Export<'g> {
                 Op::Binary(b) => lower::binary(&mut builder, *b, inputs[0], inputs[1], out),
                 Op::Where => lower::select(&mut builder, inputs[0], inputs[1], inputs[2], out),
                 Op::Reduce(r) => lower::reduce(&mut builder, *r, inputs[0]),
-                Op::Matmul(m) => lower::matmul(&mut builder, *m, inputs[0], inputs[1], out),
+                Op::Matmul(m) => {
+                    let bias = m.bias.then(|| inputs[2]);
+                    lower::matmul(&mut builder, *m, inputs[0], inputs[1], bias, out)
+                }
                 Op::Shape(s) => match (&**s, index_inputs.get(&id)) {
                     (ShapeOp::IndexSelect { axis, .. }, Some((name, dims))) => {
                         lower::index_select_input(&mut builder, inputs[0], *axis, name, dims)

@@ -206,7 +206,16 @@ fn swap_last_two(rank: usize) -> Vec<i64> {
 }
 
 /// `op(A)·op(B)`, a `Transpose` in front of an operand whose flag is set.
-pub fn matmul(b: &mut Builder, op: MatmulOp, x: &Value, y: &Value, out: &[usize]) -> Lowered {
+/// `MatMul`, and an `Add` of the bias (broadcast over the rows, as ONNX broadcasts a 1-D
+/// operand against the last axis) when the product has one.
+pub fn matmul(
+    b: &mut Builder,
+    op: MatmulOp,
+    x: &Value,
+    y: &Value,
+    bias: Option<&Value>,
+    out: &[usize],
+) -> Lowered {
     let operand = |b: &mut Builder, v: &Value, transpose: bool| -> (String, Vec<Dim>) {
         if !transpose {
             return (v.name.clone(), v.dims.clone());
@@ -233,7 +242,11 @@ pub fn matmul(b: &mut Builder, op: MatmulOp, x: &Value, y: &Value, out: &[usize]
         broadcast(&[&a_dims[..ra - 2], &c_dims[..rc - 2]], lead).map_err(Refusal::Dynamic)?;
     dims.push(a_dims[ra - 2]);
     dims.push(c_dims[rc - 1]);
-    value(b.node("MatMul", &[&a, &c], vec![]), dims)
+    let product = b.node("MatMul", &[&a, &c], vec![]);
+    match bias {
+        Some(bias) => value(b.node("Add", &[&product, &bias.name], vec![]), dims),
+        None => value(product, dims),
+    }
 }
 
 /// A shape tensor for `Reshape`/`Expand`: literal where it can be, else read from `source`'s

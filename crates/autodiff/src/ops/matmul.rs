@@ -19,6 +19,9 @@ pub struct MatmulOp {
     pub transpose_a: bool,
     /// Use Bᵀ in place of B.
     pub transpose_b: bool,
+    /// A third input, the bias `b` of shape `[n]`, is added to every row of the product
+    /// ([`Var::matmul_bias`](crate::Var::matmul_bias)).
+    pub bias: bool,
 }
 
 impl MatmulOp {
@@ -29,6 +32,10 @@ impl MatmulOp {
 
     /// The local derivatives.
     pub fn formula(&self) -> &'static str {
+        if self.bias {
+            // Recorded only without transposes (`Var::matmul_bias`).
+            return "C = A·B + b: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G, ∂L/∂b = Σ G over the rows";
+        }
         match (self.transpose_a, self.transpose_b) {
             (false, false) => "C = A·B: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G",
             (false, true) => "C = A·Bᵀ: ∂L/∂A = G·B, ∂L/∂B = Gᵀ·A",

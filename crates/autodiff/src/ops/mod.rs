@@ -150,7 +150,12 @@ impl<T: Float> Op<T> {
             Op::Binary(op) => op.forward(inputs[0], inputs[1]),
             Op::Where => elementwise::select::forward(inputs[0], inputs[1], inputs[2]),
             Op::Reduce(op) => op.forward(inputs[0]),
-            Op::Matmul(op) => inputs[0].matmul_t(inputs[1], op.transpose_a, op.transpose_b),
+            Op::Matmul(op) => inputs[0].matmul_t_plus(
+                inputs[1],
+                op.transpose_a,
+                op.transpose_b,
+                op.bias.then(|| inputs[2]),
+            ),
             Op::Shape(op) => op.forward(inputs),
             Op::Nn(op) => op.forward(inputs),
             Op::Conv(op) => op.forward(inputs),
@@ -182,7 +187,14 @@ pub(crate) fn backward<T: Float, V: BackwardOps<T>>(
             smallvec![None, a, b]
         }
         Op::Reduce(op) => smallvec![Some(op.backward(inputs[0], output, grad))],
-        Op::Matmul(op) => op.backward(inputs[0], inputs[1], grad, wants),
+        Op::Matmul(op) => {
+            // A bias (the optional third input, added to every row) gets `G` itself, which
+            // the sweep sums over the rows back to the bias's shape.
+            let bias = op.bias.then(|| wants[2].then(|| grad.clone()));
+            let mut grads = op.backward(inputs[0], inputs[1], grad, wants);
+            grads.extend(bias);
+            grads
+        }
         Op::Shape(op) => op.backward(inputs, grad),
         Op::Nn(op) => op.backward(inputs, output, grad, wants),
         Op::Conv(op) => op.backward(inputs, grad, wants),

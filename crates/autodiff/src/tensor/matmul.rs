@@ -254,6 +254,25 @@ impl<T: Float> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn matmul_t(&self, other: &Tensor<T>, transpose_a: bool, transpose_b: bool) -> Tensor<T> {
+        self.matmul_t_plus(other, transpose_a, transpose_b, None)
+    }
+
+    /// [`Tensor::matmul_t`] plus `bias` (shape `[n]`) added to every row of the product, as
+    /// `torch.addmm` does: each row of the result starts as the bias and the kernel adds the
+    /// product to it as it writes, so the sum costs no pass of its own. With a `k` longer than
+    /// the kernel's blocks of the inner axis, the bias is added before the last block's partial
+    /// sums rather than after all of them, which can change the last bit.
+    ///
+    /// # Panics
+    /// As for [`Tensor::matmul_t`]; and when the bias is not `[n]`.
+    #[track_caller]
+    pub(crate) fn matmul_t_plus(
+        &self,
+        other: &Tensor<T>,
+        transpose_a: bool,
+        transpose_b: bool,
+        bias: Option<&Tensor<T>>,
+    ) -> Tensor<T> {
         let shapes = || {
             let mark = |t: bool| if t { " (transposed)" } else { "" };
             format!(
@@ -294,18 +313,38 @@ impl<T: Float> Tensor<T> {
         }
 
         let (m, k, n) = (a.rows, a.cols, b.cols);
+        if let Some(bias) = bias {
+            if bias.shape() != [n] {
+                shape_panic!(
+                    "matmul: the bias has shape {:?}, but the product of {} has {n} columns",
+                    bias.shape(),
+                    shapes()
+                );
+            }
+        }
         let count = batch.unwrap_or(1);
         let shape: Shape = match batch {
             Some(count) => Shape::from_slice(&[count, m, n]),
             None => Shape::from_slice(&[m, n]),
         };
-        // An empty product is all zeros.
-        if m == 0 || k == 0 || n == 0 {
-            return Tensor::from_parts(vec![T::zero(); count * m * n], shape);
-        }
         // Not zeroed first: with beta = 0 the kernel writes every element of C without reading
-        // it (both libraries' documented contract), and zeroing was 5% of an LSTM's time.
+        // it (both libraries' documented contract), and zeroing was 5% of an LSTM's time. With
+        // a bias, every row starts as the bias and the kernel adds to it (beta = 1).
         let mut out: Vec<T> = Vec::with_capacity(count * m * n);
+        let beta = match bias {
+            Some(bias) => {
+                for _ in 0..count * m {
+                    out.extend_from_slice(bias.as_slice());
+                }
+                T::one()
+            }
+            None => T::zero(),
+        };
+        // An empty product is all zeros (plus the bias).
+        if m == 0 || k == 0 || n == 0 {
+            out.resize(count * m * n, T::zero());
+            return Tensor::from_parts(out, shape);
+        }
         let pa = self.as_slice().as_ptr();
         let pb = other.as_slice().as_ptr();
         let pc = out.as_mut_ptr();
@@ -323,7 +362,7 @@ impl<T: Float> Tensor<T> {
                     a_strides: a.strides,
                     b: pb,
                     b_strides: b.strides,
-                    beta: T::zero(),
+                    beta,
                     c: pc,
                     c_strides,
                 }
@@ -345,7 +384,7 @@ impl<T: Float> Tensor<T> {
                         a_strides: a.strides,
                         b: pb.add(b_start),
                         b_strides: b.strides,
-                        beta: T::zero(),
+                        beta,
                         c: pc.add(i * m * n),
                         c_strides,
                     }
@@ -354,7 +393,7 @@ impl<T: Float> Tensor<T> {
             }
         }
         // SAFETY: the products above wrote all count·m·n elements (every matrix of the batch,
-        // every element of each, beta = 0).
+        // every element of each, beta = 0), or added to the bias rows already there.
         unsafe { out.set_len(count * m * n) };
         Tensor::from_parts(out, shape)
     }

@@ -26,6 +26,38 @@ impl<'g, T: Float> Var<'g, T> {
         self.matmul_t(other, false, false)
     }
 
+    /// `self·other + bias`, the bias (shape `[n]`, one number per column of the product)
+    /// added to every row — a dense layer's `Z = XW + B` as one node, whose kernel adds the
+    /// bias while it writes the product instead of in a pass of its own. Shapes of `self` and
+    /// `other` as for [`Var::matmul`]. Derivatives as for the product, and `∂L/∂B = Σ G` over
+    /// the rows. PyTorch: `torch.addmm(bias, a, b)`, or `a @ b + bias`.
+    ///
+    /// The value equals `self.matmul(other) + bias`, except that for an inner length longer
+    /// than the kernel's blocks (hundreds) the bias joins the sum before its last block, which
+    /// can change the last bit.
+    ///
+    /// # Panics
+    /// As for [`Var::matmul`], and when the bias is not `[n]`; the messages name the shapes.
+    ///
+    /// ```
+    /// use chainrule_autodiff::{Graph, Tensor};
+    /// let g = Graph::new();
+    /// let x = g.input(Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]));
+    /// let w = g.param(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]));
+    /// let b = g.param(Tensor::from_vec(vec![10.0, 20.0], &[2]));
+    /// let z = x.matmul_bias(w, b);
+    /// assert_eq!(z.value().to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
+    /// assert_eq!(z.sum().backward()[b].to_vec(), vec![2.0, 2.0]); // one per row
+    /// ```
+    #[track_caller]
+    pub fn matmul_bias(self, other: Var<'g, T>, bias: Var<'g, T>) -> Self {
+        let op = MatmulOp {
+            bias: true,
+            ..MatmulOp::default()
+        };
+        self.record_op(Op::Matmul(op), &[other, bias])
+    }
+
     /// `op(self)·op(other)` where each flag transposes the last two axes of its operand without
     /// copying. PyTorch: `a.mT @ b` and the like.
     ///
@@ -40,6 +72,7 @@ impl<'g, T: Float> Var<'g, T> {
         let op = MatmulOp {
             transpose_a,
             transpose_b,
+            bias: false,
         };
         self.record_op(Op::Matmul(op), &[other])
     }
