@@ -333,8 +333,13 @@ impl<T: Float> Tensor<T> {
         let mut out: Vec<T> = Vec::with_capacity(count * m * n);
         let beta = match bias {
             Some(bias) => {
-                for _ in 0..count * m {
-                    out.extend_from_slice(bias.as_slice());
+                // The first row, then copies of all the rows so far: a few long copies rather
+                // than one call per row (a call per row showed as 1.5% of `mlp-digits`).
+                let total = count * m * n;
+                out.extend_from_slice(bias.as_slice());
+                while !out.is_empty() && out.len() < total {
+                    let more = out.len().min(total - out.len());
+                    out.extend_from_within(..more);
                 }
                 T::one()
             }
