@@ -1619,13 +1619,23 @@ fn halving_planes<T: Float, const OUT_WIDTH: usize>(
     out: &mut [T],
     indices: &mut [usize],
 ) {
-    // The winner of each pair, and whether it was the right one.
-    let mut winners = vec![T::zero(); x.len() / 2];
-    let mut right = vec![0u32; x.len() / 2];
-    for ((pair, winner), is_right) in x.chunks_exact(2).zip(&mut winners).zip(&mut right) {
+    // The winner of each pair, and whether it was the right one: written once each, so not
+    // zeroed first (zeroing them was 1.7% of conv-digits' time at one thread).
+    let pairs = x.len() / 2;
+    let mut winners: Vec<T> = Vec::with_capacity(pairs);
+    let mut right: Vec<u32> = Vec::with_capacity(pairs);
+    let slots = winners.spare_capacity_mut()[..pairs]
+        .iter_mut()
+        .zip(&mut right.spare_capacity_mut()[..pairs]);
+    for (pair, (winner, is_right)) in x.chunks_exact(2).zip(slots) {
         let take_right = beats(pair[1], pair[0]);
-        *winner = select_unpredictable(take_right, pair[1], pair[0]);
-        *is_right = u32::from(take_right);
+        winner.write(select_unpredictable(take_right, pair[1], pair[0]));
+        is_right.write(u32::from(take_right));
+    }
+    // SAFETY: the loop wrote the first `pairs` slots of both (`x` has `2·pairs` elements).
+    unsafe {
+        winners.set_len(pairs);
+        right.set_len(pairs);
     }
     let rows = winners
         .chunks_exact(2 * OUT_WIDTH)
