@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
+use crate::arena::Arena;
 use crate::ops::{Leaf, Op};
 use crate::spare::{Owners, SpareBuffer};
 use crate::tensor::shape_of;
@@ -76,6 +77,9 @@ pub struct Graph<T> {
     /// dropping the graph must visit. A scalar graph's nodes own none, and reading megabytes of
     /// them back only to find that out cost an eighth of a `scalar-mlp` step.
     heap_owners: RefCell<Owners>,
+    /// Where the small values of elementwise ops live (see [`crate::arena`]); freed after the
+    /// nodes, in [`Graph`]'s `drop`.
+    arena: RefCell<Arena>,
 }
 
 /// How a new node's value comes to be, inside [`Graph::record_computed`]: computed there from
@@ -83,6 +87,15 @@ pub struct Graph<T> {
 /// closure so that a kernel's shape panic still names the user's line (`#[track_caller]` does
 /// not pass through closures).
 pub(crate) trait Forward<T> {
+    /// Whether the value is worth computing with the graph's arena lent (see
+    /// [`crate::arena`]): only for a built-in kernel, one that keeps no tensor it makes but the
+    /// value, and only when the value may need a buffer (a graph of scalars, whose values are
+    /// held inline, would pay for the loan on every op and gain nothing).
+    #[inline(always)]
+    fn in_arena(&self, _recorded: &[Node<T>]) -> bool {
+        false
+    }
+
     /// The value, from the tape so far.
     fn compute(self, recorded: &[Node<T>]) -> Tensor<T>;
 }
@@ -122,6 +135,7 @@ impl<T: Float> Graph<T> {
             source_lines: None,
             grad_enabled: true,
             heap_owners: RefCell::new(Owners::default()),
+            arena: RefCell::default(),
         }
     }
 
@@ -329,12 +343,12 @@ impl<T: Float> Graph<T> {
     /// borrow of the tape for all of it).
     #[track_caller]
     #[inline(always)]
-    fn push(
+    fn push<F: Forward<T>>(
         &self,
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
         requires_grad: impl FnOnce(&[Node<T>], &[usize]) -> bool,
-        forward: impl Forward<T>,
+        forward: F,
     ) -> Var<'_, T> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.reserve(1);
@@ -347,7 +361,13 @@ impl<T: Float> Graph<T> {
         let recorded: &[Node<T>] = unsafe { std::slice::from_raw_parts(base, id) };
         let slot = unsafe { base.add(id) };
         let requires_grad = requires_grad(recorded, &inputs);
-        let value = forward.compute(recorded);
+        let value = if forward.in_arena(recorded) {
+            let mut arena = self.arena.borrow_mut();
+            let _loan = arena.lend();
+            forward.compute(recorded)
+        } else {
+            forward.compute(recorded)
+        };
         if let Some(lines) = &self.source_lines {
             lines.borrow_mut().push(Location::caller());
         }
@@ -461,6 +481,13 @@ thread_local! {
 fn take_spare_tape<T>() -> Vec<Node<T>> {
     SpareBuffer::take(&SPARE_TAPE)
 }
+
+// A graph may be built on one thread and moved to another (a worker of a training loop); the
+// arena's raw chunks must not take that away.
+const _: fn() = || {
+    fn movable_between_threads<S: Send>() {}
+    movable_between_threads::<Graph<f32>>();
+};
 
 impl<T> Drop for Graph<T> {
     fn drop(&mut self) {

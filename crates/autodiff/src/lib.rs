@@ -71,6 +71,7 @@ macro_rules! shape_assert {
 }
 
 pub mod anomaly;
+mod arena;
 pub mod backward;
 mod custom;
 mod describe;

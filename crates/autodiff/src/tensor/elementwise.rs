@@ -23,7 +23,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
         // One element, the scalar graph's every op: no slices, no lengths to compare.
-        if let [x] = *self.as_slice() {
+        if let Some(x) = self.one_element() {
             return Tensor::one(f(x), shape_of(&self.shape));
         }
         Tensor::from_map(self, f)
@@ -77,7 +77,7 @@ impl<T: Float> Tensor<T> {
         // Same shapes — every op of a scalar graph, most of a training step — need no
         // broadcasting at all.
         if same_dims(&self.shape, &other.shape) {
-            if let (&[a], &[b]) = (self.as_slice(), other.as_slice()) {
+            if let (Some(a), Some(b)) = (self.one_element(), other.one_element()) {
                 return Tensor::one(f(a, b), shape_of(&self.shape));
             }
             return Tensor::from_zip(self, other, f);

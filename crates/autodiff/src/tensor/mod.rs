@@ -16,6 +16,7 @@
 //! in their own module, `layout`, so that no kernel file imports another.
 
 mod conv;
+mod elements;
 mod elementwise;
 mod layout;
 mod matmul;
@@ -50,7 +51,10 @@ pub type Shape = SmallVec<[usize; 2]>;
 #[inline]
 pub(crate) fn shape_of(dims: &[usize]) -> Shape {
     if dims.is_empty() {
-        return Shape::new();
+        // Zeros rather than `Shape::new()`'s uninitialised buffer: copying that buffer still
+        // cost a load of whatever the stack slot last held, which could not be served from
+        // pending stores (a fifth of the backward pass of a graph of 0-d values).
+        return Shape::from_buf_and_len([0; 2], 0);
     }
     shape_of_axes(dims)
 }
@@ -95,7 +99,8 @@ pub struct Tensor<T> {
 }
 
 impl<T: Clone> Clone for Tensor<T> {
-    /// Shares the storage (or copies the one inline element); the shape is copied as a slice,
+    /// Shares the storage (or copies the one inline element, or a small value's elements from
+    /// its graph's arena, see `crate::arena`); the shape is copied as a slice,
     /// which is much cheaper than `SmallVec`'s element-by-element clone on this hot path.
     fn clone(&self) -> Self {
         Tensor {
@@ -344,10 +349,31 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Whether dropping this tensor frees heap memory: its elements are on the heap, or its
-    /// shape is too long to be held inline. A one-element tensor of rank up to 2 owns nothing.
+    /// shape is too long to be held inline. A one-element tensor of rank up to 2 owns nothing,
+    /// and neither does a value in its graph's arena.
     #[inline]
     pub(crate) fn owns_heap(&self) -> bool {
-        self.shape.spilled() || !matches!(self.data, Storage::One(_))
+        self.shape.spilled() || self.data.owns_heap()
+    }
+
+    /// Whether the one element is held inline (every one-element tensor's is, and no other's).
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.data, Storage::One(_))
+    }
+
+    /// The element of a one-element tensor (`None` for any other): one check of the storage's
+    /// form, where matching `as_slice()` against `[x]` builds the slice of every form first —
+    /// which on a scalar graph's every op and every backward step is measurable.
+    #[inline(always)]
+    pub(crate) fn one_element(&self) -> Option<T>
+    where
+        T: Copy,
+    {
+        match self.data {
+            Storage::One(value) => Some(value),
+            _ => None,
+        }
     }
 
     /// The element of a one-element tensor, mutable (`None` for any other tensor): the

@@ -4,17 +4,20 @@
 //! graph or handing a gradient to an optimizer copies nothing. A tensor of exactly one element
 //! keeps it inline instead: a graph of micrograd-style scalars records tens of thousands of
 //! 0-d values per step, and two heap allocations for each (the count and the buffer) would cost
-//! more than the arithmetic.
+//! more than the arithmetic. A small value that an elementwise op computes for a graph node
+//! lives in that graph's arena (see [`crate::arena`]), for the same reason one size up.
 
 use std::mem::MaybeUninit;
 
-use triomphe::{Arc, UniqueArc};
+use triomphe::Arc;
 
-/// A tensor's elements: one inline, or any number shared on the heap, counted by `triomphe`'s
-/// `Arc` (no weak count: dropping the last handle is one atomic decrement, not std's two, and
-/// asking whether a buffer is shared is a plain load). The two heap forms differ only in how
-/// they were built; neither ever holds exactly one element, so a one-element tensor
-/// is always [`Storage::One`].
+use super::elements::Elements;
+
+/// A tensor's elements: one inline, or any number shared on the heap, counted without a weak
+/// count (`triomphe`'s `Arc`, and [`Elements`]: dropping the last handle is one atomic
+/// decrement, not std's two, and asking whether a buffer is shared is a plain load). The two
+/// heap forms differ only in how they were built; neither ever holds exactly one element, so
+/// a one-element tensor is always [`Storage::One`].
 #[derive(Clone)]
 pub(super) enum Storage<T> {
     /// Exactly one element, held in place.
@@ -22,9 +25,11 @@ pub(super) enum Storage<T> {
     /// A buffer a kernel filled step by step, kept as it was handed over (no copy).
     Shared(Arc<Vec<T>>),
     /// Elements written straight into their place by an elementwise kernel: one allocation
-    /// holds the reference count and the elements together, where
-    /// `Arc<Vec<T>>` takes two — which is most of the cost of a small tensor op.
-    Slice(Arc<[T]>),
+    /// holds the reference count and the elements together, where `Arc<Vec<T>>` takes two —
+    /// which is most of the cost of a small tensor op. For a graph node's small value the
+    /// allocation is a block of the graph's arena (see [`crate::arena`]), which its clones copy
+    /// and its drop leaves alone.
+    Slice(Elements<T>),
 }
 
 impl<T: Copy> Storage<T> {
@@ -82,10 +87,8 @@ impl<T: Copy> Storage<T> {
     /// `write` must write every one of the `len` slots it is given.
     #[inline(always)]
     unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
-        let mut data = UniqueArc::<[MaybeUninit<T>]>::new_uninit_slice(len);
-        write(&mut data);
-        // SAFETY: `write` wrote every slot (the caller's promise).
-        Storage::Slice(unsafe { UniqueArc::assume_init_slice(data) }.shareable())
+        // SAFETY: passed on from the caller.
+        Storage::Slice(unsafe { Elements::written(len, write) })
     }
 }
 
@@ -95,7 +98,18 @@ impl<T> Storage<T> {
         match self {
             Storage::One(value) => std::slice::from_ref(value),
             Storage::Shared(data) => data,
-            Storage::Slice(data) => data,
+            Storage::Slice(data) => data.as_slice(),
+        }
+    }
+
+    /// Whether dropping this storage frees memory: a heap buffer's last handle does; an
+    /// inline element or an arena block never does (the arena goes with its graph).
+    #[inline]
+    pub(super) fn owns_heap(&self) -> bool {
+        match self {
+            Storage::One(_) => false,
+            Storage::Shared(_) => true,
+            Storage::Slice(data) => !data.in_arena(),
         }
     }
 
@@ -118,7 +132,7 @@ impl<T> Storage<T> {
             // instruction makes wait for every earlier store; the backward sweep asks once per
             // node of a chain of small ops, right after moving the gradient around).
             Storage::Shared(data) => Arc::get_mut(data).map(Vec::as_mut_slice),
-            Storage::Slice(data) => Arc::get_mut(data),
+            Storage::Slice(data) => data.get_mut(),
         }
     }
 
@@ -133,10 +147,10 @@ impl<T> Storage<T> {
             Storage::One(value) => std::slice::from_mut(value),
             Storage::Shared(data) => Arc::make_mut(data).as_mut_slice(),
             Storage::Slice(data) => {
-                if !data.is_unique() {
-                    *data = Arc::from(&data[..]);
+                if data.get_mut().is_none() {
+                    *data = Elements::copied(data.as_slice());
                 }
-                Arc::get_mut(data).expect("a buffer just copied has one handle")
+                data.get_mut().expect("a buffer just copied has one handle")
             }
         }
     }
@@ -145,7 +159,7 @@ impl<T> Storage<T> {
     pub(super) fn ptr_eq(&self, other: &Storage<T>) -> bool {
         match (self, other) {
             (Storage::Shared(a), Storage::Shared(b)) => Arc::ptr_eq(a, b),
-            (Storage::Slice(a), Storage::Slice(b)) => Arc::ptr_eq(a, b),
+            (Storage::Slice(a), Storage::Slice(b)) => a.ptr_eq(b),
             _ => false,
         }
     }
@@ -154,6 +168,51 @@ impl<T> Storage<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Graph, Tensor};
+
+    #[test]
+    fn small_elementwise_values_live_in_the_arena_and_their_clones_outlive_it() {
+        let graph = Graph::new();
+        let x = graph.param(Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]));
+        let big = graph.param(Tensor::<f32>::ones(&[300]));
+        let y = x * 2.0 + x;
+        let z = big * 2.0;
+        let kept = {
+            let nodes = graph.nodes();
+            let value = &nodes[y.id()].value;
+            let in_arena = |data: &Storage<f32>| matches!(data, Storage::Slice(d) if d.in_arena());
+            assert!(in_arena(&value.data));
+            assert!(!in_arena(&nodes[z.id()].value.data), "1,200 bytes: heap");
+            let clone = value.clone();
+            assert!(!in_arena(&clone.data), "a clone leaves the arena");
+            assert!(!clone.data.ptr_eq(&value.data));
+            clone
+        };
+        let grads = (y.sum() + z.sum()).backward();
+        assert_eq!(grads[x].to_vec(), vec![3.0; 3]);
+        drop(grads);
+        drop(graph);
+        assert_eq!(kept.to_vec(), vec![3.0, 6.0, 9.0]);
+    }
+
+    #[test]
+    fn an_arena_block_is_its_tensors_alone_to_write() {
+        let graph = Graph::new();
+        let x = graph.param(Tensor::from_vec(vec![1.0f64, 2.0], &[2]));
+        let y = x * 3.0;
+        let mut value = y.value();
+        // `Var::value` clones: the block stays in the graph, unchanged by writes to the clone.
+        value.data.make_mut()[0] = 10.0;
+        assert_eq!(y.value().to_vec(), vec![3.0, 6.0]);
+        let mut arena = crate::arena::Arena::default();
+        let loan = arena.lend();
+        let mut owned = Tensor::from_vec(vec![1.0f64, 2.0], &[2]).mul_scalar(2.0);
+        drop(loan);
+        assert!(matches!(&owned.data, Storage::Slice(data) if data.in_arena()));
+        owned.data.get_mut().expect("a block has one owner")[1] = 5.0;
+        assert_eq!(owned.to_vec(), vec![2.0, 5.0]);
+        drop(owned);
+    }
 
     /// Lengths around the vector widths, where a vectorised loop has a head and a tail.
     const LENGTHS: [usize; 9] = [0, 1, 2, 3, 7, 8, 9, 16, 33];

@@ -121,6 +121,11 @@ struct UnaryForward<T> {
 }
 
 impl<T: Float> Forward<T> for UnaryForward<T> {
+    #[inline(always)]
+    fn in_arena(&self, recorded: &[Node<T>]) -> bool {
+        !recorded[self.x].value.is_inline()
+    }
+
     #[track_caller]
     #[inline(always)]
     fn compute(self, recorded: &[Node<T>]) -> Tensor<T> {
@@ -137,6 +142,11 @@ struct BinaryForward {
 }
 
 impl<T: Float> Forward<T> for BinaryForward {
+    #[inline(always)]
+    fn in_arena(&self, recorded: &[Node<T>]) -> bool {
+        !(recorded[self.a].value.is_inline() && recorded[self.b].value.is_inline())
+    }
+
     #[track_caller]
     #[inline(always)]
     fn compute(self, recorded: &[Node<T>]) -> Tensor<T> {
