@@ -32,12 +32,21 @@ pub(super) enum Storage<T> {
     Slice(Elements<T>),
 }
 
+/// The largest buffer [`Storage::from_vec`] copies rather than keeps.
+const COPIED_UP_TO_BYTES: usize = 1024;
+
 impl<T: Copy> Storage<T> {
-    /// Takes ownership of the elements, inline when there is exactly one.
+    /// Takes ownership of the elements, inline when there is exactly one. A small buffer is
+    /// copied behind its count instead (one allocation where keeping the vector needs two, and
+    /// one pointer fewer to follow to the elements: the gradient that a sum's backward starts
+    /// is such a buffer, and every step of a chain of small ops reads it).
     #[inline]
     pub(super) fn from_vec(data: Vec<T>) -> Self {
         match *data.as_slice() {
             [value] => Storage::One(value),
+            _ if data.len() <= COPIED_UP_TO_BYTES / std::mem::size_of::<T>().max(1) => {
+                Storage::Slice(Elements::copied(&data))
+            }
             _ => Storage::Shared(Arc::new(data)),
         }
     }
@@ -236,6 +245,21 @@ mod tests {
     }
 
     #[test]
+    fn a_small_vector_is_copied_behind_a_count_and_a_large_one_kept() {
+        let small = vec![0.5f32; COPIED_UP_TO_BYTES / 4];
+        let large = vec![0.5f32; COPIED_UP_TO_BYTES / 4 + 1];
+        let large_buffer = large.as_ptr();
+        assert!(matches!(
+            Storage::from_vec(small.clone()),
+            Storage::Slice(_)
+        ));
+        let kept = Storage::from_vec(large);
+        assert!(matches!(&kept, Storage::Shared(data) if data.as_slice().as_ptr() == large_buffer));
+        assert_eq!(Storage::from_vec(small.clone()).as_slice(), &small[..]);
+        assert!(matches!(Storage::from_vec(vec![2.0f64]), Storage::One(2.0)));
+    }
+
+    #[test]
     #[should_panic(expected = "from_zip: slices of different lengths")]
     fn zipping_slices_of_different_lengths_panics() {
         let _ = Storage::from_zip(&[1.0f64, 2.0, 3.0], &[1.0, 2.0], |x, y| x + y);
@@ -245,7 +269,7 @@ mod tests {
     fn made_mutable_by_a_copy_while_another_handle_lives() {
         for mut storage in [
             Storage::from_map(&[1.0f64, 2.0, 3.0], |x| x),
-            Storage::from_vec(vec![1.0f64, 2.0, 3.0]),
+            Storage::Shared(Arc::new(vec![1.0f64, 2.0, 3.0])),
         ] {
             let other = storage.clone();
             assert!(storage.ptr_eq(&other));
@@ -265,7 +289,7 @@ mod tests {
     fn mutable_only_while_no_other_handle_lives() {
         for mut storage in [
             Storage::from_map(&[1.0f64, 2.0, 3.0], |x| x),
-            Storage::from_vec(vec![1.0f64, 2.0, 3.0]),
+            Storage::Shared(Arc::new(vec![1.0f64, 2.0, 3.0])),
         ] {
             let other = storage.clone();
             assert!(storage.get_mut().is_none(), "shared with a clone");
