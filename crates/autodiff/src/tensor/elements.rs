@@ -3,12 +3,12 @@
 //!
 //! On the heap it is what `triomphe`'s `Arc<[T]>` is: a count (no weak count) followed by the
 //! elements, one allocation, one atomic decrement to drop. A block of a graph's arena (see
-//! [`crate::arena`]) has the same layout, with a count that says so and never changes:
-//! dropping such a handle does nothing (the arena goes with its graph), and cloning it copies
-//! the elements to the heap, so a clone may outlive the graph. Both kinds in one type keep
-//! [`super::storage::Storage`] at three forms: a fourth, even one never built, made the
-//! compiler's code for every match on a storage longer, and a graph of scalars slower by a
-//! sixth (`scalar-mlp`, 17% more instructions).
+//! [`crate::arena`]) has the same layout, with a count that says so and that never comes down
+//! to a last handle's: dropping such a handle frees nothing (the arena goes with its graph),
+//! and cloning it copies the elements to the heap, so a clone may outlive the graph. Both
+//! kinds in one type keep [`super::storage::Storage`] at three forms: a fourth, even one
+//! never built, made the compiler's code for every match on a storage longer, and a graph of
+//! scalars slower by a tenth (`scalar-mlp`, 17% more instructions).
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
