@@ -78,15 +78,20 @@ impl<T> Elements<T> {
         self.count().load(Ordering::Relaxed) == IN_ARENA
     }
 
-    /// `len` elements, which `write` fills in place: in the arena lent to this thread if
-    /// there is one and they are few, on the heap otherwise.
+    /// Room for `len` elements, not yet written: a block of the arena lent to this thread if
+    /// `may_use_arena`, there is one and they fit, else a heap allocation counted once.
     ///
     /// # Safety
-    /// `write` must write every one of the `len` slots it is given.
+    /// Every element must be written before the handle is read or dropped.
     #[inline(always)]
-    pub(super) unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
+    unsafe fn unwritten(len: usize, may_use_arena: bool) -> Self {
         let layout = Self::layout(len);
-        let (memory, count) = match arena::block(layout) {
+        let block = if may_use_arena {
+            arena::block(layout)
+        } else {
+            None
+        };
+        let (memory, count) = match block {
             Some(block) => (block, IN_ARENA),
             None => {
                 // SAFETY: the layout holds at least the header, so it is not empty.
@@ -104,15 +109,30 @@ impl<T> Elements<T> {
                 count: AtomicUsize::new(count),
             });
         }
-        let elements = Elements::<T> {
+        Elements {
             header,
             len,
             _owns: PhantomData,
-        };
-        // SAFETY: the slots lie inside the allocation, and nothing reads them before `write`
-        // has written them all (the caller's promise).
-        let slots = unsafe { std::slice::from_raw_parts_mut(elements.start().cast(), len) };
-        write(slots);
+        }
+    }
+
+    /// The slots of a handle from [`Elements::unwritten`], to be written.
+    #[inline(always)]
+    fn slots(&mut self) -> &mut [MaybeUninit<T>] {
+        // SAFETY: the slots lie inside the allocation, which this handle alone holds.
+        unsafe { std::slice::from_raw_parts_mut(self.start().cast(), self.len) }
+    }
+
+    /// `len` elements, which `write` fills in place: in the arena lent to this thread if
+    /// there is one and they are few, on the heap otherwise.
+    ///
+    /// # Safety
+    /// `write` must write every one of the `len` slots it is given.
+    #[inline(always)]
+    pub(super) unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
+        // SAFETY: `write` writes every slot before the handle is read (the caller's promise).
+        let mut elements = unsafe { Self::unwritten(len, true) };
+        write(elements.slots());
         elements
     }
 
@@ -149,28 +169,12 @@ impl<T: Clone> Elements<T> {
     /// A copy of `values` on the heap.
     pub(super) fn copied(values: &[T]) -> Self {
         // Never in an arena: a copy is what may leave the graph.
-        let layout = Self::layout(values.len());
-        // SAFETY: as in `written`, on the heap only; the loop writes every slot.
-        unsafe {
-            let memory = alloc::alloc(layout);
-            let Some(memory) = NonNull::new(memory) else {
-                alloc::handle_alloc_error(layout)
-            };
-            let header = memory.cast::<Header>();
-            header.as_ptr().write(Header {
-                count: AtomicUsize::new(1),
-            });
-            let elements = Elements::<T> {
-                header,
-                len: values.len(),
-                _owns: PhantomData,
-            };
-            let start = elements.start();
-            for (i, value) in values.iter().enumerate() {
-                start.add(i).write(value.clone());
-            }
-            elements
+        // SAFETY: the loop writes every slot before the handle is returned.
+        let mut elements = unsafe { Self::unwritten(values.len(), false) };
+        for (slot, value) in elements.slots().iter_mut().zip(values) {
+            slot.write(value.clone());
         }
+        elements
     }
 }
 

@@ -62,7 +62,7 @@ pub(crate) fn shape_of(dims: &[usize]) -> Shape {
 /// [`shape_of`] with a vector's shape built in place: for the results of elementwise kernels
 /// of two or more elements. Out of line, a one-axis shape came back through the stack, stored
 /// in halves and loaded whole, which the processor cannot serve from its pending stores
-/// (`op-overhead` 43.6 → 41.1 ns/op). Not for every shape: inlined into the scalar paths, the
+/// (`op-overhead` 43.2 → 41.9 ns/op). Not for every shape: inlined into the scalar paths, the
 /// extra case made `scalar-mlp` 10% slower.
 #[inline(always)]
 fn shape_of_result(dims: &[usize]) -> Shape {
@@ -367,12 +367,6 @@ impl<T: Float> Tensor<T> {
     #[inline]
     pub(crate) fn owns_heap(&self) -> bool {
         self.shape.spilled() || self.data.owns_heap()
-    }
-
-    /// Whether the one element is held inline (every one-element tensor's is, and no other's).
-    #[inline]
-    pub(crate) fn is_inline(&self) -> bool {
-        matches!(self.data, Storage::One(_))
     }
 
     /// The element of a one-element tensor (`None` for any other): one check of the storage's

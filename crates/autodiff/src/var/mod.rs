@@ -123,7 +123,7 @@ struct UnaryForward<T> {
 impl<T: Float> Forward<T> for UnaryForward<T> {
     #[inline(always)]
     fn in_arena(&self, recorded: &[Node<T>]) -> bool {
-        !recorded[self.x].value.is_inline()
+        recorded[self.x].value.one_element().is_none()
     }
 
     #[track_caller]
@@ -144,7 +144,8 @@ struct BinaryForward {
 impl<T: Float> Forward<T> for BinaryForward {
     #[inline(always)]
     fn in_arena(&self, recorded: &[Node<T>]) -> bool {
-        !(recorded[self.a].value.is_inline() && recorded[self.b].value.is_inline())
+        recorded[self.a].value.one_element().is_none()
+            || recorded[self.b].value.one_element().is_none()
     }
 
     #[track_caller]
