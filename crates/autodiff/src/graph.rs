@@ -96,6 +96,13 @@ pub(crate) trait Forward<T> {
         false
     }
 
+    /// Whether the new node wants a gradient: whether any of its inputs does. An op that knows
+    /// its inputs reads their flags directly, without walking the list of ids.
+    #[inline(always)]
+    fn wants_gradient(&self, recorded: &[Node<T>], inputs: &[usize]) -> bool {
+        inputs.iter().any(|&i| recorded[i].requires_grad)
+    }
+
     /// The value, from the tape so far.
     fn compute(self, recorded: &[Node<T>]) -> Tensor<T>;
 }
@@ -282,7 +289,7 @@ impl<T: Float> Graph<T> {
     #[track_caller]
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
         let requires_grad = kind == Leaf::Parameter && self.grad_enabled;
-        let var = self.push(Op::Leaf(kind), SmallVec::new(), |_, _| requires_grad, value);
+        let var = self.push(Op::Leaf(kind), SmallVec::new(), |_, _, _| requires_grad, value);
         if requires_grad {
             self.gradient_leaves.borrow_mut().push(var.id());
         }
@@ -321,21 +328,16 @@ impl<T: Float> Graph<T> {
     /// `forward` must not use the graph: the tape is borrowed while it runs.
     #[track_caller]
     #[inline(always)]
-    pub(crate) fn record_computed(
+    pub(crate) fn record_computed<F: Forward<T>>(
         &self,
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
-        forward: impl Forward<T>,
+        forward: F,
     ) -> Var<'_, T> {
         if !self.grad_enabled {
-            return self.push(op, SmallVec::new(), |_, _| false, forward);
+            return self.push(op, SmallVec::new(), |_, _, _| false, forward);
         }
-        self.push(
-            op,
-            inputs,
-            |nodes, inputs| inputs.iter().any(|&i| nodes[i].requires_grad),
-            forward,
-        )
+        self.push(op, inputs, F::wants_gradient, forward)
     }
 
     /// Appends a node; `requires_grad` decides from the tape so far and the node's inputs
@@ -347,7 +349,7 @@ impl<T: Float> Graph<T> {
         &self,
         op: Op<T>,
         inputs: SmallVec<[usize; 2]>,
-        requires_grad: impl FnOnce(&[Node<T>], &[usize]) -> bool,
+        requires_grad: impl FnOnce(&F, &[Node<T>], &[usize]) -> bool,
         forward: F,
     ) -> Var<'_, T> {
         let mut nodes = self.nodes.borrow_mut();
@@ -360,7 +362,7 @@ impl<T: Float> Graph<T> {
         // written (`set_len`): a panic in `forward` leaves the tape as it was.
         let recorded: &[Node<T>] = unsafe { std::slice::from_raw_parts(base, id) };
         let slot = unsafe { base.add(id) };
-        let requires_grad = requires_grad(recorded, &inputs);
+        let requires_grad = requires_grad(&forward, recorded, &inputs);
         let value = if forward.in_arena(recorded) {
             let mut arena = self.arena.borrow_mut();
             let _loan = arena.lend();

@@ -90,8 +90,7 @@ impl<'g, T: Float> Var<'g, T> {
     /// Records an elementwise op of this var.
     #[track_caller]
     pub(crate) fn unary(self, op: UnaryOp<T>) -> Var<'g, T> {
-        let mut inputs = SmallVec::new();
-        inputs.push(self.id());
+        let inputs = SmallVec::from_buf_and_len([self.id(), 0], 1);
         let forward = UnaryForward { op, x: self.id() };
         self.graph().record_computed(Op::Unary(op), inputs, forward)
     }
@@ -100,9 +99,7 @@ impl<'g, T: Float> Var<'g, T> {
     #[track_caller]
     pub(crate) fn binary(self, other: Var<'g, T>, op: BinaryOp) -> Var<'g, T> {
         self.same_graph(other, op.name());
-        let mut inputs = SmallVec::new();
-        inputs.push(self.id());
-        inputs.push(other.id());
+        let inputs = SmallVec::from_buf([self.id(), other.id()]);
         let forward = BinaryForward {
             op,
             a: self.id(),
@@ -121,6 +118,11 @@ struct UnaryForward<T> {
 }
 
 impl<T: Float> Forward<T> for UnaryForward<T> {
+    #[inline(always)]
+    fn wants_gradient(&self, recorded: &[Node<T>], _: &[usize]) -> bool {
+        recorded[self.x].requires_grad
+    }
+
     #[inline(always)]
     fn in_arena(&self, recorded: &[Node<T>]) -> bool {
         recorded[self.x].value.one_element().is_none()
@@ -142,6 +144,11 @@ struct BinaryForward {
 }
 
 impl<T: Float> Forward<T> for BinaryForward {
+    #[inline(always)]
+    fn wants_gradient(&self, recorded: &[Node<T>], _: &[usize]) -> bool {
+        recorded[self.a].requires_grad || recorded[self.b].requires_grad
+    }
+
     #[inline(always)]
     fn in_arena(&self, recorded: &[Node<T>]) -> bool {
         recorded[self.a].value.one_element().is_none()
