@@ -503,7 +503,10 @@ macro_rules! define_unary_ops {
             }
 
             /// ∂L/∂x from ∂L/∂y = `g`, the input `x` and the output `y`.
+            // Always inlined: called out of line on a tensor, the gradient went through two more
+            // copies on the stack (op-overhead's backward 14.2 → 12.3 ns per op).
             #[allow(unused_variables)]
+            #[inline(always)]
             pub(crate) fn backward<V: ElementwiseOps<T>>(&self, x: &V, y: &V, g: V) -> V {
                 match *self {
                     $(UnaryOp::$variant { $($param),* } => {
