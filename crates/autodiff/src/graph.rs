@@ -289,7 +289,12 @@ impl<T: Float> Graph<T> {
     #[track_caller]
     fn leaf(&self, value: Tensor<T>, kind: Leaf) -> Var<'_, T> {
         let requires_grad = kind == Leaf::Parameter && self.grad_enabled;
-        let var = self.push(Op::Leaf(kind), SmallVec::new(), |_, _, _| requires_grad, value);
+        let var = self.push(
+            Op::Leaf(kind),
+            SmallVec::new(),
+            |_, _, _| requires_grad,
+            value,
+        );
         if requires_grad {
             self.gradient_leaves.borrow_mut().push(var.id());
         }

@@ -211,6 +211,20 @@ fn shape_mismatch_in_reshape_and_concat_names_the_op_and_the_caller() {
 }
 
 #[test]
+fn clamp_with_min_above_max_names_both_bounds_and_the_caller() {
+    // One inline element and a tensor of several take different paths through the op.
+    for shape in [&[][..], &[5]] {
+        let message = panic_message(|| {
+            let g = Graph::new();
+            let x = g.input(Tensor::<f64>::zeros(shape));
+            EXPECTED_LINE.set(line!() + 1);
+            let _ = x.clamp(2.0, 1.0);
+        });
+        assert_names(&message, &["clamp: min 2 is greater than max 1"]);
+    }
+}
+
+#[test]
 fn backward_from_a_non_scalar_says_to_reduce_first() {
     let message = panic_message(|| {
         let g = Graph::new();

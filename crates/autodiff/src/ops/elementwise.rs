@@ -1,7 +1,7 @@
 //! Elementwise ops: functions applied to each element, of one input or of two broadcast inputs.
 //!
 //! Each op is one entry of a table — its method, its derivative in textbook form, its forward
-//! kernel and its backward rule, side by side. The tables are read twice: by
+//! (for a unary op, its function of one number) and its backward rule, side by side. The tables are read twice: by
 //! [`define_unary_ops!`] and [`define_binary_ops!`] here, which make the [`UnaryOp`] and
 //! [`BinaryOp`] enums and their rules, and by `crate::var`, which makes the `Var` method of each
 //! entry with the entry's doc comment. Adding an elementwise op is adding one entry.
@@ -12,6 +12,7 @@
 //! input's gradient back down to that input's shape; the rules here never do.
 
 use crate::ops::vocabulary::ElementwiseOps;
+use crate::tensor::Values;
 use crate::{Float, Tensor};
 
 /// The unary op table. An entry reads
@@ -20,7 +21,8 @@ use crate::{Float, Tensor};
 /// /// The Var method's doc: definition, derivative, PyTorch equivalent, runnable example.
 /// Variant => pub fn method(parameter: T, …) {
 ///     formula: "∂y/∂x = …",                      // shown by traces and pictures
-///     forward: |x| kernel on the tensor x,
+///     requires: condition => ["message {}", parameter], // optional: what the numbers must meet
+///     forward: |v| the function of one number v,     // one kernel maps it over a tensor
 ///     backward: |x, y, g| ∂L/∂x from the input x, the output y and ∂L/∂y = g,
 /// }
 /// ```
@@ -36,21 +38,21 @@ macro_rules! unary_ops {
             /// `−x`; derivative −1. PyTorch: `torch.neg`.
             Neg => pub(crate) fn neg() {
                 formula: "∂y/∂x = −1",
-                forward: |x| x.neg(),
+                forward: |v| -v,
                 backward: |_x, _y, g| -g,
             }
 
             /// `x + c` for a fixed number `c`; derivative 1. PyTorch: `x + c`.
             AddScalar => pub(crate) fn add_scalar(c: T) {
                 formula: "∂y/∂x = 1",
-                forward: |x| x.add_scalar(c),
+                forward: |v| v + c,
                 backward: |_x, _y, g| g,
             }
 
             /// `c · x` for a fixed number `c`; derivative `c`. PyTorch: `c * x`.
             MulScalar => pub(crate) fn mul_scalar(c: T) {
                 formula: "∂y/∂x = c",
-                forward: |x| x.mul_scalar(c),
+                forward: |v| v * c,
                 backward: |_x, _y, g| g * c,
             }
 
@@ -64,7 +66,7 @@ macro_rules! unary_ops {
     /// ```
             Exp => pub fn exp() {
                 formula: "∂y/∂x = eˣ = y",
-                forward: |x| x.exp(),
+                forward: |v| v.exp(),
                 backward: |_x, y, g| g * y.clone(),
             }
 
@@ -78,7 +80,7 @@ macro_rules! unary_ops {
     /// ```
             Ln => pub fn ln() {
                 formula: "∂y/∂x = 1/x",
-                forward: |x| x.ln(),
+                forward: |v| v.ln(),
                 backward: |x, _y, g| g / x.clone(),
             }
 
@@ -92,7 +94,7 @@ macro_rules! unary_ops {
     /// ```
             Sqrt => pub fn sqrt() {
                 formula: "∂y/∂x = 1/(2√x) = 1/(2y)",
-                forward: |x| x.sqrt(),
+                forward: |v| v.sqrt(),
                 backward: |_x, y, g| g / (y.clone() * T::of(2.0)),
             }
 
@@ -106,7 +108,7 @@ macro_rules! unary_ops {
     /// ```
             Abs => pub fn abs() {
                 formula: "∂y/∂x = sign(x)",
-                forward: |x| x.abs(),
+                forward: |v| v.abs(),
                 backward: |x, _y, g| g.mul_piecewise(x, sign),
             }
 
@@ -120,7 +122,7 @@ macro_rules! unary_ops {
     /// ```
             Tanh => pub fn tanh() {
                 formula: "∂y/∂x = 1 − y²",
-                forward: |x| x.tanh(),
+                forward: |v| v.tanh(),
                 backward: |_x, y, g| g * (-(y.clone() * y.clone()) + T::one()),
             }
 
@@ -135,7 +137,7 @@ macro_rules! unary_ops {
     /// ```
             Sigmoid => pub fn sigmoid() {
                 formula: "∂y/∂x = y·(1 − y)",
-                forward: |x| x.sigmoid(),
+                forward: |v| crate::float::sigmoid_exact(v),
                 backward: |_x, y, g| g * y.clone() * (-y.clone() + T::one()),
             }
 
@@ -150,7 +152,7 @@ macro_rules! unary_ops {
     /// ```
             Relu => pub fn relu() {
                 formula: "∂y/∂x = 1 if x > 0 else 0",
-                forward: |x| x.relu(),
+                forward: |v| if v < T::zero() { T::zero() } else { v },
                 backward: |x, _y, g| g.mul_piecewise(x, |v| step(v > T::zero())),
             }
 
@@ -164,7 +166,7 @@ macro_rules! unary_ops {
     /// ```
             Powf => pub fn powf(exponent: T) {
                 formula: "∂y/∂x = c·xᶜ⁻¹",
-                forward: |x| x.powf(exponent),
+                forward: |v| v.powf(exponent),
                 // c = 0 is special: 0·x⁻¹ would be NaN at x = 0, where the derivative is 0.
                 backward: |x, _y, g| if exponent == T::zero() {
                     g.map_constant(|_| T::zero())
@@ -189,7 +191,14 @@ macro_rules! unary_ops {
     /// ```
             Clamp => pub fn clamp(min: T, max: T) {
                 formula: "∂y/∂x = 1 if min ≤ x ≤ max else 0",
-                forward: |x| x.clamp(min, max),
+                requires: min <= max => ["clamp: min {} is greater than max {}", min, max],
+                forward: |v| if v < min {
+                    min
+                } else if v > max {
+                    max
+                } else {
+                    v
+                },
                 backward: |x, _y, g| g.mul_piecewise(x, |v| step(v >= min && v <= max)),
             }
 
@@ -207,7 +216,7 @@ macro_rules! unary_ops {
             /// ```
             LeakyRelu => pub fn leaky_relu(slope: T) {
                 formula: "∂y/∂x = 1 if x > 0 else slope",
-                forward: |x| x.map(|v| if v > T::zero() { v } else { v * slope }),
+                forward: |v| if v > T::zero() { v } else { v * slope },
                 backward: |x, _y, g| g.mul_piecewise(x, |v| if v > T::zero() { T::one() } else { slope }),
             }
 
@@ -226,7 +235,7 @@ macro_rules! unary_ops {
             /// ```
             Softplus => pub fn softplus() {
                 formula: "∂y/∂x = σ(x)",
-                forward: |x| x.map(|v| v.max(T::zero()) + (-v.abs()).exp().ln_1p()),
+                forward: |v| v.max(T::zero()) + (-v.abs()).exp().ln_1p(),
                 backward: |x, _y, g| g * x.sigmoid(),
             }
 
@@ -244,10 +253,10 @@ macro_rules! unary_ops {
             /// ```
             Gelu => pub fn gelu() {
                 formula: "∂y/∂x = ½(1 + t) + ½x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh(√(2/π)·(x + 0.044715·x³))",
-                forward: |x| x.map(|v| {
+                forward: |v| {
                     let t = (gelu_inner(v)).tanh();
                     T::of(0.5) * v * (T::one() + t)
-                }),
+                },
                 backward: |x, _y, g| {
                     let x2 = x.clone() * x.clone();
                     let t = ((x2.clone() * T::of(GELU_CUBIC) + T::one()) * x.clone() * T::of(GELU_SCALE)).tanh();
@@ -270,7 +279,7 @@ macro_rules! unary_ops {
             /// ```
             Silu => pub fn silu() {
                 formula: "∂y/∂x = σ(x)·(1 + x·(1 − σ(x)))",
-                forward: |x| x.map(|v| v * crate::float::sigmoid_exact(v)),
+                forward: |v| v * crate::float::sigmoid_exact(v),
                 backward: |x, _y, g| {
                     let s = x.sigmoid();
                     g * s.clone() * (x.clone() * (-s + T::one()) + T::one())
@@ -291,7 +300,7 @@ macro_rules! unary_ops {
             /// ```
             Log1p => pub fn log1p() {
                 formula: "∂y/∂x = 1/(1 + x)",
-                forward: |x| x.map(|v| v.ln_1p()),
+                forward: |v| v.ln_1p(),
                 backward: |x, _y, g| g / (x.clone() + T::one()),
             }
 
@@ -308,7 +317,7 @@ macro_rules! unary_ops {
             /// ```
             Expm1 => pub fn expm1() {
                 formula: "∂y/∂x = eˣ = y + 1",
-                forward: |x| x.map(|v| v.exp_m1()),
+                forward: |v| v.exp_m1(),
                 backward: |_x, y, g| g * (y.clone() + T::one()),
             }
 
@@ -322,7 +331,7 @@ macro_rules! unary_ops {
             /// ```
             Sin => pub fn sin() {
                 formula: "∂y/∂x = cos x",
-                forward: |x| x.map(|v| v.sin()),
+                forward: |v| v.sin(),
                 backward: |x, _y, g| g * x.cos(),
             }
 
@@ -338,7 +347,7 @@ macro_rules! unary_ops {
             /// ```
             Cos => pub fn cos() {
                 formula: "∂y/∂x = −sin x",
-                forward: |x| x.map(|v| v.cos()),
+                forward: |v| v.cos(),
                 backward: |x, _y, g| -(g * x.sin()),
             }
 
@@ -355,7 +364,7 @@ macro_rules! unary_ops {
             /// ```
             Erf => pub fn erf() {
                 formula: "∂y/∂x = 2/√π·e^(−x²)",
-                forward: |x| x.map(|v| T::of(libm::erf(v.to_f64_exact()))),
+                forward: |v| T::of(libm::erf(v.to_f64_exact())),
                 backward: |x, _y, g| g * (-(x.clone() * x.clone())).exp() * T::of(std::f64::consts::FRAC_2_SQRT_PI),
             }
 
@@ -372,7 +381,7 @@ macro_rules! unary_ops {
             /// ```
             Round => pub fn round() {
                 formula: "∂y/∂x = 0",
-                forward: |x| x.map(|v| T::of(v.to_f64_exact().round_ties_even())),
+                forward: |v| T::of(v.to_f64_exact().round_ties_even()),
                 backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
             }
 
@@ -388,7 +397,7 @@ macro_rules! unary_ops {
             /// ```
             Floor => pub fn floor() {
                 formula: "∂y/∂x = 0",
-                forward: |x| x.map(|v| v.floor()),
+                forward: |v| v.floor(),
                 backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
             }
 
@@ -404,7 +413,7 @@ macro_rules! unary_ops {
             /// ```
             Sign => pub fn sign() {
                 formula: "∂y/∂x = 0",
-                forward: |x| x.map(sign),
+                forward: |v| sign(v),
                 backward: |x, _y, g| g * x.map_constant(|_| T::zero()),
             }
         }
@@ -418,7 +427,8 @@ macro_rules! define_unary_ops {
         $(#[$doc:meta])*
         $variant:ident => $vis:vis fn $method:ident($($param:ident: T),*) {
             formula: $formula:literal,
-            forward: |$x:ident| $forward:expr,
+            $(requires: $requires:expr => [$($requirement:expr),+ $(,)?],)?
+            forward: |$v:ident| $forward:expr,
             $(#[$note:meta])*
             backward: |$bx:pat_param, $by:pat_param, $bg:ident| $backward:expr $(,)?
         }
@@ -492,12 +502,62 @@ macro_rules! define_unary_ops {
                 None
             }
 
+            /// The op on a tensor: its function of one number, elementwise.
+            // Always inlined, so that the values of a tensor of several elements come back in
+            // registers to where the tensor is built (see `forward_values`).
             #[track_caller]
+            #[inline(always)]
             pub(crate) fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
+                match x.one_element() {
+                    Some(v) => self.forward_one(x, v),
+                    None => x.with_values(self.forward_values(x)),
+                }
+            }
+
+            /// [`UnaryOp::forward`] of a tensor whose one element `v` is held inline.
+            #[track_caller]
+            fn forward_one(&self, x: &Tensor<T>, v: T) -> Tensor<T> {
+                x.with_one(self.on_number(v))
+            }
+
+            /// The op's function of one number.
+            ///
+            /// # Panics
+            /// When the op's fixed numbers do not meet its requirement (`clamp`'s min ≤ max).
+            #[track_caller]
+            #[inline]
+            pub(crate) fn on_number(&self, v: T) -> T {
+                self.check();
                 match *self {
                     $(UnaryOp::$variant { $($param),* } => {
-                        let $x = x;
+                        let $v = v;
                         $forward
+                    })*
+                }
+            }
+
+            /// [`UnaryOp::forward`]'s values for an `x` that is not one inline element, which
+            /// the caller gives `x`'s shape ([`Tensor::with_values`]). Out of line and returned
+            /// in two registers: a whole tensor returned through memory, written there in
+            /// pieces and copied into the graph's node in larger ones, stalled each recorded op
+            /// of a small tensor (op-overhead's forward 23.3 → ~21 ns per op).
+            #[track_caller]
+            #[inline(never)]
+            pub(crate) fn forward_values(&self, x: &Tensor<T>) -> Values<T> {
+                self.check();
+                match *self {
+                    $(UnaryOp::$variant { $($param),* } => x.map_values(|$v| $forward),)*
+                }
+            }
+
+            /// Panics when the op's fixed numbers do not meet its requirement.
+            #[track_caller]
+            #[inline(always)]
+            #[allow(unused_variables)]
+            fn check(&self) {
+                match *self {
+                    $(UnaryOp::$variant { $($param),* } => {
+                        $(shape_assert!($requires, $($requirement),+);)?
                     })*
                 }
             }

@@ -136,6 +136,24 @@ impl<T> Elements<T> {
         elements
     }
 
+    /// `f(x)` for each element `x` of `source`.
+    #[inline(always)]
+    pub(super) fn mapped(source: &[T], f: impl Fn(T) -> T) -> Self
+    where
+        T: Copy,
+    {
+        // SAFETY: the slots are as many as `source`'s elements, and the loop writes each.
+        unsafe {
+            Self::written(source.len(), |slots| {
+                // Two slices of one length side by side: the loop the compiler turns into
+                // vector instructions (`collect` from an iterator wrote one element at a time).
+                for (slot, &x) in slots.iter_mut().zip(source) {
+                    slot.write(f(x));
+                }
+            })
+        }
+    }
+
     #[inline(always)]
     pub(super) fn as_slice(&self) -> &[T] {
         // SAFETY: the allocation holds `len` initialised elements while this handle lives.

@@ -32,6 +32,7 @@ use rand_distr::{Distribution, Normal, Uniform};
 use smallvec::SmallVec;
 
 use crate::Float;
+use elements::Elements;
 use storage::Storage;
 
 pub(crate) use conv::transposed_output_size;
@@ -39,6 +40,13 @@ pub use conv::{Conv1dOptions, Conv2dOptions, KeptPatches, Pool2dOptions};
 pub use layout::broadcast_shapes;
 pub(crate) use layout::normalize_axis;
 pub use matmul::matmul_into;
+
+/// The elements of an elementwise op's result without its shape, which the caller knows (an
+/// input's): a pointer and a length, which a function returns in two registers where a whole
+/// [`Tensor`] goes back through memory. Copying a tensor just written that way into the
+/// graph's node read it back in pieces its stores could not be forwarded to, a stall on every
+/// op of a small tensor (see [`crate::ops::UnaryOp`]'s `forward_values`).
+pub(crate) struct Values<T>(Elements<T>);
 
 /// A tensor's shape: the length of each axis, outermost first. Rank ≤ 2 — scalars, vectors
 /// and matrices, nearly every value of a training step — is stored inline; higher ranks spill
@@ -187,6 +195,30 @@ impl<T: Float> Tensor<T> {
         Tensor {
             shape,
             data: Storage::from_vec(data),
+        }
+    }
+
+    /// `f(x)` for each element `x`, without the result's shape (see [`Values`]); for a
+    /// tensor whose one element is held inline, [`Tensor::map`] is the way.
+    #[inline(never)]
+    pub(crate) fn map_values(&self, f: impl Fn(T) -> T) -> Values<T> {
+        Values(Elements::mapped(self.as_slice(), f))
+    }
+
+    /// A tensor of `self`'s shape, which has one element, holding `value`.
+    #[inline(always)]
+    pub(crate) fn with_one(&self, value: T) -> Tensor<T> {
+        debug_assert_eq!(self.numel(), 1);
+        Tensor::one(value, shape_of(&self.shape))
+    }
+
+    /// A tensor of `self`'s shape holding `values`, which must be as many as its elements.
+    #[inline(always)]
+    pub(crate) fn with_values(&self, values: Values<T>) -> Tensor<T> {
+        debug_assert_eq!(values.0.as_slice().len(), self.numel());
+        Tensor {
+            shape: shape_of_result(&self.shape),
+            data: Storage::Slice(values.0),
         }
     }
 

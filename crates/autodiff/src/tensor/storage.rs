@@ -57,16 +57,7 @@ impl<T: Copy> Storage<T> {
         if let [x] = *source {
             return Storage::One(f(x));
         }
-        // SAFETY: the slots are as many as `source`'s elements, and the loop writes each.
-        unsafe {
-            Self::written(source.len(), |slots| {
-                // Two slices of one length side by side: the loop the compiler turns into
-                // vector instructions (`collect` from an iterator wrote one element at a time).
-                for (slot, &x) in slots.iter_mut().zip(source) {
-                    slot.write(f(x));
-                }
-            })
-        }
+        Storage::Slice(Elements::mapped(source, f))
     }
 
     /// `f(a, b)` for each pair of elements of `a` and `b`, two slices of one length; inline
