@@ -1,7 +1,7 @@
 //! Elementwise ops: functions applied to each element, of one input or of two broadcast inputs.
 //!
 //! Each op is one entry of a table — its method, its derivative in textbook form, its forward
-//! (for a unary op, its function of one number) and its backward rule, side by side. The tables are read twice: by
+//! (its function of one number, or of two) and its backward rule, side by side. The tables are read twice: by
 //! [`define_unary_ops!`] and [`define_binary_ops!`] here, which make the [`UnaryOp`] and
 //! [`BinaryOp`] enums and their rules, and by `crate::var`, which makes the `Var` method of each
 //! entry with the entry's doc comment. Adding an elementwise op is adding one entry.
@@ -12,7 +12,7 @@
 //! input's gradient back down to that input's shape; the rules here never do.
 
 use crate::ops::vocabulary::ElementwiseOps;
-use crate::tensor::Values;
+use crate::tensor::{same_dims, Values};
 use crate::{Float, Tensor};
 
 /// The unary op table. An entry reads
@@ -631,7 +631,7 @@ fn share<T: Float>(wins: bool, ties: bool) -> T {
 /// ```text
 /// Variant ("name") [=> pub fn method] {
 ///     formula: "∂y/∂a = …, ∂y/∂b = …",
-///     forward: |a, b| kernel,
+///     forward: |x, y| the function of two numbers, // mapped over the broadcast pairs
 ///     da: |a, b, y, g| ∂L/∂a,          // before the sweep sums it back to a's shape
 ///     db: |a, b, y, g| ∂L/∂b,
 /// }
@@ -643,25 +643,25 @@ macro_rules! binary_ops {
         $define! {
             Add ("add") {
                 formula: "∂y/∂a = 1, ∂y/∂b = 1",
-                forward: |a, b| a.add(b),
+                forward: |x, y| x + y,
                 da: |_a, _b, _y, g| g.clone(),
                 db: |_a, _b, _y, g| g.clone(),
             }
             Sub ("sub") {
                 formula: "∂y/∂a = 1, ∂y/∂b = −1",
-                forward: |a, b| a.sub(b),
+                forward: |x, y| x - y,
                 da: |_a, _b, _y, g| g.clone(),
                 db: |_a, _b, _y, g| -g.clone(),
             }
             Mul ("mul") {
                 formula: "∂y/∂a = b, ∂y/∂b = a",
-                forward: |a, b| a.mul(b),
+                forward: |x, y| x * y,
                 da: |_a, b, _y, g| g.clone() * b.clone(),
                 db: |a, _b, _y, g| g.clone() * a.clone(),
             }
             Div ("div") {
                 formula: "∂y/∂a = 1/b, ∂y/∂b = −a/b² = −y/b",
-                forward: |a, b| a.div(b),
+                forward: |x, y| x / y,
                 da: |_a, b, _y, g| g.clone() / b.clone(),
                 db: |_a, b, y, g| -(g.clone() * y.clone() / b.clone()),
             }
@@ -680,7 +680,7 @@ macro_rules! binary_ops {
             /// ```
             Pow ("pow") => pub fn pow {
                 formula: "∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a = y·ln a",
-                forward: |a, b| a.pow(b),
+                forward: |x, y| x.powf(y),
                 da: |a, b, _y, g| g.clone() * b.clone() * a.pow(&(b.clone() + -T::one())),
                 db: |a, _b, y, g| g.clone() * y.clone() * a.ln(),
             }
@@ -698,7 +698,7 @@ macro_rules! binary_ops {
             /// ```
             Maximum ("maximum") => pub fn maximum {
                 formula: "∂y/∂a = 1 where a > b, ½ where a = b, else 0 (b alike)",
-                forward: |a, b| a.maximum(b),
+                forward: |x, y| if x > y || x.is_nan() { x } else { y },
                 da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p > q, p == q)),
                 db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p > q, p == q)),
             }
@@ -716,7 +716,7 @@ macro_rules! binary_ops {
             /// ```
             Minimum ("minimum") => pub fn minimum {
                 formula: "∂y/∂a = 1 where a < b, ½ where a = b, else 0 (b alike)",
-                forward: |a, b| a.minimum(b),
+                forward: |x, y| if x < y || x.is_nan() { x } else { y },
                 da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p < q, p == q)),
                 db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p < q, p == q)),
             }
@@ -761,13 +761,37 @@ macro_rules! define_binary_ops {
                 }
             }
 
+            /// The op on two tensors: its function of two numbers, on each pair of elements
+            /// of the broadcast shape.
+            ///
+            /// # Panics
+            /// When the shapes do not broadcast.
+            // Always inlined, so that the values of two tensors of one shape and several
+            // elements come back in registers to where the tensor is built (as
+            // `UnaryOp::forward_values`).
             #[track_caller]
+            #[inline(always)]
             pub(crate) fn forward<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+                if a.one_element().is_none() && same_dims(a.shape(), b.shape()) {
+                    return a.with_values(self.forward_values(a, b));
+                }
+                self.forward_broadcast(a, b)
+            }
+
+            /// [`BinaryOp::forward`]'s values for two tensors of one shape, which the caller
+            /// gives that shape ([`Tensor::with_values`]); in two registers.
+            #[inline(never)]
+            fn forward_values<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Values<T> {
                 match self {
-                    $(BinaryOp::$variant => {
-                        let ($fa, $fb) = (a, b);
-                        $forward
-                    })*
+                    $(BinaryOp::$variant => a.zip_values(b, |$fa, $fb| $forward),)*
+                }
+            }
+
+            /// [`BinaryOp::forward`] for any two shapes that broadcast.
+            #[track_caller]
+            fn forward_broadcast<T: Float>(&self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+                match self {
+                    $(BinaryOp::$variant => a.zip_map(b, $name, |$fa, $fb| $forward),)*
                 }
             }
 

@@ -154,6 +154,26 @@ impl<T> Elements<T> {
         }
     }
 
+    /// `f(x, y)` for each pair of elements of `a` and `b`, two slices of one length.
+    ///
+    /// # Panics
+    /// When the lengths differ.
+    #[inline(always)]
+    pub(super) fn zipped(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Self
+    where
+        T: Copy,
+    {
+        assert_eq!(a.len(), b.len(), "zipped: slices of different lengths");
+        // SAFETY: the slots are as many as `a`'s and `b`'s elements, and the loop writes each.
+        unsafe {
+            Self::written(a.len(), |slots| {
+                for ((slot, &x), &y) in slots.iter_mut().zip(a).zip(b) {
+                    slot.write(f(x, y));
+                }
+            })
+        }
+    }
+
     #[inline(always)]
     pub(super) fn as_slice(&self) -> &[T] {
         // SAFETY: the allocation holds `len` initialised elements while this handle lives.

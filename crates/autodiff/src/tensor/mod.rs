@@ -205,6 +205,14 @@ impl<T: Float> Tensor<T> {
         Values(Elements::mapped(self.as_slice(), f))
     }
 
+    /// `f(x, y)` for each pair of elements of `self` and `other`, which have one shape,
+    /// without the result's shape (see [`Values`]).
+    #[inline(never)]
+    pub(crate) fn zip_values(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T) -> Values<T> {
+        debug_assert!(same_dims(&self.shape, &other.shape));
+        Values(Elements::zipped(self.as_slice(), other.as_slice(), f))
+    }
+
     /// A tensor of `self`'s shape, which has one element, holding `value`.
     #[inline(always)]
     pub(crate) fn with_one(&self, value: T) -> Tensor<T> {

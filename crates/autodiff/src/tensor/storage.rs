@@ -7,8 +7,6 @@
 //! more than the arithmetic. A small value that an elementwise op computes for a graph node
 //! lives in that graph's arena (see [`crate::arena`]), for the same reason one size up.
 
-use std::mem::MaybeUninit;
-
 use triomphe::Arc;
 
 use super::elements::Elements;
@@ -70,25 +68,7 @@ impl<T: Copy> Storage<T> {
         if let ([x], [y]) = (a, b) {
             return Storage::One(f(*x, *y));
         }
-        assert_eq!(a.len(), b.len(), "from_zip: slices of different lengths");
-        // SAFETY: the slots are as many as `a`'s and `b`'s elements, and the loop writes each.
-        unsafe {
-            Self::written(a.len(), |slots| {
-                for ((slot, &x), &y) in slots.iter_mut().zip(a).zip(b) {
-                    slot.write(f(x, y));
-                }
-            })
-        }
-    }
-
-    /// A new allocation of `len` elements, which `write` fills in place.
-    ///
-    /// # Safety
-    /// `write` must write every one of the `len` slots it is given.
-    #[inline(always)]
-    unsafe fn written(len: usize, write: impl FnOnce(&mut [MaybeUninit<T>])) -> Self {
-        // SAFETY: passed on from the caller.
-        Storage::Slice(unsafe { Elements::written(len, write) })
+        Storage::Slice(Elements::zipped(a, b, f))
     }
 }
 
@@ -251,7 +231,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "from_zip: slices of different lengths")]
+    #[should_panic(expected = "slices of different lengths")]
     fn zipping_slices_of_different_lengths_panics() {
         let _ = Storage::from_zip(&[1.0f64, 2.0, 3.0], &[1.0, 2.0], |x, y| x + y);
     }
