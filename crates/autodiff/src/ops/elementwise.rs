@@ -67,7 +67,7 @@ macro_rules! unary_ops {
             Exp => pub fn exp() {
                 formula: "∂y/∂x = eˣ = y",
                 forward: |v| v.exp(),
-                backward: |_x, y, g| g * y.clone(),
+                backward: |_x, y, g| g.times(y),
             }
 
     /// Natural logarithm; derivative `1/x`. PyTorch: `torch.log`.
@@ -81,7 +81,7 @@ macro_rules! unary_ops {
             Ln => pub fn ln() {
                 formula: "∂y/∂x = 1/x",
                 forward: |v| v.ln(),
-                backward: |x, _y, g| g / x.clone(),
+                backward: |x, _y, g| g.over(x),
             }
 
     /// Square root; derivative `1/(2√x)`. PyTorch: `torch.sqrt`.
@@ -633,7 +633,7 @@ fn share<T: Float>(wins: bool, ties: bool) -> T {
 ///     formula: "∂y/∂a = …, ∂y/∂b = …",
 ///     forward: |x, y| the function of two numbers, // mapped over the broadcast pairs
 ///     da: |a, b, y, g| ∂L/∂a,          // before the sweep sums it back to a's shape
-///     db: |a, b, y, g| ∂L/∂b,
+///     db: |a, b, y, g| ∂L/∂b,          // g is the rule's own; a, b, y are borrowed
 /// }
 /// ```
 ///
@@ -644,26 +644,26 @@ macro_rules! binary_ops {
             Add ("add") {
                 formula: "∂y/∂a = 1, ∂y/∂b = 1",
                 forward: |x, y| x + y,
-                da: |_a, _b, _y, g| g.clone(),
-                db: |_a, _b, _y, g| g.clone(),
+                da: |_a, _b, _y, g| g,
+                db: |_a, _b, _y, g| g,
             }
             Sub ("sub") {
                 formula: "∂y/∂a = 1, ∂y/∂b = −1",
                 forward: |x, y| x - y,
-                da: |_a, _b, _y, g| g.clone(),
-                db: |_a, _b, _y, g| -g.clone(),
+                da: |_a, _b, _y, g| g,
+                db: |_a, _b, _y, g| -g,
             }
             Mul ("mul") {
                 formula: "∂y/∂a = b, ∂y/∂b = a",
                 forward: |x, y| x * y,
-                da: |_a, b, _y, g| g.clone() * b.clone(),
-                db: |a, _b, _y, g| g.clone() * a.clone(),
+                da: |_a, b, _y, g| g.times(b),
+                db: |a, _b, _y, g| g.times(a),
             }
             Div ("div") {
                 formula: "∂y/∂a = 1/b, ∂y/∂b = −a/b² = −y/b",
                 forward: |x, y| x / y,
-                da: |_a, b, _y, g| g.clone() / b.clone(),
-                db: |_a, b, y, g| -(g.clone() * y.clone() / b.clone()),
+                da: |_a, b, _y, g| g.over(b),
+                db: |_a, b, y, g| -g.times(y).over(b),
             }
 
             /// `selfᵉˣᵖᵒⁿᵉⁿᵗ` elementwise with broadcasting; derivatives `b·aᵇ⁻¹` and `aᵇ·ln a`.
@@ -681,8 +681,8 @@ macro_rules! binary_ops {
             Pow ("pow") => pub fn pow {
                 formula: "∂y/∂a = b·aᵇ⁻¹, ∂y/∂b = aᵇ·ln a = y·ln a",
                 forward: |x, y| x.powf(y),
-                da: |a, b, _y, g| g.clone() * b.clone() * a.pow(&(b.clone() + -T::one())),
-                db: |a, _b, y, g| g.clone() * y.clone() * a.ln(),
+                da: |a, b, _y, g| g.times(b) * a.pow(&(b.clone() + -T::one())),
+                db: |a, _b, y, g| g.times(y) * a.ln(),
             }
 
             /// The larger of two vars elementwise; the gradient goes to the larger one, split evenly on
@@ -699,8 +699,8 @@ macro_rules! binary_ops {
             Maximum ("maximum") => pub fn maximum {
                 formula: "∂y/∂a = 1 where a > b, ½ where a = b, else 0 (b alike)",
                 forward: |x, y| if x > y || x.is_nan() { x } else { y },
-                da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p > q, p == q)),
-                db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p > q, p == q)),
+                da: |a, b, _y, g| g * a.zip_constant(b, |p, q| share(p > q, p == q)),
+                db: |a, b, _y, g| g * b.zip_constant(a, |p, q| share(p > q, p == q)),
             }
 
             /// The smaller of two vars elementwise; the gradient goes to the smaller one, split evenly
@@ -717,8 +717,8 @@ macro_rules! binary_ops {
             Minimum ("minimum") => pub fn minimum {
                 formula: "∂y/∂a = 1 where a < b, ½ where a = b, else 0 (b alike)",
                 forward: |x, y| if x < y || x.is_nan() { x } else { y },
-                da: |a, b, _y, g| g.clone() * a.zip_constant(b, |p, q| share(p < q, p == q)),
-                db: |a, b, _y, g| g.clone() * b.zip_constant(a, |p, q| share(p < q, p == q)),
+                da: |a, b, _y, g| g * a.zip_constant(b, |p, q| share(p < q, p == q)),
+                db: |a, b, _y, g| g * b.zip_constant(a, |p, q| share(p < q, p == q)),
             }
         }
     };
@@ -809,15 +809,22 @@ macro_rules! define_binary_ops {
                 g: V,
                 [want_a, want_b]: [bool; 2],
             ) -> (Option<V>, Option<V>) {
-                let g = &g;
+                // Each rule owns its gradient: the one input that wants one takes `g` itself,
+                // which a tensor rule may then write over; a copy is made only for two.
+                let (g_a, g_b) = match (want_a, want_b) {
+                    (true, true) => (Some(g.clone()), Some(g)),
+                    (true, false) => (Some(g), None),
+                    (false, true) => (None, Some(g)),
+                    (false, false) => (None, None),
+                };
                 match self {
                     $(BinaryOp::$variant => (
-                        want_a.then(|| {
-                            let ($a1, $b1, $y1, $g1) = (a, b, y, g);
+                        g_a.map(|$g1| {
+                            let ($a1, $b1, $y1) = (a, b, y);
                             $da
                         }),
-                        want_b.then(|| {
-                            let ($a2, $b2, $y2, $g2) = (a, b, y, g);
+                        g_b.map(|$g2| {
+                            let ($a2, $b2, $y2) = (a, b, y);
                             $db
                         }),
                     ),)*

@@ -51,6 +51,12 @@ pub(crate) trait ElementwiseOps<T: Float>:
     /// A broadcasting function of two values whose result is a constant, like
     /// [`ElementwiseOps::map_constant`].
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self;
+    /// `self · other`, `other` borrowed: a tensor's value is read where it lies (a clone of a
+    /// small node value is a copy out of the graph's arena), and `self`, when nobody else
+    /// holds it, is written over.
+    fn times(self, other: &Self) -> Self;
+    /// `self / other`, `other` borrowed (as [`ElementwiseOps::times`]).
+    fn over(self, other: &Self) -> Self;
 }
 
 /// What every other rule may use; implemented by [`Tensor`] (compute now) and `Var` (record on
@@ -179,6 +185,12 @@ impl<T: Float> ElementwiseOps<T> for T {
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
         f(*self, *other)
     }
+    fn times(self, other: &Self) -> Self {
+        self * *other
+    }
+    fn over(self, other: &Self) -> Self {
+        self / *other
+    }
 }
 
 impl<T: Float> ElementwiseOps<T> for Tensor<T> {
@@ -223,6 +235,12 @@ impl<T: Float> ElementwiseOps<T> for Tensor<T> {
     }
     fn zip_constant(&self, other: &Self, f: impl Fn(T, T) -> T) -> Self {
         self.zip_map(other, "backward", f)
+    }
+    fn times(self, other: &Self) -> Self {
+        self * other
+    }
+    fn over(self, other: &Self) -> Self {
+        self / other
     }
 }
 

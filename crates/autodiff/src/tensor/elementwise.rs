@@ -390,20 +390,22 @@ fn zip_operands<T: Float>(
     f: impl Fn(T, T) -> T,
 ) -> Tensor<T> {
     let (shape_a, shape_b) = (a.tensor().shape(), b.tensor().shape());
-    let shape = if same_dims(shape_a, shape_b) {
-        shape_of(shape_a)
-    } else {
-        broadcast_or_panic(shape_a, shape_b, op)
+    // Operands of one shape (the usual case) need no copy of it.
+    let broadcast =
+        (!same_dims(shape_a, shape_b)).then(|| broadcast_or_panic(shape_a, shape_b, op));
+    let has_output_shape = |t: &Tensor<T>| match &broadcast {
+        None => true,
+        Some(shape) => same_dims(&t.shape, shape),
     };
     let a = match a {
-        Operand::Owned(t) if same_dims(&t.shape, &shape) => match overwrite(t, b.tensor(), &f) {
+        Operand::Owned(t) if has_output_shape(&t) => match overwrite(t, b.tensor(), &f) {
             Ok(result) => return result,
             Err(t) => Operand::Owned(t),
         },
         a => a,
     };
     let b = match b {
-        Operand::Owned(t) if same_dims(&t.shape, &shape) => {
+        Operand::Owned(t) if has_output_shape(&t) => {
             match overwrite(t, a.tensor(), |d, o| f(o, d)) {
                 Ok(result) => return result,
                 Err(t) => Operand::Owned(t),
@@ -422,22 +424,23 @@ fn overwrite<T: Float>(
     other: &Tensor<T>,
     g: impl Fn(T, T) -> T,
 ) -> Result<Tensor<T>, Tensor<T>> {
-    let shape = shape_of(&target.shape);
+    // The shape is copied only for the broadcast path, which walks it.
+    let n = target.numel();
+    let shape = (n > 0 && !lines_up(other, n)).then(|| shape_of(&target.shape));
     let Some(values) = target.data_mut_if_unique() else {
         return Err(target);
     };
-    let n = values.len();
     if n == 0 {
         // Nothing to compute.
-    } else if lines_up(other, n) {
-        update_run(values, whole(other, n), &g);
-    } else {
+    } else if let Some(shape) = shape {
         let strides = broadcast_strides(other.shape(), &shape);
         let rows = StridedRows::new(&shape, [&strides]);
         let (len, [step]) = (rows.len, rows.step);
         for (chunk, [start]) in values.chunks_exact_mut(len).zip(rows) {
             update_run(chunk, run(other.as_slice(), start, step, len), &g);
         }
+    } else {
+        update_run(values, whole(other, n), &g);
     }
     Ok(target)
 }

@@ -213,6 +213,12 @@ impl<'g, T: Float> ElementwiseOps<T> for Var<'g, T> {
         let value = self.value().zip_map(&other.value(), "backward", f);
         self.graph().constant(value)
     }
+    fn times(self, other: &Self) -> Self {
+        self * *other
+    }
+    fn over(self, other: &Self) -> Self {
+        self / *other
+    }
 }
 
 impl<'g, T: Float> BackwardOps<T> for Var<'g, T> {
