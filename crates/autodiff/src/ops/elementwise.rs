@@ -1,10 +1,11 @@
 //! Elementwise ops: functions applied to each element, of one input or of two broadcast inputs.
 //!
 //! Each op is one entry of a table — its method, its derivative in textbook form, its forward
-//! (its function of one number, or of two) and its backward rule, side by side. The tables are read twice: by
-//! [`define_unary_ops!`] and [`define_binary_ops!`] here, which make the [`UnaryOp`] and
-//! [`BinaryOp`] enums and their rules, and by `crate::var`, which makes the `Var` method of each
-//! entry with the entry's doc comment. Adding an elementwise op is adding one entry.
+//! (its function of one number, or of two) and its backward rule, side by side. The tables are
+//! read twice: by [`define_unary_ops!`] and [`define_binary_ops!`] here, which make the
+//! [`UnaryOp`] and [`BinaryOp`] enums and their rules, and by `crate::var`, which makes the
+//! `Var` method of each entry with the entry's doc comment. Adding an elementwise op is adding
+//! one entry.
 //!
 //! Each rule multiplies the upstream gradient `g` by the local derivative, written against
 //! [`ElementwiseOps`] so that it runs on tensors, on vars (for second derivatives) and on plain
@@ -526,7 +527,7 @@ macro_rules! define_unary_ops {
             /// When the op's fixed numbers do not meet its requirement (`clamp`'s min ≤ max).
             #[track_caller]
             #[inline]
-            pub(crate) fn on_number(&self, v: T) -> T {
+            fn on_number(&self, v: T) -> T {
                 self.check();
                 match *self {
                     $(UnaryOp::$variant { $($param),* } => {
